@@ -1,0 +1,223 @@
+//! API-key authentication: where the key comes from, and the key-store seam.
+//!
+//! The key is read from `x-api-key` or `Authorization: Bearer` (the Anthropic SDKs and Claude Code
+//! use either). The middleware runs before any body is read. Keys are `SecretString`s; only a key's
+//! *name* ever reaches logs. Comparison hashes both sides and compares digests in constant time, so
+//! neither content nor length leaks through timing.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+
+/// A configured key and the name logs use for it.
+#[derive(Clone)]
+pub struct NamedKey {
+    pub name: String,
+    pub key: SecretString,
+}
+
+impl std::fmt::Debug for NamedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedKey")
+            .field("name", &self.name)
+            .field("key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Who made the request; inserted into request extensions after authentication.
+#[derive(Debug, Clone)]
+pub struct AuthedKey {
+    pub name: Arc<str>,
+}
+
+/// The seam every key store implements (static list now, Secrets Manager later).
+pub trait KeyStore: Send + Sync + 'static {
+    /// Returns the key's name when the key is valid.
+    ///
+    /// # Errors
+    /// [`ApiError::Unavailable`] when the store cannot answer (never a 401 for that).
+    fn validate(
+        &self,
+        presented: &SecretString,
+    ) -> impl std::future::Future<Output = Result<Option<Arc<str>>, ApiError>> + Send;
+}
+
+/// Keys from `CHATRIX_API_KEYS`, kept as digests.
+pub struct StaticKeys {
+    digests: Vec<([u8; 32], Arc<str>)>,
+}
+
+impl StaticKeys {
+    pub fn new(keys: &[NamedKey]) -> Self {
+        Self {
+            digests: keys
+                .iter()
+                .map(|k| (digest(&k.key), Arc::from(k.name.as_str())))
+                .collect(),
+        }
+    }
+
+    fn lookup(&self, presented: &SecretString) -> Option<Arc<str>> {
+        let d = digest(presented);
+        // Every entry is compared, match or not, so timing does not reveal which one matched.
+        let mut found = None;
+        for (candidate, name) in &self.digests {
+            if bool::from(candidate.ct_eq(&d)) {
+                found = Some(name.clone());
+            }
+        }
+        found
+    }
+}
+
+impl KeyStore for StaticKeys {
+    async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
+        Ok(self.lookup(presented))
+    }
+}
+
+fn digest(key: &SecretString) -> [u8; 32] {
+    Sha256::digest(key.expose_secret().as_bytes()).into()
+}
+
+/// Makes sure some key can authenticate: the configured ones, or in emulator mode a fresh demo key
+/// (returned so `main` can print it). Against real AWS, no keys is a start-up error: a gateway that
+/// spends Bedrock money must not be open.
+///
+/// # Errors
+/// When no key is configured and the gateway talks to AWS.
+pub fn ensure_demo_key(
+    cfg: &mut crate::config::Config,
+) -> Result<Option<String>, crate::config::ConfigError> {
+    if !cfg.api_keys.is_empty() {
+        return Ok(None);
+    }
+    if cfg.bedrock_mode == crate::config::BedrockMode::Aws {
+        return Err(crate::config::ConfigError {
+            var: "CHATRIX_API_KEYS",
+            message: "no API keys configured; set CHATRIX_API_KEYS (e.g. `alice:sk-...`)".into(),
+        });
+    }
+    let key = format!("sk-chatrix-demo-{}", uuid::Uuid::new_v4().simple());
+    cfg.api_keys.push(NamedKey {
+        name: "demo".into(),
+        key: SecretString::from(key.clone()),
+    });
+    Ok(Some(key))
+}
+
+/// The presented key: `x-api-key` first, then `Authorization: Bearer`.
+pub fn presented_key(headers: &HeaderMap) -> Option<SecretString> {
+    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        if !v.is_empty() {
+            return Some(SecretString::from(v.to_owned()));
+        }
+    }
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = auth.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .then(|| SecretString::from(token.to_owned()))
+}
+
+/// Middleware: authenticate before anything reads the body.
+pub async fn require_key<S: KeyStore>(
+    State(store): State<Arc<S>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(key) = presented_key(request.headers()) else {
+        return ApiError::Authentication(
+            "missing API key: send `x-api-key` or `Authorization: Bearer`".into(),
+        )
+        .into_response();
+    };
+    match store.validate(&key).await {
+        Ok(Some(name)) => {
+            let who = AuthedKey { name };
+            request.extensions_mut().insert(who.clone());
+            let mut response = next.run(request).await;
+            // The request log reads it from the response: the request is gone by then.
+            response.extensions_mut().insert(who);
+            response
+        }
+        Ok(None) => ApiError::Authentication("invalid x-api-key".into()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn keys() -> StaticKeys {
+        StaticKeys::new(&[
+            NamedKey {
+                name: "alice".into(),
+                key: SecretString::from("sk-alice".to_owned()),
+            },
+            NamedKey {
+                name: "ci".into(),
+                key: SecretString::from("sk-ci".to_owned()),
+            },
+        ])
+    }
+
+    #[tokio::test]
+    async fn valid_keys_resolve_to_their_names_and_others_do_not() {
+        let store = keys();
+        for (presented, want) in [
+            ("sk-ci", Some("ci")),
+            ("sk-alice", Some("alice")),
+            ("sk-alic", None),
+            ("", None),
+        ] {
+            let got = store
+                .validate(&SecretString::from(presented.to_owned()))
+                .await
+                .expect("static store answers");
+            assert_eq!(got.as_deref(), want, "{presented}");
+        }
+    }
+
+    #[test]
+    fn key_is_taken_from_x_api_key_or_bearer() {
+        let mut h = HeaderMap::new();
+        assert!(presented_key(&h).is_none());
+        h.insert("authorization", HeaderValue::from_static("Bearer  tok-1 "));
+        assert_eq!(presented_key(&h).expect("bearer").expose_secret(), "tok-1");
+        h.insert("x-api-key", HeaderValue::from_static("sk-2"));
+        assert_eq!(
+            presented_key(&h).expect("x-api-key wins").expose_secret(),
+            "sk-2"
+        );
+        let mut basic = HeaderMap::new();
+        basic.insert("authorization", HeaderValue::from_static("Basic abc"));
+        assert!(presented_key(&basic).is_none());
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_key() {
+        let k = NamedKey {
+            name: "alice".into(),
+            key: SecretString::from("sk-very-secret".to_owned()),
+        };
+        let shown = format!("{k:?}");
+        assert!(!shown.contains("sk-very-secret"), "{shown}");
+        assert!(shown.contains("alice"));
+    }
+}

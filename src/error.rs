@@ -1,0 +1,218 @@
+//! The one error type every client-visible failure goes through.
+//!
+//! `ApiError` maps each cause to Anthropic's error envelope
+//! `{"type":"error","error":{"type","message"},"request_id"}` with the documented status. The maps below
+//! have no wildcard arm on purpose: a new variant must decide its status, type and log level here.
+//! `IntoResponse` has no side effects; the request-log middleware reads the error from the response
+//! extensions and logs it once.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Anthropic's HTTP status for an overloaded upstream; the SDKs and Claude Code retry it.
+pub const STATUS_OVERLOADED: u16 = 529;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed or unsupported input; the message names the field.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Missing or wrong API key.
+    #[error("{0}")]
+    Authentication(String),
+    /// The caller (or the gateway's AWS identity) may not use this resource.
+    #[error("{0}")]
+    Permission(String),
+    /// Unknown route or model.
+    #[error("{0}")]
+    NotFound(String),
+    /// Body over the configured limit.
+    #[error("{0}")]
+    RequestTooLarge(String),
+    /// Throttled upstream; `retry_after` in whole seconds when known.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Option<u64>,
+    },
+    /// Upstream overloaded or not ready (529).
+    #[error("{0}")]
+    Overloaded(String),
+    /// Upstream or gateway timeout (504).
+    #[error("{0}")]
+    Timeout(String),
+    /// A dependency of the gateway (key store, Bedrock endpoint) cannot be reached (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Bedrock failed in a way that is not the caller's fault (500 `api_error`).
+    #[error("{0}")]
+    Upstream(String),
+    /// A bug or an unexpected failure inside the gateway.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidRequest(message.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Authentication(_) => StatusCode::UNAUTHORIZED,
+            Self::Permission(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::RequestTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded(_) => {
+                StatusCode::from_u16(STATUS_OVERLOADED).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Anthropic's `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request_error",
+            Self::Authentication(_) => "authentication_error",
+            Self::Permission(_) => "permission_error",
+            Self::NotFound(_) => "not_found_error",
+            Self::RequestTooLarge(_) => "request_too_large",
+            Self::RateLimited { .. } => "rate_limit_error",
+            Self::Overloaded(_) => "overloaded_error",
+            Self::Timeout(_) => "timeout_error",
+            Self::Unavailable(_) | Self::Upstream(_) | Self::Internal(_) => "api_error",
+        }
+    }
+
+    /// Whether the failure is ours or upstream's (logged at error) or the caller's (logged at info).
+    pub fn is_server_fault(&self) -> bool {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::Authentication(_)
+            | Self::Permission(_)
+            | Self::NotFound(_)
+            | Self::RequestTooLarge(_)
+            | Self::RateLimited { .. } => false,
+            Self::Overloaded(_)
+            | Self::Timeout(_)
+            | Self::Unavailable(_)
+            | Self::Upstream(_)
+            | Self::Internal(_) => true,
+        }
+    }
+
+    /// The message shown to the client. Internal errors never leak their cause.
+    pub fn client_message(&self) -> String {
+        self.to_string()
+    }
+
+    /// The `error` event / body payload, without the request id.
+    pub fn body(&self) -> serde_json::Value {
+        json!({"type": "error", "error": {"type": self.kind(), "message": self.client_message()}})
+    }
+}
+
+/// Carried in response extensions so the logging middleware can report the cause once.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub kind: &'static str,
+    pub server_fault: bool,
+    /// What the client is told.
+    pub message: String,
+    /// What the log gets (for internal errors, the full cause chain; never request content).
+    pub detail: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if let Self::RateLimited {
+            retry_after: Some(secs),
+            ..
+        } = &self
+        {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        let detail = match &self {
+            Self::Internal(e) => format!("{e:#}"),
+            other => other.to_string(),
+        };
+        response.extensions_mut().insert(ErrorReport {
+            kind: self.kind(),
+            server_fault: self.is_server_fault(),
+            message: self.client_message(),
+            detail,
+        });
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_maps_to_documented_status_and_type() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (ApiError::invalid("x"), 400, "invalid_request_error"),
+            (
+                ApiError::Authentication("x".into()),
+                401,
+                "authentication_error",
+            ),
+            (ApiError::Permission("x".into()), 403, "permission_error"),
+            (ApiError::NotFound("x".into()), 404, "not_found_error"),
+            (
+                ApiError::RequestTooLarge("x".into()),
+                413,
+                "request_too_large",
+            ),
+            (
+                ApiError::RateLimited {
+                    message: "x".into(),
+                    retry_after: Some(2),
+                },
+                429,
+                "rate_limit_error",
+            ),
+            (ApiError::Overloaded("x".into()), 529, "overloaded_error"),
+            (ApiError::Timeout("x".into()), 504, "timeout_error"),
+            (ApiError::Unavailable("x".into()), 503, "api_error"),
+            (ApiError::Upstream("x".into()), 500, "api_error"),
+            (
+                ApiError::Internal(anyhow::anyhow!("secret detail")),
+                500,
+                "api_error",
+            ),
+        ];
+        for (err, status, kind) in cases {
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
+            assert_eq!(err.kind(), kind, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let err = ApiError::Internal(anyhow::anyhow!("database password is hunter2"));
+        assert_eq!(err.body()["error"]["message"], "internal error");
+    }
+
+    #[test]
+    fn rate_limited_sets_retry_after() {
+        let resp = ApiError::RateLimited {
+            message: "slow down".into(),
+            retry_after: Some(3),
+        }
+        .into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "3");
+    }
+}

@@ -1,0 +1,397 @@
+//! The USD cost of one response, from the catalog [`Price`] and the billed token counts.
+//!
+//! Owns the arithmetic and the `x-chatrix-cost-usd` header format. It does not look prices up
+//! (that is [`crate::models::Catalog`]), does not read the environment (the display currency comes
+//! from `config`), and does no I/O.
+//!
+//! All arithmetic is in integer nano-dollars so that costs are exact decimals (377 input tokens at
+//! $3/MTok is exactly `0.001131`, not `0.0011310000000000001`) and the total is exactly the sum of
+//! its parts; values become `f64` only at the end.
+
+use serde::Serialize;
+
+use crate::models::Price;
+
+/// Token counts as billed (input = uncached input only, as Bedrock/Anthropic report it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+    pub input: u64,
+    pub output: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub cache_read: u64,
+}
+
+/// A response's cost in USD, each part rounded to the nano-dollar.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cost {
+    pub input_cost: f64,
+    pub output_cost: f64,
+    /// 5-minute and 1-hour cache writes together.
+    pub cache_write_cost: f64,
+    pub cache_read_cost: f64,
+    pub total_cost: f64,
+    /// Always `"USD"`.
+    pub currency: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted: Option<ConvertedCost>,
+}
+
+/// The total in the operator's display currency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConvertedCost {
+    pub currency: String,
+    pub rate: f64,
+    /// `total_cost × rate`, rounded to 6 decimals.
+    pub total_cost: f64,
+}
+
+/// Optional display currency from CHATRIX_CURRENCY + CHATRIX_CURRENCY_RATE (parsed by config; you
+/// just take the values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrencyConversion {
+    pub currency: String,
+    pub rate: f64,
+}
+
+const NANOS_PER_USD: f64 = 1e9;
+
+/// A per-MTok price as integer micro-USD per million tokens.
+///
+/// Negative and NaN prices count as zero (`as` saturates); the catalog is responsible for sane
+/// values, and a cost must never go negative.
+fn micro_per_mtok(usd_per_mtok: f64) -> u64 {
+    (usd_per_mtok * 1e6).round() as u64
+}
+
+/// `tokens × price` in nano-USD, rounded half up.
+///
+/// USD = tokens × micro / 1e12, so nano-USD = tokens × micro / 1e3. u64 × u64 always fits u128.
+fn nanos(tokens: u64, micro_per_mtok: u64) -> u128 {
+    (u128::from(tokens) * u128::from(micro_per_mtok) + 500) / 1000
+}
+
+fn usd(nanos: u128) -> f64 {
+    // Both operands are exact below 2^53 nano-USD (≈ $9M per response) and IEEE division rounds
+    // correctly, so the result is the f64 nearest to the decimal value.
+    nanos as f64 / NANOS_PER_USD
+}
+
+/// The cost of `tokens` at `price`, with the total converted when a display currency is set.
+///
+/// Unpriced cache rates follow Anthropic's multipliers: a 5-minute write costs 1.25 × input and a
+/// read 0.1 × input. A 1-hour write always costs 2 × input (the catalog has no separate rate).
+pub fn cost(price: &Price, tokens: &TokenCounts, conversion: Option<&CurrencyConversion>) -> Cost {
+    let input = micro_per_mtok(price.input);
+    let output = micro_per_mtok(price.output);
+    // Defaults derived in integers (rounded half up) so they are as exact as listed prices.
+    let write_5m = price.cache_write.map_or_else(
+        || (input.saturating_mul(5).saturating_add(2)) / 4,
+        micro_per_mtok,
+    );
+    let write_1h = input.saturating_mul(2);
+    let read = price
+        .cache_read
+        .map_or_else(|| input.saturating_add(5) / 10, micro_per_mtok);
+
+    let input_n = nanos(tokens.input, input);
+    let output_n = nanos(tokens.output, output);
+    let write_n = nanos(tokens.cache_write_5m, write_5m) + nanos(tokens.cache_write_1h, write_1h);
+    let read_n = nanos(tokens.cache_read, read);
+    let total_n = input_n + output_n + write_n + read_n;
+
+    let converted = conversion.map(|c| ConvertedCost {
+        currency: c.currency.clone(),
+        rate: c.rate,
+        // nano-USD × rate / 1000 = micro-units of the display currency; round there.
+        total_cost: (total_n as f64 * c.rate / 1e3).round() / 1e6,
+    });
+    Cost {
+        input_cost: usd(input_n),
+        output_cost: usd(output_n),
+        cache_write_cost: usd(write_n),
+        cache_read_cost: usd(read_n),
+        total_cost: usd(total_n),
+        currency: "USD",
+        converted,
+    }
+}
+
+/// The value for the `x-chatrix-cost-usd` header: total in USD, fixed decimal (e.g. "0.004515"), no
+/// exponent.
+///
+/// At most 9 decimals (the nano-dollar resolution of [`cost`]), trailing zeros dropped; a whole
+/// amount has no decimal point (`"0"`, `"12"`). A non-finite total (never produced by [`cost`])
+/// renders as `"0"` rather than `NaN`/`inf`, which no client could parse as an amount.
+pub fn header_value(cost: &Cost) -> String {
+    let total = cost.total_cost;
+    if !total.is_finite() {
+        return "0".to_owned();
+    }
+    // `{:.N}` on f64 is always positional notation, never exponent, whatever the magnitude.
+    let fixed = format!("{total:.9}");
+    let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+    match trimmed {
+        "-0" | "" => "0".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn price(input: f64, output: f64, cache_write: Option<f64>, cache_read: Option<f64>) -> Price {
+        Price {
+            input,
+            output,
+            cache_write,
+            cache_read,
+        }
+    }
+
+    fn tokens(input: u64, output: u64, w5: u64, w1h: u64, read: u64) -> TokenCounts {
+        TokenCounts {
+            input,
+            output,
+            cache_write_5m: w5,
+            cache_write_1h: w1h,
+            cache_read: read,
+        }
+    }
+
+    const SONNET: Price = Price {
+        input: 3.0,
+        output: 15.0,
+        cache_write: Some(3.75),
+        cache_read: Some(0.3),
+    };
+
+    #[test]
+    fn known_values() {
+        // (case, price, tokens, [input, output, cache_write, cache_read, total]), all by hand.
+        let cases: Vec<(&str, Price, TokenCounts, [f64; 5])> = vec![
+            (
+                "377 in @ $3",
+                SONNET,
+                tokens(377, 0, 0, 0, 0),
+                [0.001131, 0.0, 0.0, 0.0, 0.001131],
+            ),
+            (
+                "377 in + 52 out",
+                SONNET,
+                tokens(377, 52, 0, 0, 0),
+                [0.001131, 0.00078, 0.0, 0.0, 0.001911],
+            ),
+            (
+                "header example",
+                SONNET,
+                tokens(1000, 101, 0, 0, 0),
+                [0.003, 0.001515, 0.0, 0.0, 0.004515],
+            ),
+            (
+                // 2000 × 3.75 + 1000 × 6 (2 × $3) = 0.0075 + 0.006; 10000 × 0.3 = 0.003
+                "listed cache prices",
+                SONNET,
+                tokens(0, 0, 2000, 1000, 10_000),
+                [0.0, 0.0, 0.0135, 0.003, 0.0165],
+            ),
+            (
+                // $0.8 input: 5m write $1.00, 1h write $1.60, read $0.08 per MTok
+                "default cache multipliers",
+                price(0.8, 4.0, None, None),
+                tokens(10, 20, 1000, 500, 1000),
+                [0.000008, 0.00008, 0.0018, 0.00008, 0.001968],
+            ),
+            (
+                "one MTok each",
+                price(15.0, 75.0, None, None),
+                tokens(1_000_000, 1_000_000, 0, 0, 0),
+                [15.0, 75.0, 0.0, 0.0, 90.0],
+            ),
+            (
+                "sub-micro result",
+                price(0.075, 0.3, None, None),
+                tokens(7, 0, 0, 0, 0),
+                [0.000000525, 0.0, 0.0, 0.0, 0.000000525],
+            ),
+            // 600 × 1 micro / 1000 = 0.6 nano, rounded half up to 1 nano; 400 tokens round to 0.
+            (
+                "nano rounding",
+                price(0.000001, 0.000001, None, None),
+                tokens(600, 400, 0, 0, 0),
+                [1e-9, 0.0, 0.0, 0.0, 1e-9],
+            ),
+            (
+                "negative price is zero",
+                price(-3.0, f64::NAN, None, None),
+                tokens(5, 5, 5, 5, 5),
+                [0.0; 5],
+            ),
+        ];
+        for (name, p, t, want) in cases {
+            let c = cost(&p, &t, None);
+            let got = [
+                c.input_cost,
+                c.output_cost,
+                c.cache_write_cost,
+                c.cache_read_cost,
+                c.total_cost,
+            ];
+            assert_eq!(got, want, "{name}");
+            assert_eq!(c.currency, "USD");
+            assert_eq!(c.converted, None);
+        }
+    }
+
+    #[test]
+    fn zero_tokens_cost_nothing() {
+        let c = cost(&SONNET, &TokenCounts::default(), None);
+        assert_eq!(
+            [
+                c.input_cost,
+                c.output_cost,
+                c.cache_write_cost,
+                c.cache_read_cost,
+                c.total_cost
+            ],
+            [0.0; 5]
+        );
+        assert_eq!(header_value(&c), "0");
+    }
+
+    #[test]
+    fn converted_total_is_rounded_to_six_decimals() {
+        let eur = CurrencyConversion {
+            currency: "EUR".into(),
+            rate: 0.92,
+        };
+        let c = cost(&SONNET, &tokens(1000, 101, 0, 0, 0), Some(&eur));
+        // 0.004515 × 0.92 = 0.0041538
+        assert_eq!(
+            c.converted,
+            Some(ConvertedCost {
+                currency: "EUR".into(),
+                rate: 0.92,
+                total_cost: 0.004154
+            })
+        );
+        let inr = CurrencyConversion {
+            currency: "INR".into(),
+            rate: 84.5,
+        };
+        let c = cost(&SONNET, &tokens(377, 0, 0, 0, 0), Some(&inr));
+        // 0.001131 × 84.5 = 0.0955695
+        assert_eq!(c.converted.map(|c| c.total_cost), Some(0.09557));
+    }
+
+    #[test]
+    fn serializes_without_converted_when_unset() {
+        let c = cost(&SONNET, &tokens(377, 0, 0, 0, 0), None);
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["total_cost"], 0.001131);
+        assert_eq!(json["currency"], "USD");
+        assert!(json.get("converted").is_none());
+        let eur = CurrencyConversion {
+            currency: "EUR".into(),
+            rate: 0.5,
+        };
+        let json =
+            serde_json::to_value(cost(&SONNET, &tokens(377, 0, 0, 0, 0), Some(&eur))).unwrap();
+        assert_eq!(json["converted"]["currency"], "EUR");
+        assert_eq!(json["converted"]["total_cost"], 0.000566);
+    }
+
+    #[test]
+    fn header_value_is_positional_decimal() {
+        let with_total = |total_cost: f64| Cost {
+            input_cost: 0.0,
+            output_cost: 0.0,
+            cache_write_cost: 0.0,
+            cache_read_cost: 0.0,
+            total_cost,
+            currency: "USD",
+            converted: None,
+        };
+        let cases = [
+            (0.004515, "0.004515"),
+            (0.001131, "0.001131"),
+            (1e-9, "0.000000001"),
+            (3e-7, "0.0000003"),
+            (1e-12, "0"),
+            (0.0, "0"),
+            (12.0, "12"),
+            (90.5, "90.5"),
+            (1e21, "1000000000000000000000"),
+            (f64::NAN, "0"),
+            (f64::INFINITY, "0"),
+        ];
+        for (total, want) in cases {
+            let v = header_value(&with_total(total));
+            assert_eq!(v, want, "{total:e}");
+            assert!(!v.contains(['e', 'E']), "{v}");
+            assert!(http::HeaderValue::from_str(&v).is_ok(), "{v}");
+        }
+        let c = cost(&SONNET, &tokens(1000, 101, 0, 0, 0), None);
+        assert_eq!(header_value(&c), "0.004515");
+    }
+
+    fn nano(x: f64) -> u128 {
+        (x * 1e9).round() as u128
+    }
+
+    fn arb_price() -> impl Strategy<Value = Price> {
+        (
+            0.0..100.0f64,
+            0.0..100.0f64,
+            proptest::option::of(0.0..100.0f64),
+            proptest::option::of(0.0..100.0f64),
+        )
+            .prop_map(|(input, output, cache_write, cache_read)| Price {
+                input,
+                output,
+                cache_write,
+                cache_read,
+            })
+    }
+
+    fn arb_tokens() -> impl Strategy<Value = [u64; 5]> {
+        proptest::array::uniform5(0..1_000_000_000u64)
+    }
+
+    fn counts(t: [u64; 5]) -> TokenCounts {
+        tokens(t[0], t[1], t[2], t[3], t[4])
+    }
+
+    proptest! {
+        #[test]
+        fn monotonic_in_every_token_count(
+            p in arb_price(),
+            t in arb_tokens(),
+            which in 0usize..5,
+            extra in 0..1_000_000u64,
+        ) {
+            let before = cost(&p, &counts(t), None);
+            let mut more = t;
+            more[which] += extra;
+            let after = cost(&p, &counts(more), None);
+            prop_assert!(after.total_cost >= before.total_cost);
+            prop_assert!(after.input_cost >= before.input_cost);
+            prop_assert!(after.output_cost >= before.output_cost);
+            prop_assert!(after.cache_write_cost >= before.cache_write_cost);
+            prop_assert!(after.cache_read_cost >= before.cache_read_cost);
+        }
+
+        #[test]
+        fn total_is_the_sum_of_the_parts(p in arb_price(), t in arb_tokens()) {
+            let c = cost(&p, &counts(t), None);
+            // Exact in nano-dollars (all values here stay far below 2^53 nanos).
+            prop_assert_eq!(
+                nano(c.total_cost),
+                nano(c.input_cost) + nano(c.output_cost) + nano(c.cache_write_cost) + nano(c.cache_read_cost)
+            );
+            prop_assert!(!header_value(&c).contains('e'));
+        }
+    }
+}

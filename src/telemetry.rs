@@ -1,0 +1,43 @@
+//! Structured logs: JSON lines for CloudWatch by default, human-readable text on request.
+//!
+//! What gets logged is decided at the call sites, under one rule: never API keys, prompts or
+//! completions. Requests are logged once, by the request-log middleware in [`crate::routes`].
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::LogFormat;
+
+/// The filter used when `RUST_LOG` is not set.
+pub const DEFAULT_FILTER: &str = "info,aws_config=warn,aws_smithy_runtime=warn,hyper=warn";
+
+/// Installs the global subscriber. `RUST_LOG` (if set) overrides [`DEFAULT_FILTER`].
+///
+/// # Errors
+/// When `RUST_LOG` does not parse or a subscriber is already installed.
+pub fn init(format: LogFormat) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => {
+            EnvFilter::try_new(v).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?
+        }
+        _ => EnvFilter::new(DEFAULT_FILTER),
+    };
+    let registry = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()?,
+        LogFormat::Text => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init()?,
+    }
+    Ok(())
+}
