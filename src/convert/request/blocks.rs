@@ -1,0 +1,452 @@
+//! Content blocks → Converse content blocks (and `system` text blocks).
+//!
+//! One function per Anthropic block type. Blocks Bedrock has no equivalent for (server-tool blocks,
+//! `container_upload`, unknown types) are dropped by name; inputs that cannot be dropped without
+//! changing what the model sees (bad base64, unsupported media types, un-fetched URLs) are 400s
+//! naming the field. Blobs stay base64 strings, as on the Converse JSON wire, and are only
+//! validated, never decoded and re-encoded.
+//!
+//! Pure: no I/O, and nothing here logs.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+use super::cache::{self, Item, Ttl};
+use super::{object, Ctx};
+use crate::anthropic::request::{
+    truncate, ContentBlock, DocumentBlock, MessageContent, RedactedThinkingBlock,
+    SearchResultBlock, Source, ThinkingBlock, ToolResultBlock, ToolUseBlock,
+};
+use crate::convert::tools::sanitize_tool_use_id;
+use crate::error::ApiError;
+
+/// Claude Code's first system block; it changes with every build and would bust the prompt cache.
+const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
+
+/// Bedrock's document `name` is limited to 200 characters; leave room for a ` (N)` suffix.
+const MAX_DOCUMENT_NAME: usize = 190;
+
+pub(super) fn system_items(
+    system: Option<&MessageContent>,
+    strip_billing_header: bool,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<Item>, ApiError> {
+    let mut items = Vec::new();
+    match system {
+        None => {}
+        Some(MessageContent::Text(s)) => items.extend(text(s, ctx).map(Item::new)),
+        Some(MessageContent::Blocks(blocks)) => {
+            for (i, block) in blocks.iter().enumerate() {
+                let ContentBlock::Text(t) = block else {
+                    return Err(ApiError::invalid(format!(
+                        "system.{i}: only `text` blocks are allowed in `system`, got `{}`",
+                        truncate(block.type_name(), 64)
+                    )));
+                };
+                let cache = ctx.cache_marker(t.cache_control.as_ref());
+                let converted =
+                    if strip_billing_header && t.text.trim_start().starts_with(BILLING_PREFIX) {
+                        ctx.drop_note("system.billing_header");
+                        None
+                    } else {
+                        text(&t.text, ctx)
+                    };
+                cache::push(&mut items, converted, cache);
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// A message's content as Converse blocks; `path` is `messages.N.content`.
+pub(super) fn content_items(
+    content: &MessageContent,
+    path: &str,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<Item>, ApiError> {
+    match content {
+        MessageContent::Text(s) => Ok(text(s, ctx).map(Item::new).into_iter().collect()),
+        MessageContent::Blocks(blocks) => {
+            let mut items = Vec::with_capacity(blocks.len());
+            for (i, b) in blocks.iter().enumerate() {
+                let cache = ctx.cache_marker(b.cache_control());
+                let (converted, nested) = block(b, &format!("{path}.{i}"), ctx)?;
+                cache::push(&mut items, converted, cache.max(nested));
+            }
+            Ok(items)
+        }
+    }
+}
+
+/// One top-level block, plus the strongest cache marker found inside it (a `cachePoint` cannot sit
+/// inside a `toolResult`, so nested breakpoints move to after the enclosing block).
+fn block(
+    b: &ContentBlock,
+    path: &str,
+    ctx: &mut Ctx<'_>,
+) -> Result<(Option<Value>, Option<Ttl>), ApiError> {
+    Ok(match b {
+        ContentBlock::Text(t) => {
+            if t.citations.is_some() {
+                ctx.drop_note("text.citations");
+            }
+            (text(&t.text, ctx), None)
+        }
+        ContentBlock::Image(img) => (Some(image(&img.source, &format!("{path}.source"))?), None),
+        ContentBlock::Document(d) => (Some(document(d, path, ctx)?), None),
+        ContentBlock::SearchResult(s) => (Some(search_result(s, ctx)), None),
+        ContentBlock::ToolUse(t) => (Some(tool_use(t, ctx)), None),
+        ContentBlock::ToolResult(t) => {
+            let (result, nested) = tool_result(t, path, ctx)?;
+            (Some(result), nested)
+        }
+        ContentBlock::Thinking(t) => (thinking(t, ctx), None),
+        ContentBlock::RedactedThinking(r) => (redacted_thinking(r, path, ctx)?, None),
+        ContentBlock::ToolReference(r) => (Some(tool_reference(&r.tool_name, ctx)), None),
+        ContentBlock::ServerToolUse(_)
+        | ContentBlock::ServerToolResult { .. }
+        | ContentBlock::ContainerUpload(_)
+        | ContentBlock::MidConversationSystem(_)
+        | ContentBlock::Unknown { .. } => {
+            ctx.drop_note(format!("block:{}", truncate(b.type_name(), 64)));
+            (None, None)
+        }
+    })
+}
+
+/// Bedrock rejects blank text anywhere, so blank blocks are dropped rather than sent.
+fn text(s: &str, ctx: &mut Ctx<'_>) -> Option<Value> {
+    if s.trim().is_empty() {
+        ctx.drop_note("text(blank)");
+        None
+    } else {
+        Some(json!({"text": s}))
+    }
+}
+
+fn image(source: &Source, path: &str) -> Result<Value, ApiError> {
+    let Source::Base64 { media_type, data } = source else {
+        return Err(source_error(source, path, "an image"));
+    };
+    let format = image_format(media_type).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "{path}.media_type: unsupported image type `{}`; use image/jpeg, image/png, image/gif or image/webp",
+            truncate(media_type, 64)
+        ))
+    })?;
+    let bytes = base64_blob(data, &format!("{path}.data"))?;
+    Ok(json!({"image": {"format": format, "source": {"bytes": bytes}}}))
+}
+
+fn image_format(media_type: &str) -> Option<&'static str> {
+    match media_type.trim().to_ascii_lowercase().as_str() {
+        "image/jpeg" | "image/jpg" => Some("jpeg"),
+        "image/png" => Some("png"),
+        "image/gif" => Some("gif"),
+        "image/webp" => Some("webp"),
+        _ => None,
+    }
+}
+
+fn document(d: &DocumentBlock, path: &str, ctx: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    let source_path = format!("{path}.source");
+    let (format, source) = match &d.source {
+        Source::Base64 { media_type, data } => {
+            let format = document_format(media_type).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "{source_path}.media_type: unsupported document type `{}`",
+                    truncate(media_type, 64)
+                ))
+            })?;
+            let bytes = base64_blob(data, &format!("{source_path}.data"))?;
+            (Some(format), json!({"bytes": bytes}))
+        }
+        Source::Text { media_type, data } => {
+            let format = media_type
+                .as_deref()
+                .and_then(document_format)
+                .unwrap_or("txt");
+            (Some(format), json!({"text": data}))
+        }
+        Source::Content { content } => (
+            None,
+            object([("content", Value::Array(document_content(content, ctx)))]),
+        ),
+        Source::Url { .. } | Source::File { .. } => {
+            return Err(source_error(&d.source, &source_path, "a document"))
+        }
+    };
+    let mut doc = Map::new();
+    if let Some(format) = format {
+        doc.insert("format".into(), json!(format));
+    }
+    doc.insert("name".into(), json!(ctx.documents.next(d.title.as_deref())));
+    doc.insert("source".into(), source);
+    if let Some(context) = d.context.as_deref().filter(|c| !c.trim().is_empty()) {
+        doc.insert("context".into(), json!(context));
+    }
+    if let Some(enabled) = d.citations.as_ref().and_then(|c| c.enabled) {
+        doc.insert("citations".into(), json!({"enabled": enabled}));
+    }
+    Ok(object([("document", Value::Object(doc))]))
+}
+
+fn document_format(media_type: &str) -> Option<&'static str> {
+    Some(match media_type.trim().to_ascii_lowercase().as_str() {
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        "text/markdown" => "md",
+        "text/html" => "html",
+        "text/csv" => "csv",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        _ => return None,
+    })
+}
+
+/// A `content` document: Converse takes text blocks only, so images in it are dropped.
+fn document_content(content: &MessageContent, ctx: &mut Ctx<'_>) -> Vec<Value> {
+    let mut out: Vec<Value> = match content {
+        MessageContent::Text(s) => text(s, ctx).into_iter().collect(),
+        MessageContent::Blocks(blocks) => blocks
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text(t) => text(&t.text, ctx),
+                other => {
+                    ctx.drop_note(format!(
+                        "document.content:{}",
+                        truncate(other.type_name(), 64)
+                    ));
+                    None
+                }
+            })
+            .collect(),
+    };
+    if out.is_empty() {
+        out.push(json!({"text": "."}));
+    }
+    out
+}
+
+fn search_result(s: &SearchResultBlock, ctx: &mut Ctx<'_>) -> Value {
+    let mut content: Vec<Value> = s
+        .content
+        .iter()
+        .filter_map(|t| text(&t.text, ctx))
+        .collect();
+    if content.is_empty() {
+        content.push(json!({"text": "."}));
+    }
+    let mut out = Map::new();
+    out.insert("source".into(), json!(s.source));
+    out.insert("title".into(), json!(s.title));
+    out.insert("content".into(), Value::Array(content));
+    if let Some(enabled) = s.citations.as_ref().and_then(|c| c.enabled) {
+        out.insert("citations".into(), json!({"enabled": enabled}));
+    }
+    object([("searchResult", Value::Object(out))])
+}
+
+fn tool_use(t: &ToolUseBlock, ctx: &Ctx<'_>) -> Value {
+    json!({"toolUse": {
+        "toolUseId": sanitize_tool_use_id(&t.id),
+        "name": ctx.names.to_bedrock(&t.name),
+        "input": t.input,
+    }})
+}
+
+fn tool_result(
+    t: &ToolResultBlock,
+    path: &str,
+    ctx: &mut Ctx<'_>,
+) -> Result<(Value, Option<Ttl>), ApiError> {
+    let mut content = Vec::new();
+    let mut nested = None;
+    match &t.content {
+        None => {}
+        Some(MessageContent::Text(s)) => content.extend(text(s, ctx)),
+        Some(MessageContent::Blocks(blocks)) => {
+            for (i, b) in blocks.iter().enumerate() {
+                let p = format!("{path}.content.{i}");
+                nested = nested.max(ctx.cache_marker(b.cache_control()));
+                let converted = match b {
+                    ContentBlock::Text(x) => text(&x.text, ctx),
+                    ContentBlock::Image(x) => Some(image(&x.source, &format!("{p}.source"))?),
+                    ContentBlock::Document(d) => Some(document(d, &p, ctx)?),
+                    ContentBlock::SearchResult(s) => Some(search_result(s, ctx)),
+                    ContentBlock::ToolReference(r) => Some(tool_reference(&r.tool_name, ctx)),
+                    other => {
+                        ctx.drop_note(format!(
+                            "tool_result.content:{}",
+                            truncate(other.type_name(), 64)
+                        ));
+                        None
+                    }
+                };
+                content.extend(converted);
+            }
+        }
+    }
+    let is_error = t.is_error == Some(true);
+    if content.is_empty() {
+        // Bedrock refuses an error result without content, and blank text everywhere.
+        content.push(json!({"text": if is_error { "error" } else { "(empty)" }}));
+    }
+    let mut result = Map::new();
+    result.insert(
+        "toolUseId".into(),
+        json!(sanitize_tool_use_id(&t.tool_use_id)),
+    );
+    result.insert("content".into(), Value::Array(content));
+    if ctx.caps.claude {
+        result.insert(
+            "status".into(),
+            json!(if is_error { "error" } else { "success" }),
+        );
+    } else if is_error {
+        // Several non-Anthropic Bedrock models reject `toolResult.status` outright.
+        ctx.drop_note("tool_result.is_error");
+    }
+    Ok((object([("toolResult", Value::Object(result))]), nested))
+}
+
+/// Tool search results name tools to load; every tool is already loaded on Bedrock, so the model
+/// only needs to know the name.
+fn tool_reference(name: &str, ctx: &Ctx<'_>) -> Value {
+    json!({"text": format!("Tool `{}` is now available.", ctx.names.to_bedrock(name))})
+}
+
+/// Signatures are model-bound and verified upstream, so unsigned blocks are dropped, never given a
+/// made-up signature. A signed block with empty text (`display: "omitted"`) is kept with an
+/// explicit `"text": ""`: dropping it breaks the next tool-use turn ("Expected thinking … but found
+/// tool_use"), and the failure PITFALLS #7 reports ("Either 'text' or 'redactedContent' must be
+/// set") comes from clients that omit the empty `text` key, not from sending it empty.
+fn thinking(t: &ThinkingBlock, ctx: &mut Ctx<'_>) -> Option<Value> {
+    if !ctx.keeps_thinking() {
+        ctx.drop_note("block:thinking");
+        return None;
+    }
+    match t.signature.as_deref() {
+        Some(signature) if !signature.is_empty() => Some(json!({"reasoningContent": {
+            "reasoningText": {"text": t.thinking, "signature": signature}
+        }})),
+        _ => {
+            ctx.drop_note("block:thinking(unsigned)");
+            None
+        }
+    }
+}
+
+fn redacted_thinking(
+    r: &RedactedThinkingBlock,
+    path: &str,
+    ctx: &mut Ctx<'_>,
+) -> Result<Option<Value>, ApiError> {
+    if !ctx.keeps_thinking() {
+        ctx.drop_note("block:redacted_thinking");
+        return Ok(None);
+    }
+    // Validated only: the string goes out exactly as it came in.
+    validate_base64(&r.data, &format!("{path}.data"))?;
+    Ok(Some(
+        json!({"reasoningContent": {"redactedContent": r.data}}),
+    ))
+}
+
+fn source_error(source: &Source, path: &str, what: &str) -> ApiError {
+    ApiError::invalid(match source {
+        Source::Url { .. } => {
+            format!("{path}: this `url` source was not downloaded by the gateway; send the data as `base64`")
+        }
+        Source::File { .. } => {
+            format!("{path}: `file` sources (Files API) are not available through Bedrock; send the data as `base64`")
+        }
+        Source::Base64 { .. } | Source::Text { .. } | Source::Content { .. } => {
+            format!("{path}: {what} needs a `base64` or `url` source")
+        }
+    })
+}
+
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The blob as Bedrock should get it: the client's string unchanged, except that missing `=`
+/// padding is added (Bedrock's decoder expects it; the decoded bytes are the same).
+fn base64_blob<'d>(data: &'d str, path: &str) -> Result<Cow<'d, str>, ApiError> {
+    validate_base64(data, path)?;
+    Ok(match data.len() % 4 {
+        0 => Cow::Borrowed(data),
+        n => Cow::Owned(format!("{data}{}", "=".repeat(4 - n))),
+    })
+}
+
+/// Decodes in fixed-size chunks (multiples of 4 characters) so multi-megabyte images are checked
+/// without allocating a copy.
+fn validate_base64(data: &str, path: &str) -> Result<(), ApiError> {
+    const CHUNK: usize = 16 * 1024;
+    if data.is_empty() {
+        return Err(ApiError::invalid(format!("{path}: must not be empty")));
+    }
+    let mut buf = [0u8; CHUNK / 4 * 3];
+    for chunk in data.as_bytes().chunks(CHUNK) {
+        BASE64
+            .decode_slice(chunk, &mut buf)
+            .map_err(|_| ApiError::invalid(format!("{path}: invalid base64 data")))?;
+    }
+    Ok(())
+}
+
+/// Document names unique within one request.
+#[derive(Default)]
+pub(super) struct DocumentNames {
+    count: usize,
+    used: HashSet<String>,
+}
+
+impl DocumentNames {
+    pub(super) fn next(&mut self, title: Option<&str>) -> String {
+        self.count += 1;
+        let base = title
+            .map(normalize_document_name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("document-{}", self.count));
+        let mut name = base.clone();
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{base} ({n})");
+            n += 1;
+        }
+        name
+    }
+}
+
+/// Bedrock allows only ASCII alphanumerics, single spaces, hyphens, parentheses and square brackets
+/// in document names; everything else becomes a space, and runs of spaces collapse to one.
+fn normalize_document_name(title: &str) -> String {
+    let mut out = String::with_capacity(title.len().min(MAX_DOCUMENT_NAME));
+    for c in title.chars() {
+        let keep = c.is_ascii_alphanumeric() || matches!(c, '-' | '(' | ')' | '[' | ']');
+        if keep {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        if out.len() >= MAX_DOCUMENT_NAME {
+            break;
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+#[path = "blocks_tests.rs"]
+mod tests;

@@ -1,0 +1,411 @@
+//! Whole-request conversions: snapshots of our fixtures (`tests/fixtures/requests/`), the
+//! count-tokens body, and a property test of the invariants Bedrock enforces.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use super::test_support::{body, CATALOG};
+use super::{to_converse, to_count_tokens, ConvertOptions};
+use crate::anthropic::request::{parse_count_tokens_request, parse_messages_request};
+use crate::models::InferenceProfile;
+
+/// A fixture: the captured-style envelope `{path, headers, body}`.
+fn fixture(name: &str) -> (Vec<String>, Value) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/requests")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let raw: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
+    let betas = raw["headers"]["anthropic-beta"]
+        .as_str()
+        .map(|s| vec![s.to_owned()])
+        .unwrap_or_default();
+    (betas, raw["body"].clone())
+}
+
+fn converted(name: &str) -> Value {
+    let (betas, request) = fixture(&format!("{name}.json"));
+    let model = CATALOG
+        .resolve(
+            request["model"].as_str().expect("model"),
+            InferenceProfile::Global,
+        )
+        .expect("model resolves");
+    let req = parse_messages_request(request.to_string().as_bytes()).expect("parses");
+    let opts = ConvertOptions {
+        model: &model,
+        betas: &betas,
+        strip_billing_header: true,
+    };
+    let out = to_converse(&req, &opts).expect("converts");
+    json!({
+        "modelId": model.bedrock_model_id,
+        "body": out.body,
+        "stop_sequences": out.stop_sequences,
+        "dropped": out.dropped,
+    })
+}
+
+macro_rules! assert_fixture_snapshot {
+    ($name:literal, $value:expr) => {
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_json_snapshot!($name, $value);
+        });
+    };
+}
+
+#[test]
+fn a_claude_code_tool_round_trip_converts_as_snapshotted() {
+    assert_fixture_snapshot!("cc_tool_round_trip", converted("cc_tool_round_trip"));
+}
+
+#[test]
+fn signed_thinking_history_converts_as_snapshotted() {
+    assert_fixture_snapshot!("thinking_history", converted("thinking_history"));
+}
+
+#[test]
+fn documents_images_and_a_prefill_convert_as_snapshotted() {
+    assert_fixture_snapshot!("documents_prefill", converted("documents_prefill"));
+}
+
+#[test]
+fn a_title_generation_request_converts_as_snapshotted() {
+    assert_fixture_snapshot!("title_generation", converted("title_generation"));
+}
+
+#[test]
+fn a_non_claude_model_with_tool_choice_none_converts_as_snapshotted() {
+    assert_fixture_snapshot!("qwen_tool_choice_none", converted("qwen_tool_choice_none"));
+}
+
+#[test]
+fn count_tokens_body_wraps_the_same_conversion_without_inference_settings() {
+    let (betas, mut request) = fixture("cc_tool_round_trip.json");
+    if let Some(o) = request.as_object_mut() {
+        o.remove("max_tokens");
+    }
+    let model = CATALOG
+        .resolve("claude-opus-4-8", InferenceProfile::Global)
+        .expect("model");
+    let req = parse_count_tokens_request(request.to_string().as_bytes()).expect("parses");
+    let opts = ConvertOptions {
+        model: &model,
+        betas: &betas,
+        strip_billing_header: true,
+    };
+    let counted = to_count_tokens(&req, &opts).expect("converts");
+    assert_fixture_snapshot!("cc_tool_round_trip_count_tokens", &counted);
+
+    let converse = &counted["input"]["converse"];
+    let keys: Vec<&String> = converse
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            "messages",
+            "system",
+            "toolConfig",
+            "additionalModelRequestFields"
+        ]
+    );
+    let mut full = request.clone();
+    full["max_tokens"] = json!(64000);
+    let converse_body = body("claude-opus-4-8", full);
+    assert_eq!(
+        converse["messages"], converse_body["messages"],
+        "same rules as Converse"
+    );
+}
+
+#[test]
+fn count_tokens_checks_the_thinking_budget_only_against_the_minimum() {
+    let model = CATALOG
+        .resolve("claude-sonnet-4-5", InferenceProfile::Global)
+        .expect("model");
+    let opts = ConvertOptions {
+        model: &model,
+        betas: &[],
+        strip_billing_header: true,
+    };
+    let cases = [
+        (
+            json!({"type": "enabled", "budget_tokens": 50000}),
+            Ok(json!({"type": "enabled", "budget_tokens": 50000})),
+        ),
+        (
+            json!({"type": "adaptive"}),
+            Ok(json!({"type": "enabled", "budget_tokens": 1024})),
+        ),
+        (
+            json!({"type": "enabled", "budget_tokens": 10}),
+            Err("thinking.budget_tokens: must be at least 1024"),
+        ),
+    ];
+    for (thinking, want) in cases {
+        let request = json!({"model": "claude-sonnet-4-5", "thinking": thinking,
+            "messages": [{"role": "user", "content": "count me"}]});
+        let req = parse_count_tokens_request(request.to_string().as_bytes()).expect("parses");
+        match (to_count_tokens(&req, &opts), want) {
+            (Ok(out), Ok(want)) => {
+                assert_eq!(
+                    out["input"]["converse"]["additionalModelRequestFields"]["thinking"],
+                    want
+                );
+            }
+            (Err(e), Err(want)) => assert!(e.to_string().starts_with(want), "{e}"),
+            (got, want) => panic!("{thinking}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+// ---- property test ------------------------------------------------------------------------------
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("  \n".to_owned()),
+        Just("tail  ".to_owned()),
+        "[a-z ]{0,6}"
+    ]
+}
+
+fn cache() -> impl Strategy<Value = Option<Value>> {
+    prop::option::of(prop_oneof![
+        Just(json!({"type": "ephemeral"})),
+        Just(json!({"type": "ephemeral", "ttl": "1h"})),
+    ])
+}
+
+fn cached(mut block: Value, cache: Option<Value>) -> Value {
+    if let Some(cc) = cache {
+        block["cache_control"] = cc;
+    }
+    block
+}
+
+fn tool_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("Bash".to_owned()),
+        Just("mcp.files/read".to_owned()),
+        Just("n".repeat(80)),
+        Just(String::new())
+    ]
+}
+
+fn tool_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("toolu_1".to_owned()),
+        Just("call/2".to_owned()),
+        Just("i".repeat(70))
+    ]
+}
+
+fn leaf_block() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (text(), cache()).prop_map(|(t, c)| cached(json!({"type": "text", "text": t}), c)),
+        (
+            prop::sample::select(vec!["image/png", "image/bmp"]),
+            prop::sample::select(vec!["iVBORw0KGgo=", "@@"]),
+            cache()
+        )
+            .prop_map(|(m, d, c)| cached(
+                json!({"type": "image", "source": {"type": "base64", "media_type": m, "data": d}}),
+                c
+            )),
+        (
+            text(),
+            prop::option::of(prop::sample::select(vec!["", "c2ln"]))
+        )
+            .prop_map(|(t, s)| json!({"type": "thinking", "thinking": t, "signature": s})),
+        Just(json!({"type": "redacted_thinking", "data": "cmVk"})),
+        (tool_id(), tool_name(), cache()).prop_map(|(id, name, c)| cached(
+            json!({"type": "tool_use", "id": id, "name": name, "input": {"b": 1, "a": 2}}),
+            c
+        )),
+        (prop::option::of(text()), cache()).prop_map(|(title, c)| cached(
+            json!({"type": "document", "title": title, "source": {"type": "text", "data": "d"}}),
+            c
+        )),
+        Just(json!({"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}})),
+        Just(json!({"type": "tool_reference", "tool_name": "Bash"})),
+        Just(json!({"type": "hologram"})),
+    ]
+}
+
+fn block() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => leaf_block(),
+        1 => (tool_id(), prop::collection::vec(leaf_block(), 0..3), any::<bool>(), cache()).prop_map(|(id, content, err, c)| {
+            cached(json!({"type": "tool_result", "tool_use_id": id, "content": content, "is_error": err}), c)
+        }),
+    ]
+}
+
+fn message() -> impl Strategy<Value = Value> {
+    (
+        prop::sample::select(vec!["user", "assistant", "system"]),
+        prop_oneof![
+            text().prop_map(Value::String),
+            prop::collection::vec(block(), 0..4).prop_map(Value::Array)
+        ],
+    )
+        .prop_map(|(role, content)| json!({"role": role, "content": content}))
+}
+
+fn request() -> impl Strategy<Value = Value> {
+    (
+        prop::collection::vec(message(), 0..6),
+        prop::option::of(prop::collection::vec((tool_name(), cache()), 0..3)),
+        prop::option::of(prop::sample::select(vec!["auto", "any", "none"])),
+        prop::option::of(prop::collection::vec((text(), cache()), 0..3)),
+        prop::option::of(prop::sample::select(vec![
+            "adaptive", "enabled", "disabled",
+        ])),
+        prop::sample::select(vec![1u32, 100, 2048, 32000]),
+        cache(),
+    )
+        .prop_map(
+            |(messages, tools, choice, system, thinking, max_tokens, top_cache)| {
+                let mut r = json!({"messages": messages, "max_tokens": max_tokens});
+                if let Some(tools) = tools {
+                    r["tools"] = tools
+                        .into_iter()
+                        .map(|(n, c)| {
+                            cached(json!({"name": n, "input_schema": {"type": "object"}}), c)
+                        })
+                        .collect();
+                }
+                if let Some(choice) = choice {
+                    r["tool_choice"] = json!({"type": choice});
+                }
+                if let Some(system) = system {
+                    r["system"] = system
+                        .into_iter()
+                        .map(|(t, c)| cached(json!({"type": "text", "text": t}), c))
+                        .collect();
+                }
+                if let Some(kind) = thinking {
+                    r["thinking"] = json!({"type": kind, "budget_tokens": 1024});
+                }
+                if let Some(cc) = top_cache {
+                    r["cache_control"] = cc;
+                }
+                r
+            },
+        )
+}
+
+fn assert_bedrock_invariants(body: &Value, model: &str) {
+    let messages = body["messages"].as_array().expect("messages array");
+    assert!(!messages.is_empty());
+    let mut has_tool_blocks = false;
+    for (i, message) in messages.iter().enumerate() {
+        assert_eq!(
+            message["role"],
+            if i % 2 == 0 { "user" } else { "assistant" },
+            "roles alternate from user"
+        );
+        let content = message["content"].as_array().expect("content array");
+        assert!(
+            content
+                .first()
+                .is_some_and(|b| b.get("cachePoint").is_none()),
+            "starts with a real block"
+        );
+        for block in content {
+            let texts = std::iter::once(block).chain(
+                block
+                    .pointer("/toolResult/content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+            for t in texts.filter_map(|b| b.get("text")) {
+                assert!(
+                    t.as_str().is_some_and(|s| !s.trim().is_empty()),
+                    "blank text: {body}"
+                );
+            }
+            has_tool_blocks |= block.get("toolUse").is_some() || block.get("toolResult").is_some();
+        }
+    }
+    if let Some(system) = body["system"].as_array() {
+        assert!(system
+            .iter()
+            .filter_map(|b| b.get("text"))
+            .all(|t| t.as_str().is_some_and(|s| !s.trim().is_empty())));
+    }
+    if has_tool_blocks {
+        assert!(
+            body.pointer("/toolConfig/tools/0").is_some(),
+            "toolConfig required with tool history"
+        );
+    }
+    let cache_points = body.to_string().matches("\"cachePoint\"").count();
+    assert!(cache_points <= 4, "{cache_points} cache points");
+    if !model.starts_with("claude") {
+        assert_eq!(cache_points, 0);
+        assert_eq!(body.get("additionalModelRequestFields"), None);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn conversion_never_panics_and_output_satisfies_bedrock(
+        request in request(),
+        model in prop::sample::select(vec!["claude-sonnet-4-5", "claude-opus-4-6", "claude-3-5-haiku-20241022", "qwen3-32b"]),
+    ) {
+        let mut request = request;
+        request["model"] = json!(model);
+        let resolved = CATALOG.resolve(model, InferenceProfile::Global).expect("model");
+        if let Ok(req) = parse_messages_request(request.to_string().as_bytes()) {
+            let opts = ConvertOptions { model: &resolved, betas: &[], strip_billing_header: true };
+            if let Ok(out) = to_converse(&req, &opts) {
+                assert_bedrock_invariants(&out.body, model);
+            }
+            let _ = to_count_tokens(&req, &opts);
+        }
+    }
+}
+
+#[test]
+fn thinking_is_dropped_when_the_last_tool_turn_has_no_thinking_block() {
+    let history = |assistant: Value| {
+        json!({
+            "model": "claude-opus-4-8", "max_tokens": 4096, "thinking": {"type": "adaptive"},
+            "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+            "messages": [
+                {"role": "user", "content": "run it"},
+                {"role": "assistant", "content": assistant},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}
+            ]
+        })
+    };
+    let tool = json!({"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}});
+    let unthought = body(
+        "claude-opus-4-8",
+        history(json!([{"type": "text", "text": "Running."}, tool])),
+    );
+    assert!(
+        unthought["additionalModelRequestFields"]
+            .get("thinking")
+            .is_none(),
+        "{unthought}"
+    );
+
+    let thought = body(
+        "claude-opus-4-8",
+        history(json!([{"type": "thinking", "thinking": "t", "signature": "sig"}, tool])),
+    );
+    assert_eq!(
+        thought["additionalModelRequestFields"]["thinking"],
+        json!({"type": "adaptive"})
+    );
+}
