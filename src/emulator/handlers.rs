@@ -1,0 +1,224 @@
+//! The Bedrock operations: Converse, ConverseStream and CountTokens.
+//!
+//! Each call is recorded first, then checked in Bedrock's order (authentication, model id, body
+//! shape, validation), then answered from [`super::plan`].
+
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::error::BedrockError;
+use super::model_id::{self, Model};
+use super::plan::{self, Call};
+use super::stream::{self, Pacing};
+use super::tokens::{text_tokens, Prompt};
+use super::validate::{self, Checked};
+use super::wire::{self, ConverseRequest, CountTokensInput, CountTokensRequest};
+use super::{Emulator, Operation};
+
+const TOO_LONG: &str = "Input is too long for requested model.";
+
+pub(crate) async fn converse(
+    State(emulator): State<Emulator>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let accepted = match accept(&emulator, Operation::Converse, &model_id, &headers, &body) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let reply = plan::plan(emulator.next_script(), &accepted.call());
+    tokio::time::sleep(reply.silence).await;
+    if let Some(error) = reply.error {
+        return error.into_response();
+    }
+    let input = emulator.account(&accepted.prompt);
+    let usage = super::respond::usage(&input, &reply);
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let paths = &accepted.req.additional_model_response_field_paths;
+    Json(super::respond::converse_body(
+        &reply, &usage, latency, paths,
+    ))
+    .into_response()
+}
+
+pub(crate) async fn converse_stream(
+    State(emulator): State<Emulator>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let accepted = match accept(
+        &emulator,
+        Operation::ConverseStream,
+        &model_id,
+        &headers,
+        &body,
+    ) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let reply = plan::plan(emulator.next_script(), &accepted.call());
+    let in_stream_error = match (reply.error.clone(), reply.stream_error_after) {
+        (Some(error), None) => {
+            tokio::time::sleep(reply.silence).await;
+            return error.into_response();
+        }
+        (Some(error), Some(after)) => Some((after, error)),
+        (None, _) => None,
+    };
+    let input = emulator.account(&accepted.prompt);
+    let usage = super::respond::usage(&input, &reply);
+    let events = stream::events(
+        &reply,
+        &usage,
+        &accepted.req.additional_model_response_field_paths,
+    );
+    let pacing = Pacing {
+        started,
+        silence: reply.silence,
+        drip: reply.drip,
+        error: in_stream_error,
+        truncate_after: reply.truncate_after,
+    };
+    let mut response = stream::body(events, pacing).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    response
+}
+
+pub(crate) async fn count_tokens(
+    State(emulator): State<Emulator>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match count(&emulator, &model_id, &headers, &body) {
+        Ok(n) => Json(json!({ "inputTokens": n })).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A call that passed every check.
+struct Accepted {
+    req: ConverseRequest,
+    model: Model,
+    checked: Checked,
+    prompt: Prompt,
+}
+
+impl Accepted {
+    fn call(&self) -> Call<'_> {
+        Call {
+            req: &self.req,
+            model: &self.model,
+            thinking: self.checked.thinking,
+        }
+    }
+}
+
+fn accept(
+    emulator: &Emulator,
+    operation: Operation,
+    model_id: &str,
+    headers: &HeaderMap,
+    raw: &Bytes,
+) -> Result<Accepted, BedrockError> {
+    let body = received(emulator, operation, model_id, headers, raw)?;
+    let model = model_id::for_inference(emulator.catalog(), model_id)?;
+    let req: ConverseRequest = wire::parse(&body)?;
+    let checked = validate::check(&req, &model, operation == Operation::ConverseStream)?;
+    let prompt = Prompt::of(&body, &model.base_id);
+    if prompt.total > checked.context_window {
+        return Err(BedrockError::validation(TOO_LONG));
+    }
+    Ok(Accepted {
+        req,
+        model,
+        checked,
+        prompt,
+    })
+}
+
+fn count(
+    emulator: &Emulator,
+    model_id: &str,
+    headers: &HeaderMap,
+    raw: &Bytes,
+) -> Result<u64, BedrockError> {
+    let body = received(emulator, Operation::CountTokens, model_id, headers, raw)?;
+    let model = model_id::for_count_tokens(emulator.catalog(), model_id)?;
+    let request: CountTokensRequest = wire::parse(&body)?;
+    match request.input {
+        CountTokensInput::Converse(converse) => {
+            let req = ConverseRequest::from(converse);
+            validate::check(&req, &model, false)?;
+            let converse_body = body.pointer("/input/converse").unwrap_or(&Value::Null);
+            Ok(Prompt::of(converse_body, &model.base_id).total)
+        }
+        CountTokensInput::InvokeModel(invoke) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&invoke.body)
+                .map_err(|_| BedrockError::validation("Malformed input request: input.invokeModel.body: invalid base64, please reformat your input and try again."))?;
+            let native: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                BedrockError::validation(format!(
+                    "Malformed input request: {e}, please reformat your input and try again."
+                ))
+            })?;
+            Ok(native_tokens(&native).max(1))
+        }
+    }
+}
+
+/// Records the call, then answers the front-end checks: authentication and JSON syntax.
+fn received(
+    emulator: &Emulator,
+    operation: Operation,
+    model_id: &str,
+    headers: &HeaderMap,
+    raw: &Bytes,
+) -> Result<Value, BedrockError> {
+    let parsed: Result<Value, _> = serde_json::from_slice(raw);
+    let recorded = parsed.as_ref().map_or_else(
+        |_| Value::String(String::from_utf8_lossy(raw).into_owned()),
+        Clone::clone,
+    );
+    emulator.record(operation, model_id, recorded, headers);
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return Err(BedrockError::missing_authorization());
+    }
+    parsed.map_err(|e| {
+        let message = format!("Unable to parse the request body: {e}");
+        BedrockError::named("SerializationException", Some(message), None)
+    })
+}
+
+/// Native (InvokeModel) Anthropic body: every string counts except the structural ones.
+fn native_tokens(value: &Value) -> u64 {
+    match value {
+        Value::String(s) => text_tokens(s),
+        Value::Array(items) => items.iter().map(native_tokens).sum(),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "type" | "role" | "anthropic_version" | "media_type"
+                )
+            })
+            .map(|(k, v)| if k == "data" { 1_600 } else { native_tokens(v) })
+            .sum(),
+        _ => 0,
+    }
+}

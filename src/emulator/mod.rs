@@ -1,0 +1,332 @@
+//! A wire-level AWS Bedrock Runtime emulator, for local use and tests.
+//!
+//! It speaks the real protocol (rest-json bodies, `x-amzn-errortype` errors, event-stream frames),
+//! so the real `aws-sdk-bedrockruntime` client works against it: point `endpoint_url` (or
+//! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`) at [`Emulator::spawn`]'s URL. It never calls AWS.
+//!
+//! # Surface
+//! - `POST /model/{modelId}/converse`, `/converse-stream`, `/count-tokens` (`modelId`
+//!   percent-decoded). An `Authorization` header must be present (its value is not checked).
+//!   Every response carries `x-amzn-requestid`.
+//! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
+//!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
+//!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache).
+//!
+//! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
+//! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
+//! ARNs are an unspecified Claude model; CountTokens wants a bare id of a `count_tokens` model.
+//! Validation is as strict as Bedrock's (see `validate`, `content` and `params`); bodies are parsed with
+//! unknown members denied (`wire`).
+//!
+//! # What the model answers
+//! 1. The oldest queued [`Script`], if any (consumed after the request passed validation).
+//! 2. Otherwise directives in the text of the last user message (text blocks and the text inside
+//!    `toolResult`s):
+//!    - `[[emu:text <words>]]` answers exactly that text;
+//!    - `[[emu:tool <Name> <json>]]` calls tool `<Name>` with that input (`stopReason` `tool_use`)
+//!      if `toolConfig` defines it, else says the tool is not available;
+//!    - `[[emu:thinking]]` adds a reasoning block (text + `emu-sig-…` signature), and
+//!      `[[emu:redacted]]` a `redactedContent` block;
+//!    - `[[emu:error <ExceptionName>]]` fails with that exception before any output;
+//!    - `[[emu:stream-error <exceptionType> after=<N>]]` sends an exception frame after N content
+//!      deltas (Converse: same as `error`);
+//!    - `[[emu:truncate after=<N>]]` cuts the stream mid-frame after N deltas;
+//!    - `[[emu:silence <ms>]]` waits before the first event, `[[emu:drip <ms>]]` between events;
+//!    - `[[emu:long <n>]]` answers n words (for `maxTokens` tests).
+//!
+//!    Several directives combine: reasoning blocks, then one text block, then the tool calls.
+//! 3. Otherwise the default: `Tool result: <the tool results' text>` when the last user message
+//!    carries tool results, else `Hello from the Bedrock emulator.`
+//!
+//! Then, whatever the source: a reasoning block is prepended when the request enables thinking
+//! (and the reply has none); the text is cut before the first of `inferenceConfig.stopSequences`
+//! (`stopReason` `stop_sequence`, reported in `additionalModelResponseFields.stop_sequence` when
+//! `/stop_sequence` was requested) or at `maxTokens` (`max_tokens`).
+//!
+//! # Script JSON
+//! ```json
+//! {"content": [{"text": "I'll look."},
+//!              {"tool": {"name": "Bash", "input": {"command": "ls"}, "id": "tooluse_optional"}},
+//!              {"thinking": {"text": "…", "signature": "optional"}},
+//!              {"redacted": "<base64>"}],
+//!  "stop_reason": "end_turn", "stop_sequence": null,
+//!  "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0, "cache_write_input_tokens": 0},
+//!  "error": {"type": "ThrottlingException", "message": "optional", "status": 429},
+//!  "stream_error_after": 2, "truncate_after": 3, "silence_ms": 100, "drip_ms": 10, "times": 1}
+//! ```
+//! Every member is optional. Empty `content` means the default answer. `error` fails the call
+//! before any output unless `stream_error_after` is set (then, in a stream, it arrives as an
+//! exception frame after that many deltas). `times` (default 1) is how many calls the script answers.
+//!
+//! # Usage
+//! Input tokens are estimated deterministically (`tokens`; CountTokens uses the same function).
+//! Each `cachePoint` marks a prefix: a prefix this instance has seen (within its TTL) is reported
+//! as `cacheReadInputTokens`, the rest up to the last checkpoint as `cacheWriteInputTokens` (with
+//! `cacheDetails`), and `inputTokens` is the uncached remainder. There is no minimum cacheable
+//! length.
+
+mod content;
+mod error;
+mod handlers;
+mod model_id;
+mod output;
+mod params;
+mod plan;
+mod respond;
+mod script;
+mod stream;
+mod tokens;
+mod validate;
+mod wire;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::models::Catalog;
+
+pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, UsageOverride};
+
+/// Bedrock's request limit is 20 MB; leave room so oversized bodies reach validation.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// The Bedrock operation a request called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operation {
+    Converse,
+    ConverseStream,
+    CountTokens,
+}
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Converse => "Converse",
+            Self::ConverseStream => "ConverseStream",
+            Self::CountTokens => "CountTokens",
+        }
+    }
+}
+
+/// One request the emulator received, as tests assert on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// `Converse`, `ConverseStream` or `CountTokens`.
+    pub operation: String,
+    /// Percent-decoded `modelId`.
+    pub model_id: String,
+    /// The JSON body (a string holding the raw body when it was not JSON).
+    pub body: Value,
+    /// Request headers, lower-case names, without `authorization` and `x-amz-security-token`.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The emulator: catalog, script queue, recorded requests and prompt-cache memory.
+/// Cheap to clone; clones share state.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    catalog: Catalog,
+    state: Mutex<EmulatorState>,
+}
+
+#[derive(Debug, Default)]
+struct EmulatorState {
+    /// Scripts with the number of calls each still answers.
+    scripts: VecDeque<(Script, u32)>,
+    requests: Vec<RecordedRequest>,
+    cache: tokens::CacheMemory,
+}
+
+impl Emulator {
+    /// An emulator serving the embedded model catalog.
+    ///
+    /// # Errors
+    /// Only if the embedded catalog is malformed.
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self::with_catalog(Catalog::embedded()?))
+    }
+
+    /// An emulator serving the models of `catalog`.
+    pub fn with_catalog(catalog: Catalog) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                catalog,
+                state: Mutex::new(EmulatorState::default()),
+            }),
+        }
+    }
+
+    /// The Bedrock routes and the `/_emulator` control routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/model/{model_id}/converse", post(handlers::converse))
+            .route(
+                "/model/{model_id}/converse-stream",
+                post(handlers::converse_stream),
+            )
+            .route(
+                "/model/{model_id}/count-tokens",
+                post(handlers::count_tokens),
+            )
+            .route("/_emulator/scripts", post(push_scripts))
+            .route(
+                "/_emulator/requests",
+                get(list_requests).delete(clear_requests),
+            )
+            .fallback(unknown_operation)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(axum::middleware::map_response(add_request_id))
+            .with_state(self.clone())
+    }
+
+    /// Binds `127.0.0.1:port` (0 = a free port), serves in a background task and returns the
+    /// base URL, e.g. `http://127.0.0.1:41234`.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn spawn(&self, port: u16) -> anyhow::Result<String> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .with_context(|| format!("binding the Bedrock emulator to 127.0.0.1:{port}"))?;
+        let addr = listener
+            .local_addr()
+            .context("reading the emulator's address")?;
+        let app = self.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "Bedrock emulator stopped");
+            }
+        });
+        Ok(format!("http://{addr}"))
+    }
+
+    /// Queues a scripted response; scripts are used in order, before any directive.
+    pub fn push_script(&self, script: Script) {
+        let times = script.times.unwrap_or(1).max(1);
+        self.state().scripts.push_back((script, times));
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Forgets recorded requests, queued scripts and cached prompt prefixes.
+    pub fn clear(&self) {
+        let mut state = self.state();
+        state.requests.clear();
+        state.scripts.clear();
+        state.cache.clear();
+    }
+
+    fn state(&self) -> MutexGuard<'_, EmulatorState> {
+        // A panic while holding the lock cannot leave this plain data inconsistent.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub(crate) fn next_script(&self) -> Option<Script> {
+        let mut state = self.state();
+        let (script, left) = state.scripts.front_mut()?;
+        *left -= 1;
+        let script = script.clone();
+        if *left == 0 {
+            state.scripts.pop_front();
+        }
+        Some(script)
+    }
+
+    pub(crate) fn record(
+        &self,
+        operation: Operation,
+        model_id: &str,
+        body: Value,
+        headers: &HeaderMap,
+    ) {
+        let headers = headers
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "authorization" | "x-amz-security-token"))
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        self.state().requests.push(RecordedRequest {
+            operation: operation.name().to_owned(),
+            model_id: model_id.to_owned(),
+            body,
+            headers,
+        });
+    }
+
+    pub(crate) fn account(&self, prompt: &tokens::Prompt) -> tokens::InputUsage {
+        self.state().cache.account(prompt, Instant::now())
+    }
+}
+
+async fn add_request_id(mut response: Response) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+async fn unknown_operation() -> Response {
+    error::BedrockError::named(
+        "UnknownOperationException",
+        Some("The emulator does not implement this operation.".into()),
+        Some(404),
+    )
+    .into_response()
+}
+
+async fn push_scripts(State(emulator): State<Emulator>, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<Value>(&body).and_then(|v| match v {
+        Value::Array(_) => serde_json::from_value::<Vec<Script>>(v),
+        _ => serde_json::from_value::<Script>(v).map(|s| vec![s]),
+    });
+    match parsed {
+        Ok(scripts) => {
+            let queued = scripts.len();
+            scripts.into_iter().for_each(|s| emulator.push_script(s));
+            Json(json!({ "queued": queued })).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "message": format!("invalid script: {e}") })),
+        )
+            .into_response(),
+    }
+}
+
+async fn list_requests(State(emulator): State<Emulator>) -> Json<Vec<RecordedRequest>> {
+    Json(emulator.requests())
+}
+
+async fn clear_requests(State(emulator): State<Emulator>) -> StatusCode {
+    emulator.clear();
+    StatusCode::NO_CONTENT
+}
