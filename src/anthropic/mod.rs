@@ -1,0 +1,4 @@
+//! Anthropic Messages API wire types (serde only; no conversion logic here).
+
+pub mod request;
+pub mod response;

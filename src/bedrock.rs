@@ -1,0 +1,277 @@
+//! The only module that talks to Bedrock.
+//!
+//! Requests are built by [`crate::convert`] as JSON (so tool schemas keep their key order, which
+//! prompt-cache prefixes depend on; the SDK's `Document` is a `HashMap` and would shuffle them), and
+//! sent through the real `aws-sdk-bedrockruntime` client: the JSON replaces the serialized body
+//! before signing, and everything else — endpoint resolution, SigV4 or bearer auth, retries, response
+//! and event-stream parsing, error decoding — is the SDK's. Every SDK failure becomes an
+//! [`ApiError`] here and nowhere else.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_bedrockruntime::config::{Credentials, Region};
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
+use aws_sdk_bedrockruntime::operation::count_tokens::CountTokensError;
+use aws_sdk_bedrockruntime::Client;
+use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
+
+use crate::error::ApiError;
+
+/// Seconds a throttled client is told to wait when Bedrock gives no hint.
+const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
+
+#[derive(Clone, Debug)]
+pub struct Bedrock {
+    client: Client,
+}
+
+/// Settings shared by the AWS and emulator clients.
+fn tune(builder: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    builder
+        // Long thinking is silent for minutes; the SDK's 5 s stall guard would cut it off.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        // One quick retry absorbs a dead pooled connection; throttling is left to the client, whose
+        // own retries (Claude Code, the SDKs) would otherwise multiply ours.
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                // Lambda's ceiling; a non-streaming answer arrives whole at the end.
+                .operation_timeout(Duration::from_secs(900))
+                .build(),
+        )
+}
+
+impl Bedrock {
+    /// A client from the standard AWS chain (`AWS_REGION`, credentials, profiles,
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
+    pub async fn from_env() -> Self {
+        let sdk = tune(aws_config::defaults(BehaviorVersion::latest()))
+            .load()
+            .await;
+        Self {
+            client: Client::new(&sdk),
+        }
+    }
+
+    /// A client for the built-in emulator: fixed endpoint, dummy credentials.
+    pub async fn for_endpoint(endpoint: &str) -> Self {
+        let sdk = tune(aws_config::defaults(BehaviorVersion::latest()))
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "EMULATOR",
+                "EMULATOR",
+                None,
+                None,
+                "chatrix-emulator",
+            ))
+            .endpoint_url(endpoint)
+            .load()
+            .await;
+        Self {
+            client: Client::new(&sdk),
+        }
+    }
+
+    /// Converse with a body built by [`crate::convert::request`].
+    ///
+    /// # Errors
+    /// Any Bedrock or transport failure, mapped for the client.
+    pub async fn converse(&self, model_id: &str, body: Bytes) -> Result<ConverseOutput, ApiError> {
+        self.client
+            .converse()
+            .model_id(model_id)
+            .customize()
+            .mutate_request(replace_body(body))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(e, converse_original_status))
+    }
+
+    /// CountTokens with a `{"input":{"converse":…}}` body.
+    ///
+    /// # Errors
+    /// Any Bedrock or transport failure, mapped for the client.
+    pub async fn count_tokens(&self, model_id: &str, body: Bytes) -> Result<i32, ApiError> {
+        self.client
+            .count_tokens()
+            .model_id(model_id)
+            .customize()
+            .mutate_request(replace_body(body))
+            .send()
+            .await
+            .map(|out| out.input_tokens())
+            .map_err(|e| map_sdk_error(e, |_: &CountTokensError| None))
+    }
+}
+
+/// Swaps the SDK-serialized body for ours. Runs before signing, so the signature covers our bytes.
+fn replace_body(
+    body: Bytes,
+) -> impl Fn(&mut aws_smithy_runtime_api::http::Request) + Send + Sync + 'static {
+    move |request| {
+        let len = body.len().to_string();
+        *request.body_mut() = SdkBody::from(body.clone());
+        request.headers_mut().insert("content-length", len);
+        request
+            .headers_mut()
+            .insert("content-type", "application/json");
+    }
+}
+
+fn converse_original_status(e: &ConverseError) -> Option<i32> {
+    match e {
+        ConverseError::ModelErrorException(m) => m.original_status_code(),
+        _ => None,
+    }
+}
+
+/// Maps any SDK failure. `original_status` digs the model's own status out of
+/// `ModelErrorException`-style errors, whose 424 means nothing to Anthropic clients.
+pub fn map_sdk_error<E, R>(
+    err: SdkError<E, R>,
+    original_status: impl Fn(&E) -> Option<i32>,
+) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            map_service_error(e.code(), e.message(), original_status(e))
+        }
+        SdkError::TimeoutError(_) => ApiError::Timeout("Bedrock did not answer in time".into()),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            ApiError::Timeout("timed out connecting to Bedrock".into())
+        }
+        SdkError::DispatchFailure(d) => {
+            tracing::warn!(cause = ?d, "Bedrock dispatch failure");
+            ApiError::Unavailable("could not reach Bedrock".into())
+        }
+        other => ApiError::Internal(anyhow::Error::new(other).context("calling Bedrock")),
+    }
+}
+
+/// Maps a Bedrock error code (HTTP or in-stream) to the Anthropic error clients expect.
+pub fn map_service_error(
+    code: Option<&str>,
+    message: Option<&str>,
+    original_status: Option<i32>,
+) -> ApiError {
+    let msg = message.unwrap_or("Bedrock returned an error").to_owned();
+    let code = code.unwrap_or_default();
+    let throttled = |message: String| ApiError::RateLimited {
+        message,
+        retry_after: Some(DEFAULT_RETRY_AFTER_SECS),
+    };
+    match code {
+        "ValidationException" if is_too_long(&msg) => {
+            ApiError::InvalidRequest(format!("prompt is too long: {msg}"))
+        }
+        "ValidationException" | "SerializationException" => ApiError::InvalidRequest(msg),
+        "AccessDeniedException" => ApiError::Permission(msg),
+        "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId" => {
+            // The gateway's AWS identity is at fault, not the caller's key: never a 401.
+            ApiError::Upstream(format!(
+                "Bedrock rejected the gateway's AWS credentials: {msg}"
+            ))
+        }
+        "ResourceNotFoundException" => ApiError::NotFound(msg),
+        "ThrottlingException" | "ServiceQuotaExceededException" | "TooManyRequestsException" => {
+            throttled(msg)
+        }
+        "ModelNotReadyException" | "ServiceUnavailableException" => ApiError::Overloaded(msg),
+        "ModelTimeoutException" => ApiError::Timeout(msg),
+        "ModelErrorException" | "ModelStreamErrorException" => match original_status {
+            Some(429) => throttled(msg),
+            Some(503 | 529) => ApiError::Overloaded(msg),
+            _ => ApiError::Upstream(msg),
+        },
+        _ => ApiError::Upstream(if code.is_empty() {
+            msg
+        } else {
+            format!("{code}: {msg}")
+        }),
+    }
+}
+
+fn is_too_long(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("input is too long")
+        || m.contains("too many input tokens")
+        || m.contains("prompt is too long")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bedrock_error_codes_map_to_anthropic_errors() {
+        let cases: [(&str, Option<i32>, u16, &str); 14] = [
+            ("ValidationException", None, 400, "invalid_request_error"),
+            ("AccessDeniedException", None, 403, "permission_error"),
+            ("UnrecognizedClientException", None, 500, "api_error"),
+            ("ExpiredTokenException", None, 500, "api_error"),
+            ("ResourceNotFoundException", None, 404, "not_found_error"),
+            ("ThrottlingException", None, 429, "rate_limit_error"),
+            (
+                "ServiceQuotaExceededException",
+                None,
+                429,
+                "rate_limit_error",
+            ),
+            ("ModelNotReadyException", None, 529, "overloaded_error"),
+            ("ServiceUnavailableException", None, 529, "overloaded_error"),
+            ("ModelTimeoutException", None, 504, "timeout_error"),
+            ("InternalServerException", None, 500, "api_error"),
+            ("ModelErrorException", Some(429), 429, "rate_limit_error"),
+            (
+                "ModelStreamErrorException",
+                Some(529),
+                529,
+                "overloaded_error",
+            ),
+            ("ModelErrorException", Some(400), 500, "api_error"),
+        ];
+        for (code, original, status, kind) in cases {
+            let e = map_service_error(Some(code), Some("m"), original);
+            assert_eq!((e.status().as_u16(), e.kind()), (status, kind), "{code}");
+        }
+    }
+
+    #[test]
+    fn too_long_input_becomes_prompt_is_too_long() {
+        let e = map_service_error(
+            Some("ValidationException"),
+            Some("The model returned the following errors: Input is too long for requested model."),
+            None,
+        );
+        assert_eq!(e.kind(), "invalid_request_error");
+        assert!(e.to_string().starts_with("prompt is too long: "), "{e}");
+    }
+
+    #[test]
+    fn throttling_carries_retry_after() {
+        let e = map_service_error(Some("ThrottlingException"), None, None);
+        assert!(matches!(
+            e,
+            ApiError::RateLimited {
+                retry_after: Some(_),
+                ..
+            }
+        ));
+    }
+}

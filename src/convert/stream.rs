@@ -1,0 +1,650 @@
+//! ConverseStream events → Anthropic SSE events, as a pure fold.
+//!
+//! [`StreamState::on_event`] takes one Bedrock event and returns the Anthropic events it produces;
+//! [`StreamState::finish`] closes a stream that ended without usage, and [`StreamState::fail`]
+//! turns an upstream failure into an `error` event. No clock, no I/O: the async shell in
+//! `routes` owns the network and the keep-alive pings.
+//!
+//! Bedrock sends no block start for text and reasoning, so a delta with a new block index opens a
+//! block. Output indices are renumbered densely from 0, as the SDK accumulators require. Bedrock
+//! reports the stop reason in `messageStop` and usage only in the later `metadata` event, while
+//! Anthropic wants both in one `message_delta`: the stop reason is held until usage arrives.
+
+use aws_sdk_bedrockruntime::types::{
+    Citation, CitationSourceContent, CitationsDelta, ContentBlockDelta, ContentBlockStart,
+    ConverseStreamOutput, ReasoningContentBlockDelta, TokenUsage,
+};
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::anthropic::response::{new_message_id, Usage};
+use crate::convert::response::{
+    convert_citation, convert_stop_reason, convert_usage, stop_sequence,
+};
+use crate::convert::tools::ToolNameMap;
+use crate::error::ApiError;
+use crate::models::Price;
+use crate::pricing::{self, CurrencyConversion};
+
+/// One named SSE event (`event: <name>` + `data: <json>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub name: &'static str,
+    pub data: Value,
+}
+
+impl SseEvent {
+    fn new(name: &'static str, data: Value) -> Self {
+        Self { name, data }
+    }
+
+    /// The wire form: `event:` line, `data:` line, blank line.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        format!("event: {}\ndata: {}\n\n", self.name, self.data).into_bytes()
+    }
+
+    pub fn ping() -> Self {
+        Self::new("ping", json!({"type": "ping"}))
+    }
+}
+
+/// What the fold needs to know about the request; owned, so the state can live in a stream.
+#[derive(Debug, Clone)]
+pub struct StreamContext {
+    pub client_model: String,
+    pub tool_names: ToolNameMap,
+    pub stop_sequences: Vec<String>,
+    /// Non-zero estimate for `message_start` (Claude Code's context meter ignores 0).
+    pub input_estimate: u64,
+    pub price: Option<Price>,
+    pub currency: Option<CurrencyConversion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    RedactedThinking,
+    ToolUse,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpenBlock {
+    bedrock_index: i32,
+    out_index: u32,
+    kind: BlockKind,
+}
+
+/// The fold's state for one response.
+#[derive(Debug)]
+pub struct StreamState {
+    ctx: StreamContext,
+    id: String,
+    started: bool,
+    next_index: u32,
+    open: Option<OpenBlock>,
+    stop_reason: Option<&'static str>,
+    stop_sequence: Option<String>,
+    done: bool,
+    final_usage: Option<Usage>,
+}
+
+impl StreamState {
+    pub fn new(ctx: StreamContext) -> Self {
+        Self {
+            ctx,
+            id: new_message_id(),
+            started: false,
+            next_index: 0,
+            open: None,
+            stop_reason: None,
+            stop_sequence: None,
+            done: false,
+            final_usage: None,
+        }
+    }
+
+    /// Whether `message_stop` (or an error) has been emitted.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The final usage (with cost), once `metadata` has been folded.
+    pub fn final_usage(&self) -> Option<&Usage> {
+        self.final_usage.as_ref()
+    }
+
+    /// Folds one Bedrock event.
+    pub fn on_event(&mut self, event: &ConverseStreamOutput) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        if self.done {
+            return out;
+        }
+        self.ensure_started(&mut out);
+        match event {
+            ConverseStreamOutput::MessageStart(_) => {}
+            ConverseStreamOutput::ContentBlockStart(e) => {
+                if let Some(ContentBlockStart::ToolUse(t)) = &e.start {
+                    self.close(&mut out);
+                    let name = self.ctx.tool_names.to_client(&t.name).into_owned();
+                    let block =
+                        json!({"type": "tool_use", "id": t.tool_use_id, "name": name, "input": {}});
+                    self.open_block(e.content_block_index, BlockKind::ToolUse, &block, &mut out);
+                }
+            }
+            ConverseStreamOutput::ContentBlockDelta(e) => {
+                if let Some(delta) = &e.delta {
+                    self.on_delta(e.content_block_index, delta, &mut out);
+                }
+            }
+            ConverseStreamOutput::ContentBlockStop(e)
+                if self
+                    .open
+                    .is_some_and(|b| b.bedrock_index == e.content_block_index) =>
+            {
+                self.close(&mut out);
+            }
+            ConverseStreamOutput::MessageStop(e) => {
+                self.close(&mut out);
+                let reason = convert_stop_reason(&e.stop_reason);
+                self.stop_reason = Some(reason);
+                if reason == "stop_sequence" {
+                    self.stop_sequence = stop_sequence(
+                        e.additional_model_response_fields.as_ref(),
+                        &self.ctx.stop_sequences,
+                    );
+                }
+            }
+            ConverseStreamOutput::Metadata(e) => self.complete(e.usage.as_ref(), &mut out),
+            _ => {}
+        }
+        out
+    }
+
+    /// Closes a stream whose upstream ended cleanly but without a `metadata` event.
+    pub fn finish(&mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        if !self.done {
+            self.ensure_started(&mut out);
+            self.close(&mut out);
+            self.complete(None, &mut out);
+        }
+        out
+    }
+
+    /// Ends the stream with an `error` event (after the 200 has gone out).
+    pub fn fail(&mut self, error: &ApiError) -> Vec<SseEvent> {
+        if self.done {
+            return Vec::new();
+        }
+        self.done = true;
+        vec![SseEvent::new("error", error.body())]
+    }
+
+    fn ensure_started(&mut self, out: &mut Vec<SseEvent>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        out.push(SseEvent::new(
+            "message_start",
+            json!({"type": "message_start", "message": {
+                "id": self.id, "type": "message", "role": "assistant", "model": self.ctx.client_model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": self.ctx.input_estimate.max(1), "output_tokens": 1,
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                          "service_tier": "standard"}}}),
+        ));
+    }
+
+    fn on_delta(&mut self, index: i32, delta: &ContentBlockDelta, out: &mut Vec<SseEvent>) {
+        let kind = match delta {
+            ContentBlockDelta::Text(_) | ContentBlockDelta::Citation(_) => BlockKind::Text,
+            ContentBlockDelta::ToolUse(_) => BlockKind::ToolUse,
+            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::RedactedContent(_)) => {
+                BlockKind::RedactedThinking
+            }
+            ContentBlockDelta::ReasoningContent(_) => BlockKind::Thinking,
+            _ => return,
+        };
+        let fits = self
+            .open
+            .is_some_and(|b| b.bedrock_index == index && b.kind == kind);
+        if !fits {
+            self.close(out);
+            let block = match (kind, delta) {
+                (BlockKind::Text, _) => json!({"type": "text", "text": ""}),
+                (BlockKind::Thinking, _) => {
+                    json!({"type": "thinking", "thinking": "", "signature": ""})
+                }
+                (
+                    BlockKind::RedactedThinking,
+                    ContentBlockDelta::ReasoningContent(
+                        ReasoningContentBlockDelta::RedactedContent(b),
+                    ),
+                ) => {
+                    // Redacted thinking arrives whole in its start event, with no deltas.
+                    let data = base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+                    let block = json!({"type": "redacted_thinking", "data": data});
+                    self.open_block(index, kind, &block, out);
+                    return;
+                }
+                // A tool delta without its start event: nothing to name the tool by.
+                _ => return,
+            };
+            self.open_block(index, kind, &block, out);
+        }
+        let Some(open) = self.open else { return };
+        let payload = match delta {
+            ContentBlockDelta::Text(t) => json!({"type": "text_delta", "text": t}),
+            ContentBlockDelta::ToolUse(t) => {
+                json!({"type": "input_json_delta", "partial_json": t.input})
+            }
+            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(t)) => {
+                json!({"type": "thinking_delta", "thinking": t})
+            }
+            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Signature(s)) => {
+                json!({"type": "signature_delta", "signature": s})
+            }
+            ContentBlockDelta::Citation(c) => {
+                json!({"type": "citations_delta", "citation": convert_citation(&citation_from_delta(c))})
+            }
+            _ => return,
+        };
+        out.push(SseEvent::new(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": open.out_index, "delta": payload}),
+        ));
+    }
+
+    fn open_block(
+        &mut self,
+        bedrock_index: i32,
+        kind: BlockKind,
+        block: &Value,
+        out: &mut Vec<SseEvent>,
+    ) {
+        let out_index = self.next_index;
+        self.next_index += 1;
+        self.open = Some(OpenBlock {
+            bedrock_index,
+            out_index,
+            kind,
+        });
+        out.push(SseEvent::new(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": out_index, "content_block": block}),
+        ));
+    }
+
+    fn close(&mut self, out: &mut Vec<SseEvent>) {
+        if let Some(block) = self.open.take() {
+            out.push(SseEvent::new(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": block.out_index}),
+            ));
+        }
+    }
+
+    fn complete(&mut self, usage: Option<&TokenUsage>, out: &mut Vec<SseEvent>) {
+        self.close(out);
+        let mut usage = usage.map(convert_usage).unwrap_or_else(|| Usage {
+            input_tokens: self.ctx.input_estimate,
+            service_tier: "standard",
+            ..Usage::default()
+        });
+        usage.cost = self
+            .ctx
+            .price
+            .map(|p| pricing::cost(&p, &usage.token_counts(), self.ctx.currency.as_ref()));
+        let mut usage_json = json!({
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+            "cache_read_input_tokens": usage.cache_read_input_tokens,
+            "cache_creation": usage.cache_creation,
+        });
+        if let Some(cost) = &usage.cost {
+            usage_json["cost"] = json!(cost);
+        }
+        out.push(SseEvent::new(
+            "message_delta",
+            json!({"type": "message_delta",
+                   "delta": {"stop_reason": self.stop_reason.unwrap_or("end_turn"), "stop_sequence": self.stop_sequence},
+                   "usage": usage_json}),
+        ));
+        out.push(SseEvent::new(
+            "message_stop",
+            json!({"type": "message_stop"}),
+        ));
+        self.final_usage = Some(usage);
+        self.done = true;
+    }
+}
+
+fn citation_from_delta(d: &CitationsDelta) -> Citation {
+    let source_content = d.source_content.as_ref().map(|items| {
+        items
+            .iter()
+            .filter_map(|s| s.text.clone().map(CitationSourceContent::Text))
+            .collect()
+    });
+    Citation::builder()
+        .set_title(d.title.clone())
+        .set_source(d.source.clone())
+        .set_source_content(source_content)
+        .set_location(d.location.clone())
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlockDeltaEvent, ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole,
+        ConverseStreamMetadataEvent, ConverseStreamMetrics, MessageStartEvent, MessageStopEvent,
+        StopReason, ToolUseBlockDelta, ToolUseBlockStart,
+    };
+    use aws_smithy_types::{Blob, Document};
+
+    fn ctx() -> StreamContext {
+        StreamContext {
+            client_model: "claude-sonnet-4-5".into(),
+            tool_names: ToolNameMap::default(),
+            stop_sequences: vec!["END".into()],
+            input_estimate: 42,
+            price: Some(Price {
+                input: 3.0,
+                output: 15.0,
+                cache_write: Some(3.75),
+                cache_read: Some(0.3),
+            }),
+            currency: None,
+        }
+    }
+
+    fn start() -> ConverseStreamOutput {
+        ConverseStreamOutput::MessageStart(
+            MessageStartEvent::builder()
+                .role(ConversationRole::Assistant)
+                .build()
+                .expect("builds"),
+        )
+    }
+
+    fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamOutput {
+        ConverseStreamOutput::ContentBlockDelta(
+            ContentBlockDeltaEvent::builder()
+                .content_block_index(index)
+                .delta(d)
+                .build()
+                .expect("builds"),
+        )
+    }
+
+    fn stop_block(index: i32) -> ConverseStreamOutput {
+        ConverseStreamOutput::ContentBlockStop(
+            ContentBlockStopEvent::builder()
+                .content_block_index(index)
+                .build()
+                .expect("builds"),
+        )
+    }
+
+    fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamOutput {
+        let t = ToolUseBlockStart::builder()
+            .tool_use_id(id)
+            .name(name)
+            .build()
+            .expect("builds");
+        ConverseStreamOutput::ContentBlockStart(
+            ContentBlockStartEvent::builder()
+                .content_block_index(index)
+                .start(ContentBlockStart::ToolUse(t))
+                .build()
+                .expect("builds"),
+        )
+    }
+
+    fn message_stop(reason: StopReason, fields: Option<Document>) -> ConverseStreamOutput {
+        ConverseStreamOutput::MessageStop(
+            MessageStopEvent::builder()
+                .stop_reason(reason)
+                .set_additional_model_response_fields(fields)
+                .build()
+                .expect("builds"),
+        )
+    }
+
+    fn metadata(input: i32, output: i32) -> ConverseStreamOutput {
+        let usage = TokenUsage::builder()
+            .input_tokens(input)
+            .output_tokens(output)
+            .total_tokens(input + output)
+            .build()
+            .expect("builds");
+        ConverseStreamOutput::Metadata(
+            ConverseStreamMetadataEvent::builder()
+                .usage(usage)
+                .metrics(
+                    ConverseStreamMetrics::builder()
+                        .latency_ms(5)
+                        .build()
+                        .expect("builds"),
+                )
+                .build(),
+        )
+    }
+
+    fn run(events: &[ConverseStreamOutput]) -> Vec<SseEvent> {
+        let mut state = StreamState::new(ctx());
+        events.iter().flat_map(|e| state.on_event(e)).collect()
+    }
+
+    fn names(events: &[SseEvent]) -> Vec<&'static str> {
+        events.iter().map(|e| e.name).collect()
+    }
+
+    #[test]
+    fn text_stream_follows_anthropics_grammar_and_holds_stop_until_usage() {
+        let events = run(&[
+            start(),
+            delta(0, ContentBlockDelta::Text("Hel".into())),
+            delta(0, ContentBlockDelta::Text("lo".into())),
+            stop_block(0),
+            message_stop(StopReason::EndTurn, None),
+            metadata(10, 4),
+        ]);
+        assert_eq!(
+            names(&events),
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert_eq!(events[0].data["message"]["usage"]["input_tokens"], 42);
+        assert_eq!(
+            events[1].data["content_block"],
+            json!({"type": "text", "text": ""})
+        );
+        assert_eq!(
+            events[3].data["delta"],
+            json!({"type": "text_delta", "text": "lo"})
+        );
+        let md = &events[5].data;
+        assert_eq!(md["delta"]["stop_reason"], "end_turn");
+        assert_eq!(md["usage"]["input_tokens"], 10);
+        assert_eq!(md["usage"]["output_tokens"], 4);
+        assert_eq!(md["usage"]["cost"]["total_cost"], json!(0.00009));
+    }
+
+    #[test]
+    fn thinking_then_tool_use_get_dense_indices_and_restored_names() {
+        let mut c = ctx();
+        c.tool_names = ToolNameMap::new(["mcp__srv.tool"]);
+        let safe = c.tool_names.to_bedrock("mcp__srv.tool").into_owned();
+        let mut state = StreamState::new(c);
+        let events: Vec<SseEvent> = [
+            start(),
+            delta(
+                0,
+                ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(
+                    "think".into(),
+                )),
+            ),
+            delta(
+                0,
+                ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Signature(
+                    "sig".into(),
+                )),
+            ),
+            stop_block(0),
+            tool_start(2, "tooluse_1", &safe),
+            delta(
+                2,
+                ContentBlockDelta::ToolUse(
+                    ToolUseBlockDelta::builder()
+                        .input("{\"a\":")
+                        .build()
+                        .expect("b"),
+                ),
+            ),
+            delta(
+                2,
+                ContentBlockDelta::ToolUse(
+                    ToolUseBlockDelta::builder().input("1}").build().expect("b"),
+                ),
+            ),
+            stop_block(2),
+            message_stop(StopReason::ToolUse, None),
+            metadata(1, 1),
+        ]
+        .iter()
+        .flat_map(|e| state.on_event(e))
+        .collect();
+        let starts: Vec<&Value> = events
+            .iter()
+            .filter(|e| e.name == "content_block_start")
+            .map(|e| &e.data)
+            .collect();
+        assert_eq!(starts[0]["index"], 0);
+        assert_eq!(
+            starts[0]["content_block"],
+            json!({"type": "thinking", "thinking": "", "signature": ""})
+        );
+        assert_eq!(starts[1]["index"], 1);
+        assert_eq!(
+            starts[1]["content_block"],
+            json!({"type": "tool_use", "id": "tooluse_1", "name": "mcp__srv.tool", "input": {}})
+        );
+        let json_parts: String = events
+            .iter()
+            .filter(|e| e.data["delta"]["type"] == "input_json_delta")
+            .map(|e| {
+                e.data["delta"]["partial_json"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            serde_json::from_str::<Value>(&json_parts).expect("valid json"),
+            json!({"a": 1})
+        );
+        assert!(events
+            .iter()
+            .any(|e| e.data["delta"] == json!({"type": "signature_delta", "signature": "sig"})));
+        let md = events
+            .iter()
+            .find(|e| e.name == "message_delta")
+            .expect("message_delta");
+        assert_eq!(md.data["delta"]["stop_reason"], "tool_use");
+    }
+
+    #[test]
+    fn redacted_reasoning_arrives_whole_in_its_start_event() {
+        let events = run(&[
+            start(),
+            delta(
+                0,
+                ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::RedactedContent(
+                    Blob::new(b"\x01\x02".to_vec()),
+                )),
+            ),
+            stop_block(0),
+        ]);
+        assert_eq!(
+            events[1].data["content_block"],
+            json!({"type": "redacted_thinking", "data": "AQI="})
+        );
+        assert_eq!(
+            names(&events),
+            ["message_start", "content_block_start", "content_block_stop"]
+        );
+    }
+
+    #[test]
+    fn stop_sequence_is_taken_from_message_stop() {
+        let fields =
+            Document::Object([("stop_sequence".to_owned(), Document::String("END".into()))].into());
+        let events = run(&[
+            start(),
+            delta(0, ContentBlockDelta::Text("a".into())),
+            message_stop(StopReason::StopSequence, Some(fields)),
+            metadata(1, 1),
+        ]);
+        let md = events
+            .iter()
+            .find(|e| e.name == "message_delta")
+            .expect("message_delta");
+        assert_eq!(
+            md.data["delta"],
+            json!({"stop_reason": "stop_sequence", "stop_sequence": "END"})
+        );
+    }
+
+    #[test]
+    fn a_stream_without_usage_is_closed_by_finish() {
+        let mut state = StreamState::new(ctx());
+        let mut events = state.on_event(&start());
+        events.extend(state.on_event(&delta(0, ContentBlockDelta::Text("a".into()))));
+        events.extend(state.finish());
+        assert_eq!(
+            names(&events),
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert!(state.is_done());
+        assert!(state.finish().is_empty(), "finish is idempotent");
+    }
+
+    #[test]
+    fn failures_become_one_error_event_and_end_the_stream() {
+        let mut state = StreamState::new(ctx());
+        let _ = state.on_event(&start());
+        let events = state.fail(&ApiError::Overloaded("busy".into()));
+        assert_eq!(names(&events), ["error"]);
+        assert_eq!(
+            events[0].data,
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+        );
+        assert!(state.on_event(&metadata(1, 1)).is_empty());
+    }
+
+    #[test]
+    fn sse_wire_form_has_event_and_data_lines() {
+        let text = String::from_utf8(SseEvent::ping().to_bytes()).expect("utf8");
+        assert_eq!(text, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+    }
+}

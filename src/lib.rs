@@ -1,0 +1,42 @@
+//! Chatrix: the Anthropic Messages API, served by AWS Bedrock.
+//!
+//! # Layout
+//! - [`config`]: every setting, read once from the environment at start-up.
+//! - [`telemetry`]: structured logs (JSON for CloudWatch, or text).
+//! - [`state`]: [`state::AppState`], what every handler shares (Bedrock client, catalog, keys).
+//! - [`routes`]: the route table and the tower layer stack; handlers stay thin.
+//! - [`auth`]: API-key extraction and the key-store seam.
+//! - [`anthropic`]: Anthropic wire types (requests, responses, errors), serde only.
+//! - [`convert`]: pure functions between Anthropic and Bedrock Converse shapes; no I/O, no logging of
+//!   content.
+//! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
+//! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`).
+//! - [`models`]: the model catalog (ids, capabilities, betas, prices); [`pricing`] turns usage into USD.
+//! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
+//! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
+//!
+//! # Request flow (`POST /v1/messages`)
+//! 1. `routes` assigns a `request-id`, logs the request line, enforces the body limit.
+//! 2. `auth` checks `x-api-key` / `Authorization: Bearer` before the body is read.
+//! 3. `routes::messages` parses the body into [`anthropic::request::MessagesRequest`] (errors name the
+//!    field), resolves the model in [`models::Catalog`], and lets [`fetch`] inline `url` sources.
+//! 4. [`convert::request::to_converse`] builds the Converse JSON body (key order preserved).
+//! 5. [`bedrock::Bedrock::converse`] sends it through the SDK client (signing, endpoint, errors).
+//! 6. [`convert::response`] maps the output back (tool names restored, stop sequence, usage) and
+//!    [`pricing`] adds `usage.cost` and the `x-chatrix-cost-usd` header.
+
+pub mod anthropic;
+pub mod auth;
+pub mod bedrock;
+pub mod config;
+pub mod convert;
+pub mod emulator;
+pub mod error;
+pub mod fetch;
+pub mod models;
+pub mod pricing;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+pub use routes::{router, serve};

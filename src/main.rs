@@ -1,0 +1,45 @@
+//! The `chatrix` binary: configuration, logs, Bedrock client (or the built-in emulator), serve.
+
+use std::io::Write;
+
+use anyhow::Context;
+use chatrix::bedrock::Bedrock;
+use chatrix::config::{BedrockMode, Config};
+use chatrix::state::AppState;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut cfg = Config::from_env()?;
+    chatrix::telemetry::init(cfg.log_format)?;
+    let bedrock = match cfg.bedrock_mode {
+        BedrockMode::Aws => Bedrock::from_env().await,
+        BedrockMode::Emulator => {
+            let url = chatrix::emulator::Emulator::new()?.spawn(0).await?;
+            tracing::warn!(emulator = %url, "no AWS configuration: serving from the built-in Bedrock emulator");
+            Bedrock::for_endpoint(&url).await
+        }
+    };
+    let demo_key = chatrix::auth::ensure_demo_key(&mut cfg)?;
+    let listener = TcpListener::bind((cfg.host, cfg.port))
+        .await
+        .with_context(|| format!("binding {}:{}", cfg.host, cfg.port))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, mode = ?cfg.bedrock_mode, "chatrix listening");
+    if let Some(key) = demo_key {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Chatrix is serving the Bedrock emulator. Point Claude Code at it with:"
+        )?;
+        writeln!(
+            out,
+            "  export ANTHROPIC_BASE_URL=http://127.0.0.1:{}",
+            addr.port()
+        )?;
+        writeln!(out, "  export ANTHROPIC_AUTH_TOKEN={key}")?;
+    }
+    let state = AppState::new(cfg, bedrock)?;
+    chatrix::serve(listener, state, chatrix::routes::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! `POST /v1/messages`: extract, convert, call Bedrock, convert back. No JSON is assembled here.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use base64::Engine;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::anthropic::request::{parse_messages_request, MessagesRequest, Source};
+use crate::convert::request::{to_converse, ConvertOptions};
+use crate::convert::response::{from_converse, ResponseContext};
+use crate::error::ApiError;
+use crate::fetch::Fetcher;
+use crate::models::ResolvedModel;
+use crate::pricing;
+use crate::state::AppState;
+
+/// What the request-log line reports about a model call (token counts and cost, never content).
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog {
+    pub model: Option<String>,
+    pub stream: bool,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_write_tokens: Option<u64>,
+    pub cost_usd: Option<f64>,
+}
+
+pub(super) async fn create_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
+    let mut request = parse_messages_request(&bytes)?;
+    drop(bytes);
+    let model = state
+        .catalog
+        .resolve(&request.model, state.cfg.inference_profile)?;
+    inline_url_sources(&state.fetcher, &mut request).await?;
+    if request.stream == Some(true) {
+        return Err(ApiError::invalid(
+            "stream: streaming is not available yet; send `stream: false`",
+        ));
+    }
+    let betas = beta_headers(&headers);
+    let converse = to_converse(
+        &request,
+        &ConvertOptions {
+            model: &model,
+            betas: &betas,
+            strip_billing_header: state.cfg.strip_billing_header,
+        },
+    )?;
+    if !converse.dropped.is_empty() {
+        tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
+    }
+    let body = serde_json::to_vec(&converse.body).map_err(|e| ApiError::Internal(e.into()))?;
+    let output = state
+        .bedrock
+        .converse(&model.bedrock_model_id, body.into())
+        .await?;
+    let ctx = ResponseContext {
+        client_model: &request.model,
+        tool_names: &converse.tool_names,
+        stop_sequences: &converse.stop_sequences,
+    };
+    let mut message = from_converse(&output, &ctx);
+    message.usage.cost = priced(&state, &model, &message.usage);
+    let log = log_line(&model, &message.usage);
+    let mut response = Json(&message).into_response();
+    if let Some(cost) = &message.usage.cost {
+        if let Ok(v) = HeaderValue::from_str(&pricing::header_value(cost)) {
+            response.headers_mut().insert("x-chatrix-cost-usd", v);
+        }
+    }
+    response.extensions_mut().insert(log);
+    Ok(response)
+}
+
+fn priced(
+    state: &AppState,
+    model: &ResolvedModel<'_>,
+    usage: &crate::anthropic::response::Usage,
+) -> Option<pricing::Cost> {
+    let price = model.price?;
+    Some(pricing::cost(
+        &price,
+        &usage.token_counts(),
+        state.cfg.currency.as_ref(),
+    ))
+}
+
+fn log_line(model: &ResolvedModel<'_>, usage: &crate::anthropic::response::Usage) -> RequestLog {
+    RequestLog {
+        model: Some(model.client_model.clone()),
+        stream: false,
+        input_tokens: Some(usage.input_tokens),
+        output_tokens: Some(usage.output_tokens),
+        cache_read_tokens: Some(usage.cache_read_input_tokens),
+        cache_write_tokens: Some(usage.cache_creation_input_tokens),
+        cost_usd: usage.cost.as_ref().map(|c| c.total_cost),
+    }
+}
+
+/// Downloads `url` image and document sources (Bedrock takes bytes only), a few at a time.
+async fn inline_url_sources(
+    fetcher: &Fetcher,
+    request: &mut MessagesRequest,
+) -> Result<(), ApiError> {
+    let urls: Vec<String> = request
+        .url_sources_mut()
+        .into_iter()
+        .filter_map(|s| match s {
+            Source::Url { url } => Some(url.clone()),
+            _ => None,
+        })
+        .collect();
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let downloads = urls.into_iter().map(|url| {
+        let fetcher = fetcher.clone();
+        async move { fetcher.fetch(&url).await }
+    });
+    let fetched: Vec<_> = futures::stream::iter(downloads)
+        .buffered(4)
+        .try_collect()
+        .await?;
+    for (source, f) in request.url_sources_mut().into_iter().zip(fetched) {
+        let media_type = sniff_media_type(&f.media_type, &f.bytes);
+        *source = Source::Base64 {
+            media_type,
+            data: base64::engine::general_purpose::STANDARD.encode(&f.bytes),
+        };
+    }
+    Ok(())
+}
+
+/// Servers often label images and PDFs `application/octet-stream`; the magic bytes are reliable.
+fn sniff_media_type(declared: &str, bytes: &[u8]) -> String {
+    let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else {
+        None
+    };
+    match sniffed {
+        Some(t) if !declared.starts_with("text/") => t.to_owned(),
+        _ => declared.to_owned(),
+    }
+}
+
+/// Every `anthropic-beta` header value (each may itself be a comma list).
+fn beta_headers(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads the body under the configured cap; an oversize body is a 413 in Anthropic's shape.
+pub(super) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let too_large =
+        || ApiError::RequestTooLarge(format!("request body exceeds the {limit}-byte limit"));
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let over = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if over {
+            too_large()
+        } else {
+            ApiError::invalid(format!("could not read the request body: {e}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_sniffed_from_magic_bytes_when_the_label_is_generic() {
+        let cases: [(&str, &[u8], &str); 6] = [
+            (
+                "application/octet-stream",
+                b"\x89PNG\r\n\x1a\nrest",
+                "image/png",
+            ),
+            (
+                "binary/octet-stream",
+                &[0xFF, 0xD8, 0xFF, 0xE0],
+                "image/jpeg",
+            ),
+            ("application/octet-stream", b"GIF89a...", "image/gif"),
+            (
+                "application/octet-stream",
+                b"RIFF\0\0\0\0WEBPVP8 ",
+                "image/webp",
+            ),
+            ("application/octet-stream", b"%PDF-1.7", "application/pdf"),
+            ("text/plain", b"%PDF-1.7 but really text", "text/plain"),
+        ];
+        for (declared, bytes, want) in cases {
+            assert_eq!(sniff_media_type(declared, bytes), want, "{declared}");
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The route table and the layer stack, on one screen.
+//!
+//! Layers, outermost first:
+//! 1. [`request_log`]: assigns the `request-id`, puts it in every error body, logs one line per
+//!    request (never keys, prompts or completions).
+//! 2. `auth::require_key` (route layer on the API routes only): runs before any body is read.
+//!
+//! Health and `HEAD /` are public: load balancers and Claude Code's start-up probe call them.
+
+mod messages;
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::auth::{self, AuthedKey, StaticKeys};
+use crate::error::{ApiError, ErrorReport};
+use crate::state::AppState;
+
+pub use messages::RequestLog;
+
+/// The whole application; `main` and the tests build it the same way.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v1/messages", post(messages::create_message))
+        .route_layer(middleware::from_fn_with_state(
+            state.keys.clone(),
+            auth::require_key::<StaticKeys>,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .route("/", get(root).head(root))
+        .merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_log))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Small SSE writes must leave at once; Nagle would hold them for the next ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on ctrl-c or SIGTERM (what Lambda and `docker stop` send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn root() -> StatusCode {
+    StatusCode::OK
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("{method} is not supported on {}", uri.path()))
+}
+
+fn new_request_id() -> String {
+    format!("req_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Request id, error envelope completion and the one log line per request.
+async fn request_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = new_request_id();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("request-id", v);
+    }
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let status = response.status().as_u16();
+    let key = response
+        .extensions()
+        .get::<AuthedKey>()
+        .map(|k| k.name.clone());
+    let log = response
+        .extensions()
+        .get::<RequestLog>()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(report) = response.extensions().get::<ErrorReport>().cloned() {
+        response = with_request_id(response, &report, &request_id);
+        let fields = (report.kind, report.detail.as_str());
+        if report.server_fault {
+            tracing::error!(request_id, %method, path, status, latency_ms, model = log.model, key = key.as_deref(), error_type = fields.0, error = fields.1, "request failed");
+        } else {
+            tracing::info!(request_id, %method, path, status, latency_ms, model = log.model, key = key.as_deref(), error_type = fields.0, error = fields.1, "request rejected");
+        }
+        return response;
+    }
+    tracing::info!(
+        request_id, %method, path, status, latency_ms,
+        model = log.model, key = key.as_deref(), stream = log.stream,
+        input_tokens = log.input_tokens, output_tokens = log.output_tokens,
+        cache_read_tokens = log.cache_read_tokens, cache_write_tokens = log.cache_write_tokens,
+        cost_usd = log.cost_usd, "request"
+    );
+    response
+}
+
+/// Re-renders an error body with the `request_id` field Anthropic's envelope carries.
+fn with_request_id(response: Response, report: &ErrorReport, request_id: &str) -> Response {
+    let (mut parts, _) = response.into_parts();
+    let body = json!({
+        "type": "error",
+        "error": {"type": report.kind, "message": report.message},
+        "request_id": request_id,
+    });
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut fresh = (parts.status, Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        fresh.headers_mut().insert(name, value.clone());
+    }
+    *fresh.extensions_mut() = parts.extensions;
+    fresh
+}
