@@ -1,0 +1,116 @@
+//! `spawn_app()`: the gateway and its emulator, started the way `main` starts them.
+
+use std::collections::HashMap;
+
+use chatrix::bedrock::Bedrock;
+use chatrix::config::Config;
+use chatrix::emulator::Emulator;
+use chatrix::state::AppState;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+pub(crate) const KEY: &str = "sk-integration-test";
+
+pub(crate) struct TestApp {
+    pub(crate) url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) emulator: Emulator,
+}
+
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Extra environment-style settings on top of the test defaults.
+pub(crate) async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let emulator = Emulator::new().expect("emulator starts");
+    let emulator_url = emulator.spawn(0).await.expect("emulator binds");
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("CHATRIX_API_KEYS".to_owned(), format!("test:{KEY}")),
+        ("CHATRIX_BEDROCK".to_owned(), "aws".to_owned()),
+    ]);
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let cfg = Config::from_vars(&vars, false).expect("test config parses");
+    let state =
+        AppState::new(cfg, Bedrock::for_endpoint(&emulator_url).await).expect("state builds");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(chatrix::serve(listener, state, std::future::pending()));
+    TestApp {
+        url,
+        http: reqwest::Client::new(),
+        emulator,
+    }
+}
+
+impl TestApp {
+    pub(crate) async fn post_messages(&self, body: &Value) -> Reply {
+        self.post("/v1/messages", body, &[("x-api-key", KEY)]).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::reply(req.send().await.expect("request sent")).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        Self::reply(
+            self.http
+                .get(format!("{}{path}", self.url))
+                .send()
+                .await
+                .expect("sent"),
+        )
+        .await
+    }
+
+    async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The body of the last Converse call the emulator received.
+    pub(crate) fn last_converse(&self) -> Value {
+        self.emulator
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.operation.starts_with("Converse"))
+            .map(|r| r.body)
+            .expect("the emulator received a Converse request")
+    }
+}
+
+pub(crate) fn assert_error(reply: &Reply, status: u16, kind: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.body["type"], "error", "{:?}", reply.body);
+    assert_eq!(reply.body["error"]["type"], kind, "{:?}", reply.body);
+    let id = reply
+        .headers
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("request-id header");
+    assert_eq!(reply.body["request_id"], id);
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on port 0, the real `aws-sdk-bedrockruntime` client, and the
+//! Bedrock emulator as the upstream. One binary for all API tests.
+
+#![expect(
+    clippy::expect_used,
+    reason = "test set-up helpers fail the test by panicking"
+)]
+
+mod helpers;
+mod messages;
+mod routes;

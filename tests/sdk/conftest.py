@@ -1,0 +1,101 @@
+"""Starts the Bedrock emulator and the real `chatrix` binary for the SDK tests.
+
+The gateway reaches the emulator the way it reaches AWS: through the standard AWS configuration
+chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, region, static credentials), in `CHATRIX_BEDROCK=aws` mode.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import anthropic
+import pytest
+
+API_KEY = "sk-sdk-test-key"
+MODEL = "claude-sonnet-4-6"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+class Emulator:
+    def __init__(self, url: str):
+        self.url = url
+
+    def requests(self) -> list:
+        with urllib.request.urlopen(f"{self.url}/_emulator/requests") as r:
+            return json.load(r)
+
+    def clear(self) -> None:
+        req = urllib.request.Request(f"{self.url}/_emulator/requests", method="DELETE")
+        urllib.request.urlopen(req).close()
+
+    def last_converse_body(self) -> dict:
+        reqs = [r for r in self.requests() if r["operation"] in ("Converse", "ConverseStream")]
+        assert reqs, "the emulator received no Converse request"
+        return reqs[-1]["body"]
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    port = _free_port()
+    proc = subprocess.Popen([os.environ["EMULATOR_BIN"], "--port", str(port)], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}/_emulator/requests", proc)
+        yield Emulator(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gateway(emulator, tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("gateway") / "chatrix.log"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path_factory.mktemp("home")),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "CHATRIX_BEDROCK": "aws",
+        "CHATRIX_API_KEYS": f"sdk:{API_KEY}",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDSDKTEST",
+        "AWS_SECRET_ACCESS_KEY": "sdk-test-secret",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
+        "RUST_LOG": "info",
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([os.environ["CHATRIX_BIN"]], env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{url}/health", proc)
+        yield {"url": url, "log": log}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def client(gateway):
+    return anthropic.Anthropic(base_url=gateway["url"], api_key=API_KEY, max_retries=0)
