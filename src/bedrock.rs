@@ -16,9 +16,14 @@ use aws_config::BehaviorVersion;
 use aws_sdk_bedrockruntime::config::{Credentials, Region};
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
+use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
 use aws_sdk_bedrockruntime::operation::count_tokens::CountTokensError;
+use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
+use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use aws_sdk_bedrockruntime::Client;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::event_stream::RawMessage;
 use bytes::Bytes;
 
 use crate::error::ApiError;
@@ -94,6 +99,28 @@ impl Bedrock {
             .map_err(|e| map_sdk_error(e, converse_original_status))
     }
 
+    /// ConverseStream with a body built by [`crate::convert::request`]. Errors here come before any
+    /// event; errors inside the stream come from [`UpstreamEvents::recv`].
+    ///
+    /// # Errors
+    /// Any Bedrock or transport failure before the stream starts.
+    pub async fn converse_stream(
+        &self,
+        model_id: &str,
+        body: Bytes,
+    ) -> Result<UpstreamEvents, ApiError> {
+        let out = self
+            .client
+            .converse_stream()
+            .model_id(model_id)
+            .customize()
+            .mutate_request(replace_body(body))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(e, converse_stream_original_status))?;
+        Ok(UpstreamEvents { inner: out.stream })
+    }
+
     /// CountTokens with a `{"input":{"converse":…}}` body.
     ///
     /// # Errors
@@ -108,6 +135,52 @@ impl Bedrock {
             .await
             .map(|out| out.input_tokens())
             .map_err(|e| map_sdk_error(e, |_: &CountTokensError| None))
+    }
+}
+
+/// The events of one ConverseStream call. Dropping it closes the connection, which cancels the
+/// generation upstream.
+#[derive(Debug)]
+pub struct UpstreamEvents {
+    inner: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
+}
+
+impl UpstreamEvents {
+    /// The next event; `Ok(None)` at a clean end of stream. A truncated or corrupt frame is an
+    /// error, never a clean end.
+    ///
+    /// # Errors
+    /// In-stream exceptions and transport failures, mapped for the client.
+    pub async fn recv(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
+        self.inner.recv().await.map_err(map_stream_error)
+    }
+}
+
+/// In-stream exceptions carry no error code in their metadata, so the variant names it.
+fn map_stream_error(err: SdkError<ConverseStreamOutputError, RawMessage>) -> ApiError {
+    let SdkError::ServiceError(ctx) = &err else {
+        return map_sdk_error(err, |_: &ConverseStreamOutputError| None);
+    };
+    let e = ctx.err();
+    let (code, original) = match e {
+        ConverseStreamOutputError::ThrottlingException(_) => ("ThrottlingException", None),
+        ConverseStreamOutputError::ServiceUnavailableException(_) => {
+            ("ServiceUnavailableException", None)
+        }
+        ConverseStreamOutputError::InternalServerException(_) => ("InternalServerException", None),
+        ConverseStreamOutputError::ValidationException(_) => ("ValidationException", None),
+        ConverseStreamOutputError::ModelStreamErrorException(m) => {
+            ("ModelStreamErrorException", m.original_status_code())
+        }
+        other => (other.code().unwrap_or_default(), None),
+    };
+    map_service_error(Some(code), e.message(), original)
+}
+
+fn converse_stream_original_status(e: &ConverseStreamError) -> Option<i32> {
+    match e {
+        ConverseStreamError::ModelErrorException(m) => m.original_status_code(),
+        _ => None,
     }
 }
 
@@ -155,6 +228,12 @@ where
             tracing::warn!(cause = ?d, "Bedrock dispatch failure");
             ApiError::Unavailable("could not reach Bedrock".into())
         }
+        SdkError::ResponseError(e) => {
+            tracing::warn!(cause = ?e, "unreadable Bedrock response");
+            ApiError::Upstream(
+                "Bedrock sent a response that could not be read (truncated or corrupt)".into(),
+            )
+        }
         other => ApiError::Internal(anyhow::Error::new(other).context("calling Bedrock")),
     }
 }
@@ -166,35 +245,37 @@ pub fn map_service_error(
     original_status: Option<i32>,
 ) -> ApiError {
     let msg = message.unwrap_or("Bedrock returned an error").to_owned();
+    // HTTP errors name the type `ThrottlingException`; in-stream exception frames `throttlingException`.
     let code = code.unwrap_or_default();
+    let lower = code.to_ascii_lowercase();
     let throttled = |message: String| ApiError::RateLimited {
         message,
         retry_after: Some(DEFAULT_RETRY_AFTER_SECS),
     };
-    match code {
-        "ValidationException" if is_too_long(&msg) => {
+    match lower.as_str() {
+        "validationexception" if is_too_long(&msg) => {
             ApiError::InvalidRequest(format!("prompt is too long: {msg}"))
         }
-        "ValidationException" | "SerializationException" => ApiError::InvalidRequest(msg),
-        "AccessDeniedException" => ApiError::Permission(msg),
-        "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "IncompleteSignatureException"
-        | "MissingAuthenticationTokenException"
-        | "ExpiredTokenException"
-        | "InvalidClientTokenId" => {
+        "validationexception" | "serializationexception" => ApiError::InvalidRequest(msg),
+        "accessdeniedexception" => ApiError::Permission(msg),
+        "unrecognizedclientexception"
+        | "invalidsignatureexception"
+        | "incompletesignatureexception"
+        | "missingauthenticationtokenexception"
+        | "expiredtokenexception"
+        | "invalidclienttokenid" => {
             // The gateway's AWS identity is at fault, not the caller's key: never a 401.
             ApiError::Upstream(format!(
                 "Bedrock rejected the gateway's AWS credentials: {msg}"
             ))
         }
-        "ResourceNotFoundException" => ApiError::NotFound(msg),
-        "ThrottlingException" | "ServiceQuotaExceededException" | "TooManyRequestsException" => {
+        "resourcenotfoundexception" => ApiError::NotFound(msg),
+        "throttlingexception" | "servicequotaexceededexception" | "toomanyrequestsexception" => {
             throttled(msg)
         }
-        "ModelNotReadyException" | "ServiceUnavailableException" => ApiError::Overloaded(msg),
-        "ModelTimeoutException" => ApiError::Timeout(msg),
-        "ModelErrorException" | "ModelStreamErrorException" => match original_status {
+        "modelnotreadyexception" | "serviceunavailableexception" => ApiError::Overloaded(msg),
+        "modeltimeoutexception" => ApiError::Timeout(msg),
+        "modelerrorexception" | "modelstreamerrorexception" => match original_status {
             Some(429) => throttled(msg),
             Some(503 | 529) => ApiError::Overloaded(msg),
             _ => ApiError::Upstream(msg),
@@ -273,5 +354,13 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn in_stream_exception_names_map_like_http_ones() {
+        let e = map_service_error(Some("serviceUnavailableException"), Some("busy"), None);
+        assert_eq!(e.kind(), "overloaded_error");
+        let e = map_service_error(Some("modelStreamErrorException"), Some("x"), Some(429));
+        assert_eq!(e.kind(), "rate_limit_error");
     }
 }

@@ -56,7 +56,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub fetch_timeout: Duration,
     pub fetch_max_bytes: usize,
+    /// Upstream silence after which a stream gets an `event: ping` (CloudFront cuts idle origins).
+    pub ping_interval: Duration,
 }
+
+/// CloudFront's origin read timeout is 30 s by default; a ping every 15 s at most stays well inside.
+pub const MAX_PING_INTERVAL_SECS: u64 = 15;
 
 /// Variables whose presence means "an AWS configuration exists".
 const AWS_HINTS: [&str; 11] = [
@@ -168,6 +173,7 @@ impl Config {
                 get("CHATRIX_FETCH_MAX_BYTES"),
                 5 * 1024 * 1024,
             )?,
+            ping_interval: parse_ping_interval(get("CHATRIX_PING_INTERVAL_SECS"))?,
         })
     }
 }
@@ -199,6 +205,17 @@ fn parse_bool(var: &'static str, value: Option<&str>, default: bool) -> Result<b
         Some("0" | "false" | "no" | "off") => Ok(false),
         Some(other) => Err(err(var, format!("`{other}` is not true or false"))),
     }
+}
+
+fn parse_ping_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
+    let secs: u64 = parse_or("CHATRIX_PING_INTERVAL_SECS", value, 10)?;
+    if !(1..=MAX_PING_INTERVAL_SECS).contains(&secs) {
+        return Err(err(
+            "CHATRIX_PING_INTERVAL_SECS",
+            format!("must be between 1 and {MAX_PING_INTERVAL_SECS} seconds, got {secs}"),
+        ));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 fn parse_currency(currency: &str, rate: &str) -> Result<CurrencyConversion, ConfigError> {
@@ -272,6 +289,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.strip_billing_header);
         assert_eq!(c.max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(c.ping_interval, Duration::from_secs(10));
         assert!(c.api_keys.is_empty());
     }
 
@@ -318,6 +336,8 @@ mod tests {
             ("CHATRIX_BEDROCK", "gcp"),
             ("CHATRIX_STRIP_BILLING_HEADER", "maybe"),
             ("CHATRIX_MAX_BODY_BYTES", "-1"),
+            ("CHATRIX_PING_INTERVAL_SECS", "30"),
+            ("CHATRIX_PING_INTERVAL_SECS", "0"),
         ];
         for (var, value) in cases {
             let e = Config::from_vars(&vars(&[(var, value)]), false).expect_err(var);

@@ -482,6 +482,14 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_arn_gets_its_geographys_price() {
+        let c = catalog();
+        let arn = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        let r = c.resolve(arn, InferenceProfile::Global).expect("resolves");
+        assert_eq!(r.price.map(|p| p.input), Some(3.3));
+    }
+
+    #[test]
     fn unknown_names_are_not_found() {
         let c = catalog();
         for name in ["gpt-4o", "claude-imaginary-9", "", "Anthropic.Claude"] {

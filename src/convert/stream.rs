@@ -114,6 +114,13 @@ impl StreamState {
         self.final_usage.as_ref()
     }
 
+    /// `message_start`, for a stream that must show life before Bedrock's first event.
+    pub fn on_start(&mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        self.ensure_started(&mut out);
+        out
+    }
+
     /// Folds one Bedrock event.
     pub fn on_event(&mut self, event: &ConverseStreamOutput) -> Vec<SseEvent> {
         let mut out = Vec::new();
@@ -161,14 +168,22 @@ impl StreamState {
         out
     }
 
-    /// Closes a stream whose upstream ended cleanly but without a `metadata` event.
+    /// Closes a stream whose upstream has ended. After `messageStop` a missing `metadata` event is
+    /// tolerated (usage falls back to the estimate); before it, the answer is incomplete and the
+    /// client gets an `error` event, never a silent end that SDKs would take for a full answer.
     pub fn finish(&mut self) -> Vec<SseEvent> {
         let mut out = Vec::new();
-        if !self.done {
-            self.ensure_started(&mut out);
-            self.close(&mut out);
-            self.complete(None, &mut out);
+        if self.done {
+            return out;
         }
+        self.ensure_started(&mut out);
+        if self.stop_reason.is_none() {
+            out.extend(self.fail(&ApiError::Upstream(
+                "Bedrock ended the stream before the message was complete".into(),
+            )));
+            return out;
+        }
+        self.complete(None, &mut out);
         out
     }
 
@@ -613,6 +628,7 @@ mod tests {
         let mut state = StreamState::new(ctx());
         let mut events = state.on_event(&start());
         events.extend(state.on_event(&delta(0, ContentBlockDelta::Text("a".into()))));
+        events.extend(state.on_event(&message_stop(StopReason::EndTurn, None)));
         events.extend(state.finish());
         assert_eq!(
             names(&events),
@@ -625,8 +641,30 @@ mod tests {
                 "message_stop"
             ]
         );
+        assert_eq!(
+            events[4].data["usage"]["input_tokens"], 42,
+            "falls back to the estimate"
+        );
         assert!(state.is_done());
         assert!(state.finish().is_empty(), "finish is idempotent");
+    }
+
+    #[test]
+    fn a_stream_that_ends_before_message_stop_is_an_error_not_a_silent_end() {
+        let mut state = StreamState::new(ctx());
+        let mut events = state.on_event(&start());
+        events.extend(state.on_event(&delta(0, ContentBlockDelta::Text("partial".into()))));
+        events.extend(state.finish());
+        assert_eq!(
+            names(&events),
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "error"
+            ]
+        );
+        assert_eq!(events[3].data["error"]["type"], "api_error");
     }
 
     #[test]

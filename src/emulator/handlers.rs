@@ -84,6 +84,7 @@ pub(crate) async fn converse_stream(
         &accepted.req.additional_model_response_field_paths,
     );
     let pacing = Pacing {
+        open: emulator.stream_guard(),
         started,
         silence: reply.silence,
         drip: reply.drip,

@@ -10,7 +10,8 @@
 //!   Every response carries `x-amzn-requestid`.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
-//!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache).
+//!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
+//!   /_emulator/stats` (`{"open_streams": n}`, ConverseStream bodies still being written).
 //!
 //! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
 //! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
@@ -81,6 +82,7 @@ mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -143,6 +145,8 @@ pub struct Emulator {
 struct Inner {
     catalog: Catalog,
     state: Mutex<EmulatorState>,
+    /// ConverseStream bodies still being written; lets tests see a cancelled upstream call end.
+    open_streams: Arc<AtomicUsize>,
 }
 
 #[derive(Debug, Default)]
@@ -168,6 +172,7 @@ impl Emulator {
             inner: Arc::new(Inner {
                 catalog,
                 state: Mutex::new(EmulatorState::default()),
+                open_streams: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -189,6 +194,7 @@ impl Emulator {
                 "/_emulator/requests",
                 get(list_requests).delete(clear_requests),
             )
+            .route("/_emulator/stats", get(stats))
             .fallback(unknown_operation)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(axum::middleware::map_response(add_request_id))
@@ -214,6 +220,16 @@ impl Emulator {
             }
         });
         Ok(format!("http://{addr}"))
+    }
+
+    /// ConverseStream responses still in flight (a closed connection ends one).
+    pub fn open_streams(&self) -> usize {
+        self.inner.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// Counts one open stream until the returned guard is dropped with the response body.
+    pub(crate) fn stream_guard(&self) -> stream::OpenStream {
+        stream::OpenStream::new(self.inner.open_streams.clone())
     }
 
     /// Queues a scripted response; scripts are used in order, before any directive.
@@ -324,6 +340,10 @@ async fn push_scripts(State(emulator): State<Emulator>, body: Bytes) -> Response
 
 async fn list_requests(State(emulator): State<Emulator>) -> Json<Vec<RecordedRequest>> {
     Json(emulator.requests())
+}
+
+async fn stats(State(emulator): State<Emulator>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"open_streams": emulator.open_streams()}))
 }
 
 async fn clear_requests(State(emulator): State<Emulator>) -> StatusCode {

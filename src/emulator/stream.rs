@@ -142,8 +142,27 @@ pub(crate) fn exception_frame(error: &BedrockError) -> io::Result<Bytes> {
     encode(&message)
 }
 
+/// Counts an open stream for as long as it lives (it is moved into the body).
+#[derive(Debug)]
+pub(crate) struct OpenStream(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl OpenStream {
+    pub(crate) fn new(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// How the body is paced and where it breaks.
 pub(crate) struct Pacing {
+    /// Dropped with the body, whether it ran to the end or the client went away.
+    pub(crate) open: OpenStream,
     pub(crate) started: Instant,
     pub(crate) silence: Duration,
     pub(crate) drip: Duration,
@@ -160,6 +179,7 @@ pub(crate) fn body(events: Vec<Event>, pacing: Pacing) -> Body {
 
 fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<Bytes>> {
     async_stream::try_stream! {
+        let _open = &pacing.open;
         tokio::time::sleep(pacing.silence).await;
         let mut deltas = 0usize;
         for (i, mut event) in events.into_iter().enumerate() {

@@ -4,14 +4,19 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+
+use super::stream::StreamLog;
+use super::RequestId;
 
 use base64::Engine;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::anthropic::request::{parse_messages_request, MessagesRequest, Source};
+use crate::auth::AuthedKey;
 use crate::convert::request::{to_converse, ConvertOptions};
 use crate::convert::response::{from_converse, ResponseContext};
+use crate::convert::stream::StreamContext;
 use crate::error::ApiError;
 use crate::fetch::Fetcher;
 use crate::models::ResolvedModel;
@@ -32,6 +37,8 @@ pub struct RequestLog {
 
 pub(super) async fn create_message(
     State(state): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
+    key: Option<Extension<AuthedKey>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -42,11 +49,6 @@ pub(super) async fn create_message(
         .catalog
         .resolve(&request.model, state.cfg.inference_profile)?;
     inline_url_sources(&state.fetcher, &mut request).await?;
-    if request.stream == Some(true) {
-        return Err(ApiError::invalid(
-            "stream: streaming is not available yet; send `stream: false`",
-        ));
-    }
     let betas = beta_headers(&headers);
     let converse = to_converse(
         &request,
@@ -60,6 +62,35 @@ pub(super) async fn create_message(
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
     }
     let body = serde_json::to_vec(&converse.body).map_err(|e| ApiError::Internal(e.into()))?;
+    if request.stream == Some(true) {
+        let ctx = StreamContext {
+            client_model: request.model.clone(),
+            input_estimate: u64::try_from(body.len() / 4).unwrap_or(u64::MAX).max(1),
+            tool_names: converse.tool_names,
+            stop_sequences: converse.stop_sequences,
+            price: model.price,
+            currency: state.cfg.currency.clone(),
+        };
+        let log = StreamLog {
+            request_id: request_id
+                .map(|Extension(RequestId(id))| id)
+                .unwrap_or_default(),
+            model: request.model.clone(),
+            key: key.map(|Extension(k)| k.name),
+        };
+        let upstream = state
+            .bedrock
+            .converse_stream(&model.bedrock_model_id, body.into())
+            .await?;
+        let mut response =
+            super::stream::respond(upstream, ctx, state.cfg.ping_interval, log).await?;
+        response.extensions_mut().insert(RequestLog {
+            model: Some(request.model),
+            stream: true,
+            ..RequestLog::default()
+        });
+        return Ok(response);
+    }
     let output = state
         .bedrock
         .converse(&model.bedrock_model_id, body.into())

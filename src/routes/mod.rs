@@ -8,6 +8,7 @@
 //! Health and `HEAD /` are public: load balancers and Claude Code's start-up probe call them.
 
 mod messages;
+mod stream;
 
 use std::future::Future;
 use std::time::Instant;
@@ -111,10 +112,17 @@ fn new_request_id() -> String {
     format!("req_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The request's id, for handlers that log on their own (streams end after the response head).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Request id, error envelope completion and the one log line per request.
-async fn request_log(request: Request, next: Next) -> Response {
+async fn request_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = new_request_id();
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;

@@ -9,3 +9,4 @@
 mod helpers;
 mod messages;
 mod routes;
+mod streaming;

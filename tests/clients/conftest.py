@@ -1,4 +1,4 @@
-"""Starts the Bedrock emulator and the real `chatrix` binary for the SDK tests.
+"""Starts the Bedrock emulator and the real `chatrix` binary for the client tests (SDK, Claude Code).
 
 The gateway reaches the emulator the way it reaches AWS: through the standard AWS configuration
 chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, region, static credentials), in `CHATRIX_BEDROCK=aws` mode.
@@ -11,7 +11,6 @@ import subprocess
 import time
 import urllib.request
 
-import anthropic
 import pytest
 
 API_KEY = "sk-sdk-test-key"
@@ -49,6 +48,18 @@ class Emulator:
         req = urllib.request.Request(f"{self.url}/_emulator/requests", method="DELETE")
         urllib.request.urlopen(req).close()
 
+    def push_script(self, script: dict) -> None:
+        req = urllib.request.Request(
+            f"{self.url}/_emulator/scripts",
+            data=json.dumps(script).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(req).close()
+
+    def operations(self) -> list:
+        return [r["operation"] for r in self.requests()]
+
     def last_converse_body(self) -> dict:
         reqs = [r for r in self.requests() if r["operation"] in ("Converse", "ConverseStream")]
         assert reqs, "the emulator received no Converse request"
@@ -84,6 +95,7 @@ def gateway(emulator, tmp_path_factory):
         "AWS_SECRET_ACCESS_KEY": "sdk-test-secret",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
         "RUST_LOG": "info",
+        "CHATRIX_PING_INTERVAL_SECS": "2",
     }
     with open(log, "wb") as out:
         proc = subprocess.Popen([os.environ["CHATRIX_BIN"]], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -98,4 +110,6 @@ def gateway(emulator, tmp_path_factory):
 
 @pytest.fixture
 def client(gateway):
+    import anthropic
+
     return anthropic.Anthropic(base_url=gateway["url"], api_key=API_KEY, max_retries=0)
