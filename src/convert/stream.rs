@@ -109,6 +109,11 @@ impl StreamState {
         self.done
     }
 
+    /// Whether Bedrock has ended the message and only its usage (`metadata`) is outstanding.
+    pub fn awaits_usage(&self) -> bool {
+        !self.done && self.stop_reason.is_some()
+    }
+
     /// The final usage (with cost), once `metadata` has been folded.
     pub fn final_usage(&self) -> Option<&Usage> {
         self.final_usage.as_ref()

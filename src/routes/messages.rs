@@ -14,7 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::anthropic::request::{parse_messages_request, MessagesRequest, Source};
 use crate::auth::AuthedKey;
-use crate::convert::request::{to_converse, ConvertOptions};
+use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
 use crate::convert::response::{from_converse, ResponseContext};
 use crate::convert::stream::StreamContext;
 use crate::error::ApiError;
@@ -62,47 +62,49 @@ pub(super) async fn create_message(
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
     }
     let body = serde_json::to_vec(&converse.body).map_err(|e| ApiError::Internal(e.into()))?;
+    let call = Call {
+        state: &state,
+        model: &model,
+        client_model: request.model,
+        converse,
+        body,
+    };
     if request.stream == Some(true) {
-        let ctx = StreamContext {
-            client_model: request.model.clone(),
-            input_estimate: u64::try_from(body.len() / 4).unwrap_or(u64::MAX).max(1),
-            tool_names: converse.tool_names,
-            stop_sequences: converse.stop_sequences,
-            price: model.price,
-            currency: state.cfg.currency.clone(),
-        };
         let log = StreamLog {
             request_id: request_id
                 .map(|Extension(RequestId(id))| id)
                 .unwrap_or_default(),
-            model: request.model.clone(),
+            model: call.client_model.clone(),
             key: key.map(|Extension(k)| k.name),
         };
-        let upstream = state
-            .bedrock
-            .converse_stream(&model.bedrock_model_id, body.into())
-            .await?;
-        let mut response =
-            super::stream::respond(upstream, ctx, state.cfg.ping_interval, log).await?;
-        response.extensions_mut().insert(RequestLog {
-            model: Some(request.model),
-            stream: true,
-            ..RequestLog::default()
-        });
-        return Ok(response);
+        return stream_message(call, log).await;
     }
-    let output = state
+    json_message(call).await
+}
+
+/// One converted request on its way to Bedrock.
+struct Call<'a> {
+    state: &'a AppState,
+    model: &'a ResolvedModel<'a>,
+    client_model: String,
+    converse: ConverseRequest,
+    body: Vec<u8>,
+}
+
+async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
+    let output = call
+        .state
         .bedrock
-        .converse(&model.bedrock_model_id, body.into())
+        .converse(&call.model.bedrock_model_id, call.body.into())
         .await?;
     let ctx = ResponseContext {
-        client_model: &request.model,
-        tool_names: &converse.tool_names,
-        stop_sequences: &converse.stop_sequences,
+        client_model: &call.client_model,
+        tool_names: &call.converse.tool_names,
+        stop_sequences: &call.converse.stop_sequences,
     };
     let mut message = from_converse(&output, &ctx);
-    message.usage.cost = priced(&state, &model, &message.usage);
-    let log = log_line(&model, &message.usage);
+    message.usage.cost = priced(call.state, call.model, &message.usage);
+    let log = log_line(call.model, &message.usage);
     let mut response = Json(&message).into_response();
     if let Some(cost) = &message.usage.cost {
         if let Ok(v) = HeaderValue::from_str(&pricing::header_value(cost)) {
@@ -110,6 +112,33 @@ pub(super) async fn create_message(
         }
     }
     response.extensions_mut().insert(log);
+    Ok(response)
+}
+
+async fn stream_message(call: Call<'_>, log: StreamLog) -> Result<Response, ApiError> {
+    let ctx = StreamContext {
+        client_model: call.client_model.clone(),
+        // Rough (JSON bytes / 4) but never 0: Claude Code ignores a zero input count.
+        input_estimate: u64::try_from(call.body.len() / 4)
+            .unwrap_or(u64::MAX)
+            .max(1),
+        tool_names: call.converse.tool_names,
+        stop_sequences: call.converse.stop_sequences,
+        price: call.model.price,
+        currency: call.state.cfg.currency.clone(),
+    };
+    let upstream = call
+        .state
+        .bedrock
+        .converse_stream(&call.model.bedrock_model_id, call.body.into())
+        .await?;
+    let mut response =
+        super::stream::respond(upstream, ctx, call.state.cfg.ping_interval, log).await?;
+    response.extensions_mut().insert(RequestLog {
+        model: Some(call.client_model),
+        stream: true,
+        ..RequestLog::default()
+    });
     Ok(response)
 }
 

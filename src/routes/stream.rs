@@ -25,6 +25,9 @@ use crate::error::ApiError;
 
 type Upstream = mpsc::Receiver<Result<ConverseStreamOutput, ApiError>>;
 
+/// How long usage may lag behind `messageStop` before the message is closed with the estimate.
+const USAGE_GRACE: Duration = Duration::from_secs(5);
+
 /// Identifies the request in the end-of-stream log line.
 #[derive(Debug, Clone)]
 pub(super) struct StreamLog {
@@ -109,7 +112,10 @@ fn sse_body(
             yield Bytes::from(SseEvent::ping().to_bytes());
         }
         while !state.is_done() {
-            let produced = match tokio::time::timeout(ping, upstream.recv()).await {
+            // After `messageStop` only usage is missing: wait for it briefly, not indefinitely.
+            let wait = if state.awaits_usage() { USAGE_GRACE.min(ping) } else { ping };
+            let produced = match tokio::time::timeout(wait, upstream.recv()).await {
+                Err(_) if state.awaits_usage() => state.finish(),
                 Err(_) => vec![SseEvent::ping()],
                 Ok(Some(Ok(event))) => state.on_event(&event),
                 Ok(Some(Err(e))) => {

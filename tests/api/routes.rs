@@ -98,3 +98,51 @@ async fn malformed_json_is_400_invalid_request() {
         "invalid_request_error",
     );
 }
+
+#[tokio::test]
+async fn serve_drains_in_flight_requests_and_returns_on_shutdown() {
+    use chatrix::bedrock::Bedrock;
+    use chatrix::config::Config;
+    use chatrix::emulator::Emulator;
+    use chatrix::state::AppState;
+    use std::collections::HashMap;
+
+    let emulator = Emulator::new().expect("emulator");
+    let emulator_url = emulator.spawn(0).await.expect("emulator binds");
+    let vars = HashMap::from([
+        ("CHATRIX_API_KEYS".to_owned(), format!("t:{KEY}")),
+        ("CHATRIX_BEDROCK".to_owned(), "aws".to_owned()),
+    ]);
+    let cfg = Config::from_vars(&vars, false).expect("config");
+    let state = AppState::new(cfg, Bedrock::for_endpoint(&emulator_url).await).expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(chatrix::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    // A slow request is in flight when the shutdown signal arrives; it must still complete.
+    let slow = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let body = json!({"model": "claude-sonnet-4-6", "max_tokens": 16,
+                              "messages": [{"role": "user", "content": "[[emu:silence 400]] hi"}]});
+            reqwest::Client::new()
+                .post(format!("{url}/v1/messages"))
+                .header("x-api-key", KEY)
+                .json(&body)
+                .send()
+                .await
+                .expect("sent")
+                .status()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.send(()).expect("server still running");
+    assert_eq!(slow.await.expect("joined"), 200);
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    assert!(finished.is_ok(), "serve did not return after shutdown");
+}
