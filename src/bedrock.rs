@@ -41,9 +41,9 @@ fn tune(builder: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
     builder
         // Long thinking is silent for minutes; the SDK's 5 s stall guard would cut it off.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        // One quick retry absorbs a dead pooled connection; throttling is left to the client, whose
-        // own retries (Claude Code, the SDKs) would otherwise multiply ours.
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        // No SDK retries: the clients (Claude Code, the Anthropic SDKs) retry 429/5xx and connection
+        // errors themselves, honouring retry-after; ours would multiply theirs and hide throttling.
+        .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -228,8 +228,9 @@ where
             tracing::warn!(cause = ?d, "Bedrock dispatch failure");
             ApiError::Unavailable("could not reach Bedrock".into())
         }
-        SdkError::ResponseError(e) => {
-            tracing::warn!(cause = ?e, "unreadable Bedrock response");
+        SdkError::ResponseError(_) => {
+            // Not the error itself: it carries the raw response, i.e. model output.
+            tracing::warn!("unreadable Bedrock response");
             ApiError::Upstream(
                 "Bedrock sent a response that could not be read (truncated or corrupt)".into(),
             )

@@ -144,6 +144,8 @@ impl IntoResponse for ApiError {
         }
         let detail = match &self {
             Self::Internal(e) => format!("{e:#}"),
+            // Parse errors quote the offending value, which may be prompt text.
+            Self::InvalidRequest(m) => redact_quoted(m),
             other => other.to_string(),
         };
         response.extensions_mut().insert(ErrorReport {
@@ -154,6 +156,33 @@ impl IntoResponse for ApiError {
         });
         response
     }
+}
+
+/// Replaces the contents of `"…"` segments, and of `` `…` `` segments longer than a field name,
+/// so a log line keeps the shape of a message but none of the request's values.
+fn redact_quoted(message: &str) -> String {
+    const LONGEST_NAME: usize = 32;
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(['"', '`']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..=start]);
+        let after = &rest[start + 1..];
+        let Some(len) = after.find(quote) else {
+            out.push_str("[…]");
+            return out;
+        };
+        let inner = &after[..len];
+        if quote == '"' || inner.chars().count() > LONGEST_NAME {
+            out.push_str("[…]");
+        } else {
+            out.push_str(inner);
+        }
+        out.push(quote);
+        rest = &after[len + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -198,6 +227,31 @@ mod tests {
             assert_eq!(err.status().as_u16(), status, "{err:?}");
             assert_eq!(err.kind(), kind, "{err:?}");
         }
+    }
+
+    #[test]
+    fn logged_details_of_bad_requests_drop_quoted_values_but_keep_field_names() {
+        let message = r#"messages.0.content.0: invalid type: string "my secret prompt", expected a block; missing field `max_tokens`; unknown variant `an-extremely-long-value-that-could-be-prompt-text`"#;
+        let response = ApiError::invalid(message).into_response();
+        let report = response.extensions().get::<ErrorReport>().expect("report");
+        assert_eq!(
+            report.message, message,
+            "the client still sees the full message"
+        );
+        assert!(
+            !report.detail.contains("my secret prompt"),
+            "{}",
+            report.detail
+        );
+        assert!(
+            !report.detail.contains("an-extremely-long-value"),
+            "{}",
+            report.detail
+        );
+        assert!(report.detail.contains("`max_tokens`"), "{}", report.detail);
+        assert!(report
+            .detail
+            .starts_with("messages.0.content.0: invalid type: string"));
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub struct StreamState {
     stop_reason: Option<&'static str>,
     stop_sequence: Option<String>,
     done: bool,
+    /// The `error.type` the stream ended with, if it failed.
+    failure: Option<&'static str>,
     final_usage: Option<Usage>,
 }
 
@@ -100,6 +102,7 @@ impl StreamState {
             stop_reason: None,
             stop_sequence: None,
             done: false,
+            failure: None,
             final_usage: None,
         }
     }
@@ -167,6 +170,12 @@ impl StreamState {
                     );
                 }
             }
+            ConverseStreamOutput::Metadata(_) if self.stop_reason.is_none() => {
+                // Usage without `messageStop`: Bedrock never ended the message.
+                out.extend(self.fail(&ApiError::Upstream(
+                    "Bedrock sent usage before the message was complete".into(),
+                )));
+            }
             ConverseStreamOutput::Metadata(e) => self.complete(e.usage.as_ref(), &mut out),
             _ => {}
         }
@@ -198,7 +207,13 @@ impl StreamState {
             return Vec::new();
         }
         self.done = true;
+        self.failure = Some(error.kind());
         vec![SseEvent::new("error", error.body())]
+    }
+
+    /// The `error.type` the stream ended with, or `None` if it completed (or is still going).
+    pub fn failure(&self) -> Option<&'static str> {
+        self.failure
     }
 
     fn ensure_started(&mut self, out: &mut Vec<SseEvent>) {
@@ -670,6 +685,17 @@ mod tests {
             ]
         );
         assert_eq!(events[3].data["error"]["type"], "api_error");
+    }
+
+    #[test]
+    fn usage_without_message_stop_is_an_error_not_an_end_turn() {
+        let events = run(&[
+            start(),
+            delta(0, ContentBlockDelta::Text("partial".into())),
+            metadata(1, 1),
+        ]);
+        assert_eq!(names(&events).last(), Some(&"error"));
+        assert!(!names(&events).contains(&"message_stop"));
     }
 
     #[test]

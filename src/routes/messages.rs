@@ -17,6 +17,7 @@ use crate::auth::AuthedKey;
 use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
 use crate::convert::response::{from_converse, ResponseContext};
 use crate::convert::stream::StreamContext;
+use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::fetch::Fetcher;
 use crate::models::ResolvedModel;
@@ -61,20 +62,29 @@ pub(super) async fn create_message(
     if !converse.dropped.is_empty() {
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
     }
-    let body = serde_json::to_vec(&converse.body).map_err(|e| ApiError::Internal(e.into()))?;
+    let stream = request.stream == Some(true);
+    // The parsed request and the JSON tree hold every base64 payload; only the bytes go on.
+    drop(request);
+    let ConverseRequest {
+        body,
+        tool_names,
+        stop_sequences,
+        ..
+    } = converse;
+    let body = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.into()))?;
     let call = Call {
         state: &state,
         model: &model,
-        client_model: request.model,
-        converse,
+        tool_names,
+        stop_sequences,
         body,
     };
-    if request.stream == Some(true) {
+    if stream {
         let log = StreamLog {
             request_id: request_id
                 .map(|Extension(RequestId(id))| id)
                 .unwrap_or_default(),
-            model: call.client_model.clone(),
+            model: model.client_model.clone(),
             key: key.map(|Extension(k)| k.name),
         };
         return stream_message(call, log).await;
@@ -86,8 +96,8 @@ pub(super) async fn create_message(
 struct Call<'a> {
     state: &'a AppState,
     model: &'a ResolvedModel<'a>,
-    client_model: String,
-    converse: ConverseRequest,
+    tool_names: ToolNameMap,
+    stop_sequences: Vec<String>,
     body: Vec<u8>,
 }
 
@@ -98,9 +108,9 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
         .converse(&call.model.bedrock_model_id, call.body.into())
         .await?;
     let ctx = ResponseContext {
-        client_model: &call.client_model,
-        tool_names: &call.converse.tool_names,
-        stop_sequences: &call.converse.stop_sequences,
+        client_model: &call.model.client_model,
+        tool_names: &call.tool_names,
+        stop_sequences: &call.stop_sequences,
     };
     let mut message = from_converse(&output, &ctx);
     message.usage.cost = priced(call.state, call.model, &message.usage);
@@ -117,13 +127,13 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
 
 async fn stream_message(call: Call<'_>, log: StreamLog) -> Result<Response, ApiError> {
     let ctx = StreamContext {
-        client_model: call.client_model.clone(),
+        client_model: call.model.client_model.clone(),
         // Rough (JSON bytes / 4) but never 0: Claude Code ignores a zero input count.
         input_estimate: u64::try_from(call.body.len() / 4)
             .unwrap_or(u64::MAX)
             .max(1),
-        tool_names: call.converse.tool_names,
-        stop_sequences: call.converse.stop_sequences,
+        tool_names: call.tool_names,
+        stop_sequences: call.stop_sequences,
         price: call.model.price,
         currency: call.state.cfg.currency.clone(),
     };
@@ -135,7 +145,7 @@ async fn stream_message(call: Call<'_>, log: StreamLog) -> Result<Response, ApiE
     let mut response =
         super::stream::respond(upstream, ctx, call.state.cfg.ping_interval, log).await?;
     response.extensions_mut().insert(RequestLog {
-        model: Some(call.client_model),
+        model: Some(call.model.client_model.clone()),
         stream: true,
         ..RequestLog::default()
     });

@@ -28,6 +28,10 @@ type Upstream = mpsc::Receiver<Result<ConverseStreamOutput, ApiError>>;
 /// How long usage may lag behind `messageStop` before the message is closed with the estimate.
 const USAGE_GRACE: Duration = Duration::from_secs(5);
 
+/// An upstream silent this long is stalled (a half-open connection, a wedged model): the client
+/// gets a `timeout_error` instead of pings forever. Thinking streams deltas, so it is never this quiet.
+const MAX_UPSTREAM_SILENCE: Duration = Duration::from_secs(300);
+
 /// Identifies the request in the end-of-stream log line.
 #[derive(Debug, Clone)]
 pub(super) struct StreamLog {
@@ -101,6 +105,7 @@ fn sse_body(
 ) -> impl futures::Stream<Item = Bytes> {
     async_stream::stream! {
         let mut guard = EndLog { log, finished: None };
+        let mut last_event = tokio::time::Instant::now();
         if let Some(event) = first {
             for e in state.on_event(&event) {
                 yield Bytes::from(e.to_bytes());
@@ -116,21 +121,25 @@ fn sse_body(
             let wait = if state.awaits_usage() { USAGE_GRACE.min(ping) } else { ping };
             let produced = match tokio::time::timeout(wait, upstream.recv()).await {
                 Err(_) if state.awaits_usage() => state.finish(),
+                Err(_) if last_event.elapsed() >= MAX_UPSTREAM_SILENCE => state.fail(&ApiError::Timeout(
+                    format!("Bedrock sent nothing for {} s", MAX_UPSTREAM_SILENCE.as_secs()),
+                )),
                 Err(_) => vec![SseEvent::ping()],
-                Ok(Some(Ok(event))) => state.on_event(&event),
-                Ok(Some(Err(e))) => {
-                    guard.finished = Some(format!("error: {}", e.kind()));
-                    state.fail(&e)
+                Ok(Some(Ok(event))) => {
+                    last_event = tokio::time::Instant::now();
+                    state.on_event(&event)
                 }
+                Ok(Some(Err(e))) => state.fail(&e),
                 Ok(None) => state.finish(),
             };
             for e in produced {
                 yield Bytes::from(e.to_bytes());
             }
         }
-        if guard.finished.is_none() {
-            guard.finished = Some("complete".to_owned());
-        }
+        guard.finished = Some(match state.failure() {
+            Some(kind) => format!("error: {kind}"),
+            None => "complete".to_owned(),
+        });
         guard.report(&state);
     }
 }
