@@ -29,6 +29,14 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Extra environment-style settings on top of the test defaults.
 pub(crate) async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_until(extra, std::future::pending()).await.0
+}
+
+/// The app, serving until `shutdown` resolves; the handle yields what `serve` returned.
+pub(crate) async fn spawn_app_until(
+    extra: &[(&str, &str)],
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let emulator = Emulator::new().expect("emulator starts");
     let emulator_url = emulator.spawn(0).await.expect("emulator binds");
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -43,12 +51,13 @@ pub(crate) async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         AppState::new(cfg, Bedrock::for_endpoint(&emulator_url).await).expect("state builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(chatrix::serve(listener, state, std::future::pending()));
-    TestApp {
+    let server = tokio::spawn(chatrix::serve(listener, state, shutdown));
+    let app = TestApp {
         url,
         http: reqwest::Client::new(),
         emulator,
-    }
+    };
+    (app, server)
 }
 
 impl TestApp {

@@ -101,28 +101,12 @@ async fn malformed_json_is_400_invalid_request() {
 
 #[tokio::test]
 async fn serve_drains_in_flight_requests_and_returns_on_shutdown() {
-    use chatrix::bedrock::Bedrock;
-    use chatrix::config::Config;
-    use chatrix::emulator::Emulator;
-    use chatrix::state::AppState;
-    use std::collections::HashMap;
-
-    let emulator = Emulator::new().expect("emulator");
-    let emulator_url = emulator.spawn(0).await.expect("emulator binds");
-    let vars = HashMap::from([
-        ("CHATRIX_API_KEYS".to_owned(), format!("t:{KEY}")),
-        ("CHATRIX_BEDROCK".to_owned(), "aws".to_owned()),
-    ]);
-    let cfg = Config::from_vars(&vars, false).expect("config");
-    let state = AppState::new(cfg, Bedrock::for_endpoint(&emulator_url).await).expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(chatrix::serve(listener, state, async {
+    let (app, server) = crate::helpers::spawn_app_until(&[], async {
         let _ = stopped.await;
-    }));
+    })
+    .await;
+    let url = app.url.clone();
 
     // A slow request is in flight when the shutdown signal arrives; it must still complete.
     let slow = tokio::spawn({

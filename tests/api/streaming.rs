@@ -132,6 +132,13 @@ fn assert_grammar(events: &[Event]) {
     }
 }
 
+fn message_delta(events: &[Event]) -> &Event {
+    events
+        .iter()
+        .find(|e| e.name == "message_delta")
+        .expect("a message_delta event")
+}
+
 fn text_of(events: &[Event], delta: &str, field: &str) -> String {
     events
         .iter()
@@ -155,10 +162,7 @@ async fn text_streams_in_anthropics_grammar_with_usage_and_cost() {
         start["input_tokens"].as_u64().unwrap_or(0) > 0,
         "message_start needs a non-zero estimate"
     );
-    let md = events
-        .iter()
-        .find(|e| e.name == "message_delta")
-        .expect("message_delta");
+    let md = message_delta(&events);
     assert_eq!(md.data["delta"]["stop_reason"], "end_turn");
     assert!(md.data["usage"]["output_tokens"].as_u64().unwrap_or(0) > 0);
     assert!(
@@ -197,10 +201,7 @@ async fn tool_calls_stream_their_input_across_deltas() {
     let input: Value = serde_json::from_str(&text_of(&events, "input_json_delta", "partial_json"))
         .expect("valid JSON");
     assert_eq!(input, json!({"command": "echo streamed-ok"}));
-    let md = events
-        .iter()
-        .find(|e| e.name == "message_delta")
-        .expect("message_delta");
+    let md = message_delta(&events);
     assert_eq!(md.data["delta"]["stop_reason"], "tool_use");
     insta::assert_snapshot!("sse_tool_use", transcript(&events));
 }
@@ -246,10 +247,7 @@ async fn stop_sequences_end_the_stream_with_the_sequence() {
     let mut body = request("[[emu:text one two HALT three]]");
     body["stop_sequences"] = json!(["HALT"]);
     let (_, events) = stream(&app, &body).await;
-    let md = events
-        .iter()
-        .find(|e| e.name == "message_delta")
-        .expect("message_delta");
+    let md = message_delta(&events);
     assert_eq!(
         md.data["delta"],
         json!({"stop_reason": "stop_sequence", "stop_sequence": "HALT"})
