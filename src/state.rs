@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::auth::StaticKeys;
+use crate::auth::Keys;
 use crate::bedrock::Bedrock;
 use crate::config::Config;
 use crate::fetch::{FetchLimits, Fetcher};
@@ -16,7 +16,7 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub catalog: Arc<Catalog>,
     pub bedrock: Bedrock,
-    pub keys: Arc<StaticKeys>,
+    pub keys: Arc<Keys>,
     pub fetcher: Fetcher,
 }
 
@@ -34,7 +34,7 @@ impl AppState {
             ..FetchLimits::default()
         })?;
         Ok(Self {
-            keys: Arc::new(StaticKeys::new(&cfg.api_keys)),
+            keys: Arc::new(Keys::from_config(&cfg)),
             catalog: Arc::new(catalog),
             cfg: Arc::new(cfg),
             bedrock,

@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::auth::{self, AuthedKey, StaticKeys};
+use crate::auth::{self, AuthedKey, Keys};
 use crate::error::{ApiError, ErrorReport};
 use crate::state::AppState;
 
@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/messages", post(messages::create_message))
         .route_layer(middleware::from_fn_with_state(
             state.keys.clone(),
-            auth::require_key::<StaticKeys>,
+            auth::require_key::<Keys>,
         ));
     Router::new()
         .route("/health", get(health))

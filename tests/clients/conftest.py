@@ -4,6 +4,7 @@ The gateway reaches the emulator the way it reaches AWS: through the standard AW
 chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, region, static credentials), in `CHATRIX_BEDROCK=aws` mode.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -79,13 +80,19 @@ def emulator():
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def gateway(emulator, tmp_path_factory):
+@contextlib.contextmanager
+def run_gateway(emulator, workdir, **extra_env):
+    """Runs the `chatrix` binary against the emulator; yields `{"url", "log"}` (the log file path).
+
+    `extra_env` adds or overrides variables; a value of None removes one.
+    """
     port = _free_port()
-    log = tmp_path_factory.mktemp("gateway") / "chatrix.log"
+    log = workdir / "chatrix.log"
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path_factory.mktemp("home")),
+        "HOME": str(home),
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "CHATRIX_BEDROCK": "aws",
@@ -97,6 +104,8 @@ def gateway(emulator, tmp_path_factory):
         "RUST_LOG": "info",
         "CHATRIX_PING_INTERVAL_SECS": "2",
     }
+    env.update(extra_env)
+    env = {k: v for k, v in env.items() if v is not None}
     with open(log, "wb") as out:
         proc = subprocess.Popen([os.environ["CHATRIX_BIN"]], env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -106,6 +115,12 @@ def gateway(emulator, tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gateway(emulator, tmp_path_factory):
+    with run_gateway(emulator, tmp_path_factory.mktemp("gateway")) as gw:
+        yield gw
 
 
 @pytest.fixture

@@ -1,9 +1,18 @@
-//! API-key authentication: where the key comes from, and the key-store seam.
+//! API-key authentication: where the key comes from, and the key stores.
 //!
 //! The key is read from `x-api-key` or `Authorization: Bearer` (the Anthropic SDKs and Claude Code
 //! use either). The middleware runs before any body is read. Keys are `SecretString`s; only a key's
 //! *name* ever reaches logs. Comparison hashes both sides and compares digests in constant time, so
 //! neither content nor length leaks through timing.
+//!
+//! - [`static_keys`]: `CHATRIX_API_KEYS`, for local use.
+//! - [`secrets`]: a secret's key set behind a bounded moka cache ([`aws_secret`] reads it from
+//!   Secrets Manager when `CHATRIX_API_KEY_SECRET_ID` is set).
+//! - [`Keys`]: what the gateway uses — the static keys, then the secret's.
+
+mod aws_secret;
+pub mod secrets;
+mod static_keys;
 
 use std::sync::Arc;
 
@@ -11,10 +20,13 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use secrecy::SecretString;
 
+pub use aws_secret::AwsSecret;
+pub use secrets::SecretKeys;
+pub use static_keys::StaticKeys;
+
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// A configured key and the name logs use for it.
@@ -51,42 +63,36 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Result<Option<Arc<str>>, ApiError>> + Send;
 }
 
-/// Keys from `CHATRIX_API_KEYS`, kept as digests.
-pub struct StaticKeys {
-    digests: Vec<([u8; 32], Arc<str>)>,
+/// The gateway's key store: `CHATRIX_API_KEYS` first, then the Secrets Manager secret if set.
+pub struct Keys {
+    fixed: StaticKeys,
+    secret: Option<SecretKeys<AwsSecret>>,
 }
 
-impl StaticKeys {
-    pub fn new(keys: &[NamedKey]) -> Self {
+impl Keys {
+    /// Builds the stores; fetches nothing (the secret is read on the first request).
+    pub fn from_config(cfg: &Config) -> Self {
         Self {
-            digests: keys
-                .iter()
-                .map(|k| (digest(&k.key), Arc::from(k.name.as_str())))
-                .collect(),
+            fixed: StaticKeys::new(&cfg.api_keys),
+            secret: cfg
+                .key_store
+                .secret_id
+                .clone()
+                .map(|id| SecretKeys::new(AwsSecret::new(id), cfg.key_store.clone())),
         }
-    }
-
-    fn lookup(&self, presented: &SecretString) -> Option<Arc<str>> {
-        let d = digest(presented);
-        // Every entry is compared, match or not, so timing does not reveal which one matched.
-        let mut found = None;
-        for (candidate, name) in &self.digests {
-            if bool::from(candidate.ct_eq(&d)) {
-                found = Some(name.clone());
-            }
-        }
-        found
     }
 }
 
-impl KeyStore for StaticKeys {
+impl KeyStore for Keys {
     async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
-        Ok(self.lookup(presented))
+        if let Some(name) = self.fixed.validate(presented).await? {
+            return Ok(Some(name));
+        }
+        match &self.secret {
+            Some(secret) => secret.validate(presented).await,
+            None => Ok(None),
+        }
     }
-}
-
-fn digest(key: &SecretString) -> [u8; 32] {
-    Sha256::digest(key.expose_secret().as_bytes()).into()
 }
 
 /// Makes sure some key can authenticate: the configured ones, or in emulator mode a fresh demo key
@@ -98,13 +104,15 @@ fn digest(key: &SecretString) -> [u8; 32] {
 pub fn ensure_demo_key(
     cfg: &mut crate::config::Config,
 ) -> Result<Option<String>, crate::config::ConfigError> {
-    if !cfg.api_keys.is_empty() {
+    if !cfg.api_keys.is_empty() || cfg.key_store.secret_id.is_some() {
         return Ok(None);
     }
     if cfg.bedrock_mode == crate::config::BedrockMode::Aws {
         return Err(crate::config::ConfigError {
             var: "CHATRIX_API_KEYS",
-            message: "no API keys configured; set CHATRIX_API_KEYS (e.g. `alice:sk-...`)".into(),
+            message: "no API keys configured; set CHATRIX_API_KEY_SECRET_ID (Secrets Manager) or \
+                      CHATRIX_API_KEYS (e.g. `alice:sk-...`)"
+                .into(),
         });
     }
     let key = format!("sk-chatrix-demo-{}", uuid::Uuid::new_v4().simple());
@@ -163,6 +171,7 @@ pub async fn require_key<S: KeyStore>(
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use secrecy::ExposeSecret;
 
     fn keys() -> StaticKeys {
         StaticKeys::new(&[

@@ -1,0 +1,236 @@
+//! Keys kept in a secret (AWS Secrets Manager in production), loaded lazily and cached.
+//!
+//! - Nothing is fetched at start-up (a Lambda cold start pays nothing); the first request loads
+//!   the secret, and one load serves every request waiting on it.
+//! - A loaded set is trusted for `ttl`; a key found in it is cached (moka) until that set expires,
+//!   so a key removed from the secret stops working within `ttl`. An unknown key is cached as
+//!   rejected for `negative_ttl`; a miss on a set older than `negative_ttl` reloads the secret
+//!   once first, so a key added to the secret works at once (random keys cause at most one load
+//!   per `negative_ttl`). The cache is bounded by `capacity` and keyed by the key's digest.
+//! - When a reload fails, the last good set keeps serving (the failure is logged, and reloads are
+//!   retried every `negative_ttl`). With no good set ever loaded the answer is a 503 `api_error`,
+//!   never a 401: a key-store outage must not look like a bad key.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use moka::future::Cache;
+use moka::Expiry;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::static_keys::{digest, Digest32, StaticKeys};
+use super::{KeyStore, NamedKey};
+use crate::config::KeyStoreConfig;
+use crate::error::ApiError;
+
+/// Where the secret text comes from.
+pub trait SecretSource: Send + Sync + 'static {
+    /// Fetches the secret's current value. Errors must not contain the secret.
+    fn fetch(&self) -> impl Future<Output = Result<SecretString, SourceError>> + Send;
+
+    /// What logs call the secret (its name or ARN, never its value).
+    fn describe(&self) -> &str;
+}
+
+/// Why a secret could not be read (safe to log).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// A key set read from a secret, validated through a bounded cache.
+pub struct SecretKeys<S> {
+    source: S,
+    settings: KeyStoreConfig,
+    verdicts: Cache<Digest32, Verdict>,
+    loaded: Mutex<LoadState>,
+    /// Held while a load runs, so concurrent requests share one fetch.
+    loading: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Loaded {
+    keys: Arc<StaticKeys>,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct LoadState {
+    last_good: Option<Loaded>,
+    /// After a failed load, no new attempt before this instant.
+    retry_at: Option<Instant>,
+}
+
+#[derive(Clone)]
+struct Verdict {
+    name: Option<Arc<str>>,
+    ttl: Duration,
+}
+
+struct VerdictExpiry;
+
+impl Expiry<Digest32, Verdict> for VerdictExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &Digest32,
+        value: &Verdict,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+impl<S: SecretSource> SecretKeys<S> {
+    pub fn new(source: S, settings: KeyStoreConfig) -> Self {
+        let verdicts = Cache::builder()
+            .max_capacity(settings.capacity)
+            .expire_after(VerdictExpiry)
+            .build();
+        Self {
+            source,
+            settings,
+            verdicts,
+            loaded: Mutex::new(LoadState::default()),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn state<T>(&self, f: impl FnOnce(&mut LoadState) -> T) -> T {
+        f(&mut self.loaded.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The current set, reloaded first when `stale` says so (and no recent load failed).
+    async fn key_set(&self, stale: impl Fn(&Loaded, Instant) -> bool) -> Result<Loaded, ApiError> {
+        let needs_load = |st: &LoadState, now: Instant| {
+            let wanted = st.last_good.as_ref().is_none_or(|l| stale(l, now));
+            wanted && st.retry_at.is_none_or(|t| now >= t)
+        };
+        if !self.state(|st| needs_load(st, Instant::now())) {
+            return self.last_good();
+        }
+        let _one_load = self.loading.lock().await;
+        // Someone else may have loaded while this request waited for the lock.
+        if !self.state(|st| needs_load(st, Instant::now())) {
+            return self.last_good();
+        }
+        match self.load().await {
+            Ok(keys) => {
+                let fresh = Loaded {
+                    keys: Arc::new(keys),
+                    at: Instant::now(),
+                };
+                self.state(|st| {
+                    st.last_good = Some(fresh.clone());
+                    st.retry_at = None;
+                });
+                Ok(fresh)
+            }
+            Err(e) => {
+                let retry_at = Instant::now() + self.settings.negative_ttl;
+                let had_keys = self.state(|st| {
+                    st.retry_at = Some(retry_at);
+                    st.last_good.is_some()
+                });
+                if had_keys {
+                    tracing::warn!(secret = self.source.describe(), error = %e, "could not reload API keys; serving with the last good key set");
+                } else {
+                    tracing::error!(secret = self.source.describe(), error = %e, "could not load API keys; answering 503 until a load succeeds");
+                }
+                self.last_good()
+            }
+        }
+    }
+
+    fn last_good(&self) -> Result<Loaded, ApiError> {
+        self.state(|st| st.last_good.clone()).ok_or_else(|| {
+            ApiError::Unavailable("the API key store is unavailable; try again shortly".into())
+        })
+    }
+
+    async fn load(&self) -> Result<StaticKeys, SourceError> {
+        let text = self.source.fetch().await?;
+        let keys = parse_secret(text.expose_secret()).map_err(SourceError)?;
+        Ok(StaticKeys::new(&keys))
+    }
+}
+
+impl<S: SecretSource> KeyStore for SecretKeys<S> {
+    async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
+        let d = digest(presented);
+        if let Some(v) = self.verdicts.get(&d).await {
+            return Ok(v.name);
+        }
+        let ttl = self.settings.ttl;
+        let mut set = self.key_set(|l, now| now - l.at >= ttl).await?;
+        let mut name = set.keys.lookup(&d);
+        let recheck_after = self.settings.negative_ttl;
+        if name.is_none() && set.at.elapsed() >= recheck_after {
+            // Perhaps a key added to the secret since the last load.
+            set = self.key_set(|l, now| now - l.at >= recheck_after).await?;
+            name = set.keys.lookup(&d);
+        }
+        let ttl = if name.is_some() {
+            // Trusted only as long as the set it was found in.
+            ttl.saturating_sub(set.at.elapsed())
+        } else {
+            self.settings.negative_ttl
+        };
+        if !ttl.is_zero() {
+            let verdict = Verdict {
+                name: name.clone(),
+                ttl,
+            };
+            self.verdicts.insert(d, verdict).await;
+        }
+        Ok(name)
+    }
+}
+
+/// The name given to the key of the one-key format `{"api_key": "…"}`.
+pub const SINGLE_KEY_NAME: &str = "default";
+
+/// Reads `{"api_key": "…"}` and/or `{"api_keys": {"name": "…", …}}`.
+///
+/// # Errors
+/// A description that never quotes the secret's content.
+pub fn parse_secret(text: &str) -> Result<Vec<NamedKey>, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "the secret is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let object = value
+        .as_object()
+        .ok_or("the secret must be a JSON object")?;
+    let key = |name: &str, v: &serde_json::Value, what: &str| match v.as_str() {
+        Some(k) if !k.trim().is_empty() => Ok(NamedKey {
+            name: name.to_owned(),
+            key: SecretString::from(k.trim().to_owned()),
+        }),
+        _ => Err(format!("{what} must be a non-empty string")),
+    };
+    let mut keys = Vec::new();
+    if let Some(v) = object.get("api_key") {
+        keys.push(key(SINGLE_KEY_NAME, v, "`api_key`")?);
+    }
+    if let Some(v) = object.get("api_keys") {
+        let named = v
+            .as_object()
+            .ok_or("`api_keys` must be an object of name → key")?;
+        for (name, v) in named {
+            if name.trim().is_empty() {
+                return Err("`api_keys` has an empty name".into());
+            }
+            keys.push(key(name, v, &format!("`api_keys.{name}`"))?);
+        }
+    }
+    if keys.is_empty() {
+        return Err("the secret has no `api_key` or `api_keys` entry with a key".into());
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests;

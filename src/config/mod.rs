@@ -1,0 +1,272 @@
+//! Every setting, read once from the environment at start-up.
+//!
+//! Nothing else in the crate reads environment variables (the AWS SDK's own credential and endpoint
+//! chain aside). A bad value stops start-up with an error that names the variable.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::NamedKey;
+use crate::models::InferenceProfile;
+use crate::pricing::CurrencyConversion;
+
+mod parse;
+use parse::{
+    err, parse_bool, parse_cors_origins, parse_currency, parse_keys, parse_or, parse_ping_interval,
+    parse_secs,
+};
+
+pub const DEFAULT_PORT: u16 = 3000;
+/// Claude Code's own request cap; axum's 2 MB default breaks `/compact`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Where Bedrock requests go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BedrockMode {
+    /// The real service through the standard AWS configuration chain.
+    Aws,
+    /// The built-in emulator, started in-process (local use without an AWS account).
+    Emulator,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub bedrock_mode: BedrockMode,
+    /// Accepted keys from `CHATRIX_API_KEYS`.
+    pub api_keys: Vec<NamedKey>,
+    pub models_file: Option<PathBuf>,
+    pub inference_profile: InferenceProfile,
+    pub log_format: LogFormat,
+    pub strip_billing_header: bool,
+    pub currency: Option<CurrencyConversion>,
+    pub max_body_bytes: usize,
+    pub fetch_timeout: Duration,
+    pub fetch_max_bytes: usize,
+    /// Upstream silence after which a stream gets an `event: ping` (CloudFront cuts idle origins).
+    pub ping_interval: Duration,
+    /// Secrets Manager as the key store, and how validation results are cached.
+    pub key_store: KeyStoreConfig,
+    /// Browser origins allowed to call the API.
+    pub cors_origins: CorsOrigins,
+    /// How long a client may take to send a request head; also closes idle keep-alive connections.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
+}
+
+/// `CHATRIX_API_KEY_SECRET_ID` and the validation cache around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStoreConfig {
+    /// Secret name or ARN; `None` keeps only `CHATRIX_API_KEYS`.
+    pub secret_id: Option<String>,
+    /// How long a loaded key set, and a key found in it, stay trusted.
+    pub ttl: Duration,
+    /// How long an unknown key stays rejected without another look (and the least time between
+    /// two reloads prompted by unknown keys).
+    pub negative_ttl: Duration,
+    /// Most validation results kept, so random keys cannot grow memory.
+    pub capacity: u64,
+}
+
+impl Default for KeyStoreConfig {
+    fn default() -> Self {
+        Self {
+            secret_id: None,
+            ttl: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(10),
+            capacity: 10_000,
+        }
+    }
+}
+
+/// Which browser origins may call the API (`CHATRIX_CORS_ORIGINS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No CORS headers: browsers refuse cross-origin calls.
+    None,
+    /// `*`: any origin (keys still required).
+    Any,
+    List(Vec<String>),
+}
+
+/// CloudFront's origin read timeout is 30 s by default; a ping every 15 s at most stays well inside.
+pub const MAX_PING_INTERVAL_SECS: u64 = 15;
+
+/// Variables whose presence means "an AWS configuration exists".
+const AWS_HINTS: [&str; 11] = [
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_ENDPOINT_URL",
+];
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first variable with a bad value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        let home_has_aws = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .is_some_and(|h| h.join(".aws/config").exists() || h.join(".aws/credentials").exists());
+        Self::from_vars(&vars, home_has_aws)
+    }
+
+    /// Parses a given set of variables (tests use this directly).
+    ///
+    /// # Errors
+    /// The first variable with a bad value.
+    pub fn from_vars(
+        vars: &HashMap<String, String>,
+        aws_files_present: bool,
+    ) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let aws_configured = aws_files_present || AWS_HINTS.iter().any(|k| get(k).is_some());
+        let bedrock_mode = match get("CHATRIX_BEDROCK").unwrap_or("auto") {
+            "aws" => BedrockMode::Aws,
+            "emulator" => BedrockMode::Emulator,
+            "auto" if aws_configured => BedrockMode::Aws,
+            "auto" => BedrockMode::Emulator,
+            other => {
+                return Err(err(
+                    "CHATRIX_BEDROCK",
+                    format!("`{other}` is not aws, emulator or auto"),
+                ))
+            }
+        };
+        let currency = match (get("CHATRIX_CURRENCY"), get("CHATRIX_CURRENCY_RATE")) {
+            (None, None) => None,
+            (Some(c), Some(r)) => Some(parse_currency(c, r)?),
+            (Some(_), None) => {
+                return Err(err(
+                    "CHATRIX_CURRENCY_RATE",
+                    "required when CHATRIX_CURRENCY is set",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "CHATRIX_CURRENCY",
+                    "required when CHATRIX_CURRENCY_RATE is set",
+                ))
+            }
+        };
+        Ok(Self {
+            host: parse_or("HOST", get("HOST"), IpAddr::from([0, 0, 0, 0]))?,
+            port: parse_or("PORT", get("PORT"), DEFAULT_PORT)?,
+            bedrock_mode,
+            api_keys: match get("CHATRIX_API_KEYS") {
+                Some(list) => parse_keys(list)?,
+                None => Vec::new(),
+            },
+            models_file: get("CHATRIX_MODELS_FILE").map(PathBuf::from),
+            inference_profile: match get("CHATRIX_INFERENCE_PROFILE") {
+                Some(v) => v.parse().map_err(|m| err("CHATRIX_INFERENCE_PROFILE", m))?,
+                None => InferenceProfile::Global,
+            },
+            log_format: match get("CHATRIX_LOG_FORMAT").unwrap_or("json") {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                other => {
+                    return Err(err(
+                        "CHATRIX_LOG_FORMAT",
+                        format!("`{other}` is not json or text"),
+                    ))
+                }
+            },
+            strip_billing_header: parse_bool(
+                "CHATRIX_STRIP_BILLING_HEADER",
+                get("CHATRIX_STRIP_BILLING_HEADER"),
+                true,
+            )?,
+            currency,
+            max_body_bytes: parse_or(
+                "CHATRIX_MAX_BODY_BYTES",
+                get("CHATRIX_MAX_BODY_BYTES"),
+                DEFAULT_MAX_BODY_BYTES,
+            )?,
+            fetch_timeout: Duration::from_secs(parse_or(
+                "CHATRIX_FETCH_TIMEOUT_SECS",
+                get("CHATRIX_FETCH_TIMEOUT_SECS"),
+                10,
+            )?),
+            fetch_max_bytes: parse_or(
+                "CHATRIX_FETCH_MAX_BYTES",
+                get("CHATRIX_FETCH_MAX_BYTES"),
+                5 * 1024 * 1024,
+            )?,
+            ping_interval: parse_ping_interval(get("CHATRIX_PING_INTERVAL_SECS"))?,
+            key_store: parse_key_store(&get)?,
+            cors_origins: parse_cors_origins(get("CHATRIX_CORS_ORIGINS"))?,
+            header_timeout: parse_secs(
+                "CHATRIX_HEADER_TIMEOUT_SECS",
+                get("CHATRIX_HEADER_TIMEOUT_SECS"),
+                30,
+                1..=3600,
+            )?,
+            body_timeout: parse_secs(
+                "CHATRIX_BODY_TIMEOUT_SECS",
+                get("CHATRIX_BODY_TIMEOUT_SECS"),
+                120,
+                1..=3600,
+            )?,
+        })
+    }
+}
+
+fn parse_key_store<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<KeyStoreConfig, ConfigError> {
+    let defaults = KeyStoreConfig::default();
+    let capacity: u64 = parse_or(
+        "CHATRIX_KEY_CACHE_CAPACITY",
+        get("CHATRIX_KEY_CACHE_CAPACITY"),
+        defaults.capacity,
+    )?;
+    if capacity == 0 {
+        return Err(err("CHATRIX_KEY_CACHE_CAPACITY", "must be at least 1"));
+    }
+    Ok(KeyStoreConfig {
+        secret_id: get("CHATRIX_API_KEY_SECRET_ID").map(str::to_owned),
+        ttl: parse_secs(
+            "CHATRIX_KEY_CACHE_TTL_SECS",
+            get("CHATRIX_KEY_CACHE_TTL_SECS"),
+            defaults.ttl.as_secs(),
+            1..=86_400,
+        )?,
+        negative_ttl: parse_secs(
+            "CHATRIX_KEY_NEGATIVE_TTL_SECS",
+            get("CHATRIX_KEY_NEGATIVE_TTL_SECS"),
+            defaults.negative_ttl.as_secs(),
+            1..=3_600,
+        )?,
+        capacity,
+    })
+}
+
+#[cfg(test)]
+mod tests;

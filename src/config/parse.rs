@@ -1,0 +1,160 @@
+//! Parsers for single variables; each error names its variable.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::{ConfigError, MAX_PING_INTERVAL_SECS};
+use crate::auth::NamedKey;
+use crate::pricing::CurrencyConversion;
+
+pub(super) fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+pub(super) fn parse_or<T: FromStr>(
+    var: &'static str,
+    value: Option<&str>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.map_or(Ok(default), |v| {
+        v.parse().map_err(|e| err(var, format!("`{v}`: {e}")))
+    })
+}
+
+pub(super) fn parse_bool(
+    var: &'static str,
+    value: Option<&str>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(err(var, format!("`{other}` is not true or false"))),
+    }
+}
+
+pub(super) fn parse_ping_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
+    let secs: u64 = parse_or("CHATRIX_PING_INTERVAL_SECS", value, 10)?;
+    if !(1..=MAX_PING_INTERVAL_SECS).contains(&secs) {
+        return Err(err(
+            "CHATRIX_PING_INTERVAL_SECS",
+            format!("must be between 1 and {MAX_PING_INTERVAL_SECS} seconds, got {secs}"),
+        ));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+pub(super) fn parse_currency(
+    currency: &str,
+    rate: &str,
+) -> Result<CurrencyConversion, ConfigError> {
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(err(
+            "CHATRIX_CURRENCY",
+            format!("`{currency}` is not a 3-letter currency code"),
+        ));
+    }
+    let rate: f64 = rate
+        .parse()
+        .map_err(|e| err("CHATRIX_CURRENCY_RATE", format!("`{rate}`: {e}")))?;
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err(err("CHATRIX_CURRENCY_RATE", "must be a positive number"));
+    }
+    Ok(CurrencyConversion {
+        currency: currency.to_ascii_uppercase(),
+        rate,
+    })
+}
+
+/// `key1,key2` or `alice:key1,ci:key2`; unnamed keys are called `key-1`, `key-2`…
+pub(super) fn parse_keys(list: &str) -> Result<Vec<NamedKey>, ConfigError> {
+    let mut keys = Vec::new();
+    for (i, item) in list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .enumerate()
+    {
+        let (name, key) = match item.split_once(':') {
+            Some((n, k)) if !n.trim().is_empty() => (n.trim().to_owned(), k.trim()),
+            _ => (format!("key-{}", i + 1), item),
+        };
+        if key.is_empty() {
+            return Err(err(
+                "CHATRIX_API_KEYS",
+                format!("entry {} has an empty key", i + 1),
+            ));
+        }
+        keys.push(NamedKey {
+            name,
+            key: SecretString::from(key.to_owned()),
+        });
+    }
+    if keys.is_empty() {
+        return Err(err("CHATRIX_API_KEYS", "no keys in the list"));
+    }
+    Ok(keys)
+}
+
+/// A whole number of seconds within `range`.
+pub(super) fn parse_secs(
+    var: &'static str,
+    value: Option<&str>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let secs: u64 = parse_or(var, value, default)?;
+    if !range.contains(&secs) {
+        return Err(err(
+            var,
+            format!(
+                "must be between {} and {} seconds, got {secs}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// `CHATRIX_CORS_ORIGINS`: unset (no CORS), `*`, or a comma list of `scheme://host[:port]`.
+pub(super) fn parse_cors_origins(value: Option<&str>) -> Result<super::CorsOrigins, ConfigError> {
+    const VAR: &str = "CHATRIX_CORS_ORIGINS";
+    let Some(list) = value else {
+        return Ok(super::CorsOrigins::None);
+    };
+    if list == "*" {
+        return Ok(super::CorsOrigins::Any);
+    }
+    let mut origins = Vec::new();
+    for origin in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let well_formed = authority.is_some_and(|a| {
+            !a.contains(['/', '?', '#', '@'])
+                && a.parse::<http::uri::Authority>().is_ok()
+                && http::HeaderValue::from_str(origin).is_ok()
+        });
+        if !well_formed {
+            return Err(err(
+                VAR,
+                format!("`{origin}` is not an origin like https://app.example.com"),
+            ));
+        }
+        origins.push(origin.to_owned());
+    }
+    if origins.is_empty() {
+        return Err(err(VAR, "no origins in the list"));
+    }
+    Ok(super::CorsOrigins::List(origins))
+}

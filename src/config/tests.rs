@@ -1,0 +1,181 @@
+use super::*;
+use secrecy::ExposeSecret;
+
+fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn defaults_apply_when_nothing_is_set() {
+    let c = Config::from_vars(&vars(&[]), false).expect("defaults parse");
+    assert_eq!(c.port, 3000);
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.bedrock_mode, BedrockMode::Emulator);
+    assert_eq!(c.inference_profile, InferenceProfile::Global);
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert!(c.strip_billing_header);
+    assert_eq!(c.max_body_bytes, 32 * 1024 * 1024);
+    assert_eq!(c.ping_interval, Duration::from_secs(10));
+    assert!(c.api_keys.is_empty());
+}
+
+#[test]
+fn any_aws_hint_selects_aws_mode() {
+    let c = Config::from_vars(&vars(&[("AWS_REGION", "eu-west-1")]), false).expect("parses");
+    assert_eq!(c.bedrock_mode, BedrockMode::Aws);
+    let c = Config::from_vars(&vars(&[]), true).expect("parses");
+    assert_eq!(c.bedrock_mode, BedrockMode::Aws);
+    let c = Config::from_vars(
+        &vars(&[("AWS_REGION", "x"), ("CHATRIX_BEDROCK", "emulator")]),
+        false,
+    )
+    .expect("parses");
+    assert_eq!(c.bedrock_mode, BedrockMode::Emulator);
+}
+
+#[test]
+fn keys_parse_with_and_without_names() {
+    let c = Config::from_vars(
+        &vars(&[("CHATRIX_API_KEYS", "alice:sk-a, sk-b ,ci:sk-c")]),
+        false,
+    )
+    .expect("parses");
+    let got: Vec<(&str, &str)> = c
+        .api_keys
+        .iter()
+        .map(|k| (k.name.as_str(), k.key.expose_secret()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("alice", "sk-a"), ("key-2", "sk-b"), ("ci", "sk-c")]
+    );
+}
+
+#[test]
+fn bad_values_name_the_variable() {
+    let cases = [
+        ("PORT", "http"),
+        ("HOST", "example.com"),
+        ("CHATRIX_INFERENCE_PROFILE", "mars"),
+        ("CHATRIX_LOG_FORMAT", "xml"),
+        ("CHATRIX_API_KEYS", " , "),
+        ("CHATRIX_BEDROCK", "gcp"),
+        ("CHATRIX_STRIP_BILLING_HEADER", "maybe"),
+        ("CHATRIX_MAX_BODY_BYTES", "-1"),
+        ("CHATRIX_PING_INTERVAL_SECS", "30"),
+        ("CHATRIX_PING_INTERVAL_SECS", "0"),
+    ];
+    for (var, value) in cases {
+        let e = Config::from_vars(&vars(&[(var, value)]), false).expect_err(var);
+        assert_eq!(e.var, var);
+        assert!(e.to_string().starts_with(var), "{e}");
+    }
+}
+
+#[test]
+fn currency_needs_both_variables_and_a_positive_rate() {
+    let c = Config::from_vars(
+        &vars(&[
+            ("CHATRIX_CURRENCY", "inr"),
+            ("CHATRIX_CURRENCY_RATE", "84.5"),
+        ]),
+        false,
+    )
+    .expect("parses");
+    assert_eq!(
+        c.currency,
+        Some(CurrencyConversion {
+            currency: "INR".into(),
+            rate: 84.5
+        })
+    );
+    assert!(Config::from_vars(&vars(&[("CHATRIX_CURRENCY", "INR")]), false).is_err());
+    let e = Config::from_vars(
+        &vars(&[("CHATRIX_CURRENCY", "INR"), ("CHATRIX_CURRENCY_RATE", "0")]),
+        false,
+    )
+    .expect_err("zero rate");
+    assert_eq!(e.var, "CHATRIX_CURRENCY_RATE");
+}
+
+#[test]
+fn key_store_and_limits_have_safe_defaults() {
+    let c = Config::from_vars(&vars(&[]), false).expect("defaults parse");
+    assert_eq!(c.key_store, KeyStoreConfig::default());
+    assert_eq!(c.key_store.secret_id, None);
+    assert_eq!(c.key_store.ttl, Duration::from_secs(300));
+    assert_eq!(c.cors_origins, CorsOrigins::None);
+    assert_eq!(c.header_timeout, Duration::from_secs(30));
+    assert_eq!(c.body_timeout, Duration::from_secs(120));
+}
+
+#[test]
+fn key_store_settings_parse() {
+    let c = Config::from_vars(
+        &vars(&[
+            (
+                "CHATRIX_API_KEY_SECRET_ID",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:chatrix-keys-AbCdEf",
+            ),
+            ("CHATRIX_KEY_CACHE_TTL_SECS", "60"),
+            ("CHATRIX_KEY_NEGATIVE_TTL_SECS", "5"),
+            ("CHATRIX_KEY_CACHE_CAPACITY", "100"),
+        ]),
+        false,
+    )
+    .expect("parses");
+    assert_eq!(
+        c.key_store,
+        KeyStoreConfig {
+            secret_id: Some(
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:chatrix-keys-AbCdEf".into()
+            ),
+            ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+            capacity: 100,
+        }
+    );
+}
+
+#[test]
+fn cors_origins_are_checked() {
+    let parse = |v: &str| Config::from_vars(&vars(&[("CHATRIX_CORS_ORIGINS", v)]), false);
+    assert_eq!(parse("*").expect("any").cors_origins, CorsOrigins::Any);
+    assert_eq!(
+        parse("https://app.example.com, http://localhost:5173")
+            .expect("list")
+            .cors_origins,
+        CorsOrigins::List(vec![
+            "https://app.example.com".into(),
+            "http://localhost:5173".into()
+        ])
+    );
+    for bad in [
+        "app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "ftp://x.example",
+        "https://",
+        ",",
+    ] {
+        let e = parse(bad).expect_err(bad);
+        assert_eq!(e.var, "CHATRIX_CORS_ORIGINS", "{bad}");
+    }
+}
+
+#[test]
+fn new_limits_name_their_variable_when_out_of_range() {
+    for (var, value) in [
+        ("CHATRIX_KEY_CACHE_TTL_SECS", "0"),
+        ("CHATRIX_KEY_NEGATIVE_TTL_SECS", "x"),
+        ("CHATRIX_KEY_CACHE_CAPACITY", "0"),
+        ("CHATRIX_HEADER_TIMEOUT_SECS", "0"),
+        ("CHATRIX_BODY_TIMEOUT_SECS", "99999"),
+    ] {
+        let e = Config::from_vars(&vars(&[(var, value)]), false).expect_err(var);
+        assert_eq!(e.var, var);
+    }
+}

@@ -1,0 +1,186 @@
+"""API keys kept in AWS Secrets Manager, served by moto's server, through the running `chatrix` binary.
+
+The gateway reaches moto the way it reaches AWS: `AWS_ENDPOINT_URL_SECRETS_MANAGER` and the standard
+credential chain. Short cache settings (TTL 2 s, negative TTL 1 s) keep the rotation and outage
+cases quick. Requests go through the real anthropic SDK. Needs `MOTO_SERVER_BIN` (tests/run installs
+moto[server] into its own virtualenv) besides CHATRIX_BIN and EMULATOR_BIN.
+"""
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import anthropic
+import boto3
+import pytest
+
+from conftest import MODEL, _free_port, _wait_http, run_gateway
+
+TTL = 2
+NEGATIVE_TTL = 1
+
+
+class Moto:
+    """A moto server on a fixed port that a test can stop and start again (state is lost)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [os.environ["MOTO_SERVER_BIN"], "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_http(f"{self.url}/moto-api/", self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def secrets(self):
+        return boto3.client(
+            "secretsmanager",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDSDKTEST",
+            aws_secret_access_key="sdk-test-secret",
+        )
+
+    def create(self, value: dict) -> str:
+        name = f"chatrix-keys-{uuid.uuid4().hex[:8]}"
+        arn = self.secrets().create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+        return arn
+
+
+@pytest.fixture
+def moto():
+    m = Moto(_free_port())
+    m.start()
+    try:
+        yield m
+    finally:
+        m.stop()
+
+
+def gateway_for(emulator, tmp_path, moto_url: str, secret_id: str):
+    return run_gateway(
+        emulator,
+        tmp_path,
+        CHATRIX_API_KEYS=None,
+        CHATRIX_API_KEY_SECRET_ID=secret_id,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER=moto_url,
+        CHATRIX_KEY_CACHE_TTL_SECS=str(TTL),
+        CHATRIX_KEY_NEGATIVE_TTL_SECS=str(NEGATIVE_TTL),
+    )
+
+
+def ask(gw, key: str):
+    client = anthropic.Anthropic(base_url=gw["url"], api_key=key, max_retries=0)
+    return client.messages.create(
+        model=MODEL, max_tokens=20, messages=[{"role": "user", "content": "[[emu:text ok]]"}]
+    )
+
+
+def log_lines(gw) -> list:
+    return [json.loads(line) for line in gw["log"].read_text().splitlines() if line.startswith("{")]
+
+
+def keys_logged(gw) -> list:
+    return [line.get("key") for line in log_lines(gw) if line.get("path") == "/v1/messages"]
+
+
+def test_one_key_format_authenticates_as_default(emulator, moto, tmp_path):
+    arn = moto.create({"api_key": "sk-team-one"})
+    with gateway_for(emulator, tmp_path, moto.url, arn) as gw:
+        assert ask(gw, "sk-team-one").content[0].text == "ok"
+        with pytest.raises(anthropic.AuthenticationError):
+            ask(gw, "sk-team-two")
+        assert keys_logged(gw) == ["default", None]
+
+
+def test_named_keys_log_names_never_keys(emulator, moto, tmp_path):
+    arn = moto.create({"api_keys": {"alice": "sk-alice-0123456789", "ci": "sk-ci-9876543210"}})
+    with gateway_for(emulator, tmp_path, moto.url, arn) as gw:
+        ask(gw, "sk-alice-0123456789")
+        ask(gw, "sk-ci-9876543210")
+        assert keys_logged(gw) == ["alice", "ci"]
+        text = gw["log"].read_text()
+        assert "sk-alice-0123456789" not in text and "sk-ci-9876543210" not in text
+
+
+def test_secret_name_works_as_well_as_arn(emulator, moto, tmp_path):
+    moto.secrets().create_secret(Name="chatrix/by-name", SecretString=json.dumps({"api_key": "sk-by-name"}))
+    with gateway_for(emulator, tmp_path, moto.url, "chatrix/by-name") as gw:
+        assert ask(gw, "sk-by-name").content[0].text == "ok"
+
+
+def test_rotation_is_picked_up_within_the_ttl_without_a_restart(emulator, moto, tmp_path):
+    arn = moto.create({"api_keys": {"alice": "sk-alice-v1"}})
+    with gateway_for(emulator, tmp_path, moto.url, arn) as gw:
+        ask(gw, "sk-alice-v1")
+        moto.secrets().put_secret_value(SecretId=arn, SecretString=json.dumps({"api_keys": {"alice": "sk-alice-v2"}}))
+        # A new key works as soon as the negative TTL allows a reload, well before the TTL.
+        time.sleep(NEGATIVE_TTL + 0.2)
+        ask(gw, "sk-alice-v2")
+        # The old key is refused once the set it was found in has expired.
+        time.sleep(TTL + 0.2)
+        with pytest.raises(anthropic.AuthenticationError):
+            ask(gw, "sk-alice-v1")
+        ask(gw, "sk-alice-v2")
+
+
+def test_an_outage_with_a_warm_cache_keeps_serving_and_is_logged(emulator, moto, tmp_path):
+    arn = moto.create({"api_keys": {"alice": "sk-alice-warm"}})
+    with gateway_for(emulator, tmp_path, moto.url, arn) as gw:
+        ask(gw, "sk-alice-warm")
+        moto.stop()
+        time.sleep(TTL + 0.2)
+        for _ in range(3):
+            assert ask(gw, "sk-alice-warm").content[0].text == "ok"
+        with pytest.raises(anthropic.AuthenticationError):
+            ask(gw, "sk-someone-else")
+        warnings = [line for line in log_lines(gw) if line["level"] == "WARN"]
+        assert any("last good key set" in w["message"] for w in warnings), warnings
+
+
+def test_an_outage_with_a_cold_cache_answers_503_never_401_and_recovers(emulator, tmp_path):
+    moto = Moto(_free_port())  # not started: Secrets Manager is down from the beginning
+    try:
+        # Start-up does not touch Secrets Manager, so the gateway comes up regardless.
+        with gateway_for(emulator, tmp_path, moto.url, "chatrix-cold") as gw:
+            with pytest.raises(anthropic.APIStatusError) as err:
+                ask(gw, "sk-cold")
+            assert err.value.status_code == 503
+            assert err.value.body["error"]["type"] == "api_error"
+            assert err.value.response.headers["request-id"]
+            moto.start()
+            moto.secrets().create_secret(Name="chatrix-cold", SecretString=json.dumps({"api_key": "sk-cold"}))
+            time.sleep(NEGATIVE_TTL + 0.2)
+            assert ask(gw, "sk-cold").content[0].text == "ok"
+    finally:
+        moto.stop()
+
+
+def test_a_missing_secret_is_a_503_with_the_reason_logged(emulator, moto, tmp_path):
+    with gateway_for(emulator, tmp_path, moto.url, "chatrix-does-not-exist") as gw:
+        with pytest.raises(anthropic.APIStatusError) as err:
+            ask(gw, "sk-any")
+        assert err.value.status_code == 503
+        errors = [line for line in log_lines(gw) if line["level"] == "ERROR"]
+        assert any("ResourceNotFoundException" in e.get("error", "") for e in errors), errors
+
+
+def test_a_malformed_secret_is_a_503_and_its_content_is_not_logged(emulator, moto, tmp_path):
+    moto.secrets().create_secret(Name="chatrix-bad", SecretString="sk-leaky-not-json")
+    with gateway_for(emulator, tmp_path, moto.url, "chatrix-bad") as gw:
+        with pytest.raises(anthropic.APIStatusError) as err:
+            ask(gw, "sk-leaky-not-json")
+        assert err.value.status_code == 503
+        assert "sk-leaky" not in gw["log"].read_text()
