@@ -30,6 +30,9 @@ pub enum ApiError {
     /// Body over the configured limit.
     #[error("{0}")]
     RequestTooLarge(String),
+    /// The client stalled while sending its request (408; the SDKs retry it).
+    #[error("{0}")]
+    ClientTimeout(String),
     /// Throttled upstream; `retry_after` in whole seconds when known.
     #[error("{message}")]
     RateLimited {
@@ -65,6 +68,7 @@ impl ApiError {
             Self::Permission(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RequestTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ClientTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded(_) => {
                 StatusCode::from_u16(STATUS_OVERLOADED).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
@@ -85,7 +89,7 @@ impl ApiError {
             Self::RequestTooLarge(_) => "request_too_large",
             Self::RateLimited { .. } => "rate_limit_error",
             Self::Overloaded(_) => "overloaded_error",
-            Self::Timeout(_) => "timeout_error",
+            Self::Timeout(_) | Self::ClientTimeout(_) => "timeout_error",
             Self::Unavailable(_) | Self::Upstream(_) | Self::Internal(_) => "api_error",
         }
     }
@@ -98,6 +102,7 @@ impl ApiError {
             | Self::Permission(_)
             | Self::NotFound(_)
             | Self::RequestTooLarge(_)
+            | Self::ClientTimeout(_)
             | Self::RateLimited { .. } => false,
             Self::Overloaded(_)
             | Self::Timeout(_)
@@ -215,6 +220,7 @@ mod tests {
             ),
             (ApiError::Overloaded("x".into()), 529, "overloaded_error"),
             (ApiError::Timeout("x".into()), 504, "timeout_error"),
+            (ApiError::ClientTimeout("x".into()), 408, "timeout_error"),
             (ApiError::Unavailable("x".into()), 503, "api_error"),
             (ApiError::Upstream("x".into()), 500, "api_error"),
             (

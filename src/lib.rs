@@ -5,6 +5,7 @@
 //! - [`telemetry`]: structured logs (JSON for CloudWatch, or text).
 //! - [`state`]: [`state::AppState`], what every handler shares (Bedrock client, catalog, keys).
 //! - [`routes`]: the route table and the tower layer stack; handlers stay thin.
+//! - [`server`]: the HTTP/1.1 connection loop (header and idle timeouts, graceful shutdown).
 //! - [`auth`]: API-key extraction and the key-store seam.
 //! - [`anthropic`]: Anthropic wire types (requests, responses, errors), serde only.
 //! - [`convert`]: pure functions between Anthropic and Bedrock Converse shapes; no I/O, no logging of
@@ -36,6 +37,7 @@ pub mod fetch;
 pub mod models;
 pub mod pricing;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod telemetry;
 

@@ -7,6 +7,10 @@
 //! - a raw Bedrock id, profile id or ARN passes through unchanged, and still picks up the catalog
 //!   entry (capabilities and price) when the base id is known;
 //! - anything else is an unknown model (404, as Anthropic answers).
+//!
+//! [`list`] presents the catalog as the Models API (`GET /v1/models`) does.
+
+pub mod list;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -258,14 +258,26 @@ pub(super) async fn read_body(
         return Err(too_large());
     }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let over = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if over {
+        if caused_by::<http_body_util::LengthLimitError>(&e) {
             too_large()
+        } else if caused_by::<tower_http::timeout::TimeoutError>(&e) {
+            ApiError::ClientTimeout("the request body stopped arriving; send it again".into())
         } else {
             ApiError::invalid(format!("could not read the request body: {e}"))
         }
     })
+}
+
+/// Whether `T` is anywhere in the error's source chain (body errors arrive boxed, maybe twice).
+fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<T>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -8,23 +8,27 @@
 //! Health and `HEAD /` are public: load balancers and Claude Code's start-up probe call them.
 
 mod messages;
+mod models;
 mod stream;
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::auth::{self, AuthedKey, Keys};
+use crate::config::CorsOrigins;
 use crate::error::{ApiError, ErrorReport};
+use crate::server::{serve_router, ConnectionLimits};
 use crate::state::AppState;
 
 pub use messages::RequestLog;
@@ -33,6 +37,8 @@ pub use messages::RequestLog;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/messages", post(messages::create_message))
+        .route("/v1/models", get(models::list_models))
+        .route("/v1/models/{model_id}", get(models::get_model))
         .route_layer(middleware::from_fn_with_state(
             state.keys.clone(),
             auth::require_key::<Keys>,
@@ -43,8 +49,33 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyTimeoutLayer::new(state.cfg.body_timeout))
+        .layer(cors(&state.cfg.cors_origins))
         .layer(middleware::from_fn(request_log))
         .with_state(state)
+}
+
+/// CORS for browser apps, only for the origins configured (none by default). Keys travel in
+/// headers, never cookies, so credentials stay off; preflights are answered before authentication.
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let allow = match origins {
+        CorsOrigins::None => return CorsLayer::new(),
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        }
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::HEAD, Method::OPTIONS])
+        // The SDKs add `x-stainless-*` and `anthropic-*` headers that change between releases.
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            HeaderName::from_static("request-id"),
+            HeaderName::from_static("retry-after"),
+            HeaderName::from_static("x-chatrix-cost-usd"),
+        ])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -56,15 +87,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Small SSE writes must leave at once; Nagle would hold them for the next ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = ConnectionLimits {
+        header_timeout: state.cfg.header_timeout,
+    };
+    serve_router(listener, router(state), limits, shutdown).await
 }
 
 /// Resolves on ctrl-c or SIGTERM (what Lambda and `docker stop` send).

@@ -7,6 +7,8 @@
 )]
 
 mod helpers;
+mod limits;
 mod messages;
+mod models;
 mod routes;
 mod streaming;

@@ -1,0 +1,36 @@
+//! `GET /v1/models` and `GET /v1/models/{model_id}`: the catalog in the Models API's shape.
+//!
+//! Ordering, paging and validation live in [`crate::models::list`]; these handlers only extract
+//! and serialize. Extractor rejections are turned into [`ApiError`] so even a malformed query
+//! string gets Anthropic's error envelope.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::error::ApiError;
+use crate::models::list::PageQuery;
+use crate::state::AppState;
+
+pub(super) async fn list_models(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = query.map_err(|e| ApiError::invalid(format!("query string: {e}")))?;
+    let query = PageQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let page = state.catalog.list_page(&query)?;
+    Ok(Json(page).into_response())
+}
+
+pub(super) async fn get_model(
+    State(state): State<AppState>,
+    model_id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(model_id) = model_id.map_err(|e| ApiError::invalid(format!("model_id: {e}")))?;
+    let model = state
+        .catalog
+        .model_object(&model_id)
+        .ok_or_else(|| ApiError::NotFound(format!("model: {model_id}")))?;
+    Ok(Json(model).into_response())
+}
