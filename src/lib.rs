@@ -13,6 +13,7 @@
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`).
 //! - [`models`]: the model catalog (ids, capabilities, betas, prices); [`pricing`] turns usage into USD.
+//! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
 //! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
 //!
@@ -40,5 +41,6 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tokens;
 
 pub use routes::{router, serve};

@@ -2,8 +2,10 @@
 //! [`AppState::new`], the one construction path.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use moka::future::Cache;
 
 use crate::auth::Keys;
 use crate::bedrock::Bedrock;
@@ -18,7 +20,19 @@ pub struct AppState {
     pub bedrock: Bedrock,
     pub keys: Arc<Keys>,
     pub fetcher: Fetcher,
+    pub token_counts: TokenCounts,
 }
+
+/// Bedrock CountTokens answers, keyed by SHA-256 of the bare model id and the CountTokens body.
+/// `Some(n)` is Bedrock's count; `None` means Bedrock refused to count that body for that model
+/// (unsupported model, validation, access), so the local estimate is answered without asking again.
+/// Transient failures are never stored. See `docs/token-counting.md`.
+pub type TokenCounts = Cache<[u8; 32], Option<u64>>;
+
+/// Distinct bodies remembered; an entry is 32 bytes of key and 16 of value.
+const TOKEN_COUNTS_CAPACITY: u64 = 10_000;
+/// A count never changes for the same body and model; the TTL bounds how long a refusal sticks.
+const TOKEN_COUNTS_TTL: Duration = Duration::from_secs(10 * 60);
 
 impl AppState {
     /// # Errors
@@ -39,6 +53,10 @@ impl AppState {
             cfg: Arc::new(cfg),
             bedrock,
             fetcher,
+            token_counts: Cache::builder()
+                .max_capacity(TOKEN_COUNTS_CAPACITY)
+                .time_to_live(TOKEN_COUNTS_TTL)
+                .build(),
         })
     }
 }

@@ -105,11 +105,19 @@ pub(crate) async fn count_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match count(&emulator, &model_id, &headers, &body) {
+    let (n, silence) = match count(&emulator, &model_id, &headers, &body) {
+        Ok(counted) => counted,
+        Err(e) => return e.into_response(),
+    };
+    tokio::time::sleep(silence).await;
+    match n {
         Ok(n) => Json(json!({ "inputTokens": n })).into_response(),
         Err(e) => e.into_response(),
     }
 }
+
+/// A CountTokens answer (or the failure a directive asked for) and how long to wait before it.
+type Counted = (Result<u64, BedrockError>, std::time::Duration);
 
 /// A call that passed every check.
 struct Accepted {
@@ -157,7 +165,7 @@ fn count(
     model_id: &str,
     headers: &HeaderMap,
     raw: &Bytes,
-) -> Result<u64, BedrockError> {
+) -> Result<Counted, BedrockError> {
     let body = received(emulator, Operation::CountTokens, model_id, headers, raw)?;
     let model = model_id::for_count_tokens(emulator.catalog(), model_id)?;
     let request: CountTokensRequest = wire::parse(&body)?;
@@ -165,8 +173,10 @@ fn count(
         CountTokensInput::Converse(converse) => {
             let req = ConverseRequest::from(converse);
             validate::check(&req, &model, false)?;
+            let (error, silence) = plan::count_tokens_directives(&req);
             let converse_body = body.pointer("/input/converse").unwrap_or(&Value::Null);
-            Ok(Prompt::of(converse_body, &model.base_id).total)
+            let total = Prompt::of(converse_body, &model.base_id).total;
+            Ok((error.map_or(Ok(total), Err), silence))
         }
         CountTokensInput::InvokeModel(invoke) => {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -177,7 +187,7 @@ fn count(
                     "Malformed input request: {e}, please reformat your input and try again."
                 ))
             })?;
-            Ok(native_tokens(&native).max(1))
+            Ok((Ok(native_tokens(&native).max(1)), std::time::Duration::ZERO))
         }
     }
 }

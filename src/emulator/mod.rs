@@ -36,6 +36,7 @@
 //!    - `[[emu:long <n>]]` answers n words (for `maxTokens` tests).
 //!
 //!    Several directives combine: reasoning blocks, then one text block, then the tool calls.
+//!    CountTokens (converse input) honours `error` and `silence` only, and never takes a script.
 //! 3. Otherwise the default: `Tool result: <the tool results' text>` when the last user message
 //!    carries tool results, else `Hello from the Bedrock emulator.`
 //!

@@ -176,6 +176,20 @@ fn from_directives(call: &Call<'_>) -> Reply {
     reply
 }
 
+/// What the directives of the last user message ask of a CountTokens call: only `error` and
+/// `silence` apply (scripts are never used: they belong to the model calls a client makes next).
+pub(crate) fn count_tokens_directives(req: &ConverseRequest) -> (Option<BedrockError>, Duration) {
+    let mut outcome = (None, Duration::ZERO);
+    for directive in directives(&last_user_text(req)) {
+        match directive {
+            Directive::Error(kind) => outcome.0 = Some(BedrockError::named(&kind, None, None)),
+            Directive::Silence(ms) => outcome.1 = Duration::from_millis(ms),
+            _ => {}
+        }
+    }
+    outcome
+}
+
 fn last_user_text(req: &ConverseRequest) -> String {
     let Some(message) = req.messages.iter().rfind(|m| m.role == "user") else {
         return String::new();
@@ -301,6 +315,19 @@ mod tests {
         let reply = reply_to(&body, false);
         assert_eq!(reply.stop_reason, "max_tokens");
         assert!(reply.output_tokens() <= 10);
+    }
+
+    #[test]
+    fn count_tokens_takes_only_the_error_and_silence_directives() {
+        let req: ConverseRequest = wire::parse(&user(
+            "[[emu:text hi]] [[emu:error ThrottlingException]] [[emu:silence 40]]",
+        ))
+        .expect("parses");
+        let (error, silence) = count_tokens_directives(&req);
+        assert_eq!(error.map(|e| e.status.as_u16()), Some(429));
+        assert_eq!(silence, Duration::from_millis(40));
+        let plain: ConverseRequest = wire::parse(&user("[[emu:text hi]]")).expect("parses");
+        assert!(count_tokens_directives(&plain).0.is_none());
     }
 
     #[test]

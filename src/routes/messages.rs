@@ -23,6 +23,7 @@ use crate::fetch::Fetcher;
 use crate::models::ResolvedModel;
 use crate::pricing;
 use crate::state::AppState;
+use crate::tokens;
 
 /// What the request-log line reports about a model call (token counts and cost, never content).
 #[derive(Debug, Clone, Default)]
@@ -63,7 +64,9 @@ pub(super) async fn create_message(
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
     }
     let stream = request.stream == Some(true);
-    // The parsed request and the JSON tree hold every base64 payload; only the bytes go on.
+    // Sized from the parsed request (images by their headers, never by their base64), which is
+    // dropped next: it and the JSON tree hold every base64 payload; only the bytes go on.
+    let input_estimate = stream.then(|| tokens::estimate(&request).total());
     drop(request);
     let ConverseRequest {
         body,
@@ -79,7 +82,7 @@ pub(super) async fn create_message(
         stop_sequences,
         body,
     };
-    if stream {
+    if let Some(input_estimate) = input_estimate {
         let log = StreamLog {
             request_id: request_id
                 .map(|Extension(RequestId(id))| id)
@@ -87,7 +90,7 @@ pub(super) async fn create_message(
             model: model.client_model.clone(),
             key: key.map(|Extension(k)| k.name),
         };
-        return stream_message(call, log).await;
+        return stream_message(call, log, input_estimate).await;
     }
     json_message(call).await
 }
@@ -125,13 +128,16 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-async fn stream_message(call: Call<'_>, log: StreamLog) -> Result<Response, ApiError> {
+/// `input_estimate` goes in `message_start` (never 0: Claude Code ignores a zero input count);
+/// the exact count follows in `message_delta`.
+async fn stream_message(
+    call: Call<'_>,
+    log: StreamLog,
+    input_estimate: u64,
+) -> Result<Response, ApiError> {
     let ctx = StreamContext {
         client_model: call.model.client_model.clone(),
-        // Rough (JSON bytes / 4) but never 0: Claude Code ignores a zero input count.
-        input_estimate: u64::try_from(call.body.len() / 4)
-            .unwrap_or(u64::MAX)
-            .max(1),
+        input_estimate,
         tool_names: call.tool_names,
         stop_sequences: call.stop_sequences,
         price: call.model.price,
@@ -233,7 +239,7 @@ fn sniff_media_type(declared: &str, bytes: &[u8]) -> String {
 }
 
 /// Every `anthropic-beta` header value (each may itself be a comma list).
-fn beta_headers(headers: &HeaderMap) -> Vec<String> {
+pub(super) fn beta_headers(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all("anthropic-beta")
         .iter()

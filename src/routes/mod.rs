@@ -7,6 +7,7 @@
 //!
 //! Health and `HEAD /` are public: load balancers and Claude Code's start-up probe call them.
 
+mod count_tokens;
 mod messages;
 mod models;
 mod stream;
@@ -37,6 +38,10 @@ pub use messages::RequestLog;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/messages", post(messages::create_message))
+        .route(
+            "/v1/messages/count_tokens",
+            post(count_tokens::count_tokens),
+        )
         .route("/v1/models", get(models::list_models))
         .route("/v1/models/{model_id}", get(models::get_model))
         .route_layer(middleware::from_fn_with_state(
