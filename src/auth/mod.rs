@@ -9,8 +9,10 @@
 //! - [`secrets`]: a secret's key set behind a bounded moka cache ([`aws_secret`] reads it from
 //!   Secrets Manager when `CHATRIX_API_KEY_SECRET_ID` is set).
 //! - [`Keys`]: what the gateway uses — the static keys, then the secret's.
+//! - [`origin`]: the CloudFront origin secret (`CHATRIX_ORIGIN_SECRET`), checked before the key.
 
 mod aws_secret;
+pub mod origin;
 pub mod secrets;
 mod static_keys;
 

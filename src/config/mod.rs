@@ -8,14 +8,16 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::auth::NamedKey;
 use crate::models::InferenceProfile;
 use crate::pricing::CurrencyConversion;
 
 mod parse;
 use parse::{
-    err, parse_bool, parse_cors_origins, parse_currency, parse_keys, parse_or, parse_ping_interval,
-    parse_secs,
+    err, parse_bool, parse_cors_origins, parse_currency, parse_keys, parse_or, parse_origin_secret,
+    parse_ping_interval, parse_secs,
 };
 
 pub const DEFAULT_PORT: u16 = 3000;
@@ -69,6 +71,9 @@ pub struct Config {
     pub header_timeout: Duration,
     /// How long a client may take to send a request body.
     pub body_timeout: Duration,
+    /// The value CloudFront puts in `x-chatrix-origin-secret`; when set, requests without it
+    /// (other than `/health`) are refused.
+    pub origin_secret: Option<SecretString>,
 }
 
 /// `CHATRIX_API_KEY_SECRET_ID` and the validation cache around it.
@@ -228,6 +233,7 @@ impl Config {
                 30,
                 1..=3600,
             )?,
+            origin_secret: parse_origin_secret(get("CHATRIX_ORIGIN_SECRET"))?,
             body_timeout: parse_secs(
                 "CHATRIX_BODY_TIMEOUT_SECS",
                 get("CHATRIX_BODY_TIMEOUT_SECS"),

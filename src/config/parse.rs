@@ -158,3 +158,18 @@ pub(super) fn parse_cors_origins(value: Option<&str>) -> Result<super::CorsOrigi
     }
     Ok(super::CorsOrigins::List(origins))
 }
+
+/// `CHATRIX_ORIGIN_SECRET`: long enough that guessing it is hopeless.
+pub(super) fn parse_origin_secret(
+    value: Option<&str>,
+) -> Result<Option<SecretString>, ConfigError> {
+    const MIN: usize = 16;
+    match value {
+        None => Ok(None),
+        Some(v) if v.len() < MIN => Err(err(
+            "CHATRIX_ORIGIN_SECRET",
+            format!("must be at least {MIN} characters"),
+        )),
+        Some(v) => Ok(Some(SecretString::from(v.to_owned()))),
+    }
+}

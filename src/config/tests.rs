@@ -179,3 +179,22 @@ fn new_limits_name_their_variable_when_out_of_range() {
         assert_eq!(e.var, var);
     }
 }
+
+#[test]
+fn the_origin_secret_is_optional_long_and_never_printed() {
+    let c = Config::from_vars(&vars(&[]), false).expect("parses");
+    assert!(c.origin_secret.is_none());
+    let e = Config::from_vars(&vars(&[("CHATRIX_ORIGIN_SECRET", "short")]), false)
+        .expect_err("too short");
+    assert_eq!(e.var, "CHATRIX_ORIGIN_SECRET");
+    let c = Config::from_vars(
+        &vars(&[("CHATRIX_ORIGIN_SECRET", "0123456789abcdef-origin")]),
+        false,
+    )
+    .expect("parses");
+    assert_eq!(
+        c.origin_secret.as_ref().map(ExposeSecret::expose_secret),
+        Some("0123456789abcdef-origin")
+    );
+    assert!(!format!("{c:?}").contains("0123456789abcdef-origin"));
+}

@@ -3,9 +3,12 @@
 //! Layers, outermost first:
 //! 1. [`request_log`]: assigns the `request-id`, puts it in every error body, logs one line per
 //!    request (never keys, prompts or completions).
-//! 2. `auth::require_key` (route layer on the API routes only): runs before any body is read.
+//! 2. `auth::origin::require_origin`: with `CHATRIX_ORIGIN_SECRET` set, only requests that came
+//!    through CloudFront (and `/health`) pass.
+//! 3. CORS (only for `CHATRIX_CORS_ORIGINS`), then the request-body idle timeout.
+//! 4. `auth::require_key` (route layer on the API routes only): runs before any body is read.
 //!
-//! Health and `HEAD /` are public: load balancers and Claude Code's start-up probe call them.
+//! Health and `HEAD /` need no key: load balancers and Claude Code's start-up probe call them.
 
 mod count_tokens;
 mod messages;
@@ -13,6 +16,7 @@ mod models;
 mod stream;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
@@ -36,6 +40,11 @@ pub use messages::RequestLog;
 
 /// The whole application; `main` and the tests build it the same way.
 pub fn router(state: AppState) -> Router {
+    let origin_secret = state
+        .cfg
+        .origin_secret
+        .as_ref()
+        .map(|s| Arc::new(auth::origin::OriginSecret::new(s)));
     let api = Router::new()
         .route("/v1/messages", post(messages::create_message))
         .route(
@@ -56,6 +65,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyTimeoutLayer::new(state.cfg.body_timeout))
         .layer(cors(&state.cfg.cors_origins))
+        .layer(middleware::from_fn_with_state(
+            origin_secret,
+            auth::origin::require_origin,
+        ))
         .layer(middleware::from_fn(request_log))
         .with_state(state)
 }

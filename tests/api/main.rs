@@ -11,5 +11,6 @@ mod helpers;
 mod limits;
 mod messages;
 mod models;
+mod origin;
 mod routes;
 mod streaming;
