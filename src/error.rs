@@ -48,6 +48,9 @@ pub enum ApiError {
     /// A dependency of the gateway (key store, Bedrock endpoint) cannot be reached (503).
     #[error("{0}")]
     Unavailable(String),
+    /// The key store has no key set yet; `retry_after` says when the next load is attempted (503).
+    #[error("{message}")]
+    KeyStoreUnavailable { message: String, retry_after: u64 },
     /// Bedrock failed in a way that is not the caller's fault (500 `api_error`).
     #[error("{0}")]
     Upstream(String),
@@ -74,7 +77,9 @@ impl ApiError {
                 StatusCode::from_u16(STATUS_OVERLOADED).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
             }
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::KeyStoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Upstream(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,7 +95,10 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limit_error",
             Self::Overloaded(_) => "overloaded_error",
             Self::Timeout(_) | Self::ClientTimeout(_) => "timeout_error",
-            Self::Unavailable(_) | Self::Upstream(_) | Self::Internal(_) => "api_error",
+            Self::Unavailable(_)
+            | Self::KeyStoreUnavailable { .. }
+            | Self::Upstream(_)
+            | Self::Internal(_) => "api_error",
         }
     }
 
@@ -107,6 +115,7 @@ impl ApiError {
             Self::Overloaded(_)
             | Self::Timeout(_)
             | Self::Unavailable(_)
+            | Self::KeyStoreUnavailable { .. }
             | Self::Upstream(_)
             | Self::Internal(_) => true,
         }
@@ -138,11 +147,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let Self::RateLimited {
-            retry_after: Some(secs),
-            ..
-        } = &self
-        {
+        let retry_after = match &self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::KeyStoreUnavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
@@ -222,6 +232,14 @@ mod tests {
             (ApiError::Timeout("x".into()), 504, "timeout_error"),
             (ApiError::ClientTimeout("x".into()), 408, "timeout_error"),
             (ApiError::Unavailable("x".into()), 503, "api_error"),
+            (
+                ApiError::KeyStoreUnavailable {
+                    message: "x".into(),
+                    retry_after: 3,
+                },
+                503,
+                "api_error",
+            ),
             (ApiError::Upstream("x".into()), 500, "api_error"),
             (
                 ApiError::Internal(anyhow::anyhow!("secret detail")),

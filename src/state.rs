@@ -21,9 +21,13 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub fetcher: Fetcher,
     pub token_counts: TokenCounts,
+    /// Bare model ids for which Bedrock refused CountTokens outright (the model or region does
+    /// not support it, or access is denied): answered by the estimate without asking again.
+    pub count_refusals: Cache<String, ()>,
 }
 
-/// Bedrock CountTokens answers, keyed by SHA-256 of the bare model id and the CountTokens body.
+/// Bedrock CountTokens answers, keyed by SHA-256 of the caller's key name, the bare model id and
+/// the CountTokens body (per key, so one caller cannot time another's requests).
 /// `Some(n)` is Bedrock's count; `None` means Bedrock refused to count that body for that model
 /// (unsupported model, validation, access), so the local estimate is answered without asking again.
 /// Transient failures are never stored. See `docs/token-counting.md`.
@@ -55,6 +59,10 @@ impl AppState {
             fetcher,
             token_counts: Cache::builder()
                 .max_capacity(TOKEN_COUNTS_CAPACITY)
+                .time_to_live(TOKEN_COUNTS_TTL)
+                .build(),
+            count_refusals: Cache::builder()
+                .max_capacity(1_000)
                 .time_to_live(TOKEN_COUNTS_TTL)
                 .build(),
         })

@@ -5,19 +5,23 @@
 //! - A loaded set is trusted for `ttl`; a key found in it is cached (moka) until that set expires,
 //!   so a key removed from the secret stops working within `ttl`. An unknown key is cached as
 //!   rejected for `negative_ttl`; a miss on a set older than `negative_ttl` reloads the secret
-//!   once first, so a key added to the secret works at once (random keys cause at most one load
-//!   per `negative_ttl`). The cache is bounded by `capacity` and keyed by the key's digest.
+//!   once first, so a key added to the secret works within 2 × `negative_ttl` (random keys cause
+//!   at most one load per `negative_ttl`). The cache is bounded by `capacity` and keyed by the
+//!   key's digest; each entry carries its deadline, checked on read.
+//! - With a good set in hand no request waits for a reload: one request performs it, the others
+//!   are answered from the last good set meanwhile.
 //! - When a reload fails, the last good set keeps serving (the failure is logged, and reloads are
-//!   retried every `negative_ttl`). With no good set ever loaded the answer is a 503 `api_error`,
-//!   never a 401: a key-store outage must not look like a bad key.
+//!   retried every `negative_ttl`). With no good set ever loaded the answer is a 503 `api_error`
+//!   with `retry-after` (never a 401: a key-store outage must not look like a bad key).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moka::future::Cache;
 use moka::Expiry;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
 
 use super::static_keys::{digest, Digest32, StaticKeys};
 use super::{KeyStore, NamedKey};
@@ -42,9 +46,11 @@ pub struct SourceError(pub String);
 pub struct SecretKeys<S> {
     source: S,
     settings: KeyStoreConfig,
+    /// Bounded by capacity; each entry also carries its own deadline (checked on read).
     verdicts: Cache<Digest32, Verdict>,
     loaded: Mutex<LoadState>,
-    /// Held while a load runs, so concurrent requests share one fetch.
+    /// Held while a load runs: the first request with no key set waits for it; with a set in
+    /// hand nobody waits (the last good set answers while one request reloads).
     loading: tokio::sync::Mutex<()>,
 }
 
@@ -64,9 +70,10 @@ struct LoadState {
 #[derive(Clone)]
 struct Verdict {
     name: Option<Arc<str>>,
-    ttl: Duration,
+    expires_at: Instant,
 }
 
+/// Lets moka drop entries once they are past their deadline (reads check the deadline too).
 struct VerdictExpiry;
 
 impl Expiry<Digest32, Verdict> for VerdictExpiry {
@@ -76,7 +83,7 @@ impl Expiry<Digest32, Verdict> for VerdictExpiry {
         value: &Verdict,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
-        Some(value.ttl)
+        Some(value.expires_at.saturating_duration_since(Instant::now()))
     }
 }
 
@@ -99,7 +106,8 @@ impl<S: SecretSource> SecretKeys<S> {
         f(&mut self.loaded.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The current set, reloaded first when `stale` says so (and no recent load failed).
+    /// The current set, reloaded first when `stale` says so (and no recent load failed). With a
+    /// good set in hand, a request never waits for another request's load.
     async fn key_set(&self, stale: impl Fn(&Loaded, Instant) -> bool) -> Result<Loaded, ApiError> {
         let needs_load = |st: &LoadState, now: Instant| {
             let wanted = st.last_good.as_ref().is_none_or(|l| stale(l, now));
@@ -108,7 +116,11 @@ impl<S: SecretSource> SecretKeys<S> {
         if !self.state(|st| needs_load(st, Instant::now())) {
             return self.last_good();
         }
-        let _one_load = self.loading.lock().await;
+        let _one_load = match self.loading.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if self.state(|st| st.last_good.is_some()) => return self.last_good(),
+            Err(_) => self.loading.lock().await,
+        };
         // Someone else may have loaded while this request waited for the lock.
         if !self.state(|st| needs_load(st, Instant::now())) {
             return self.last_good();
@@ -142,8 +154,15 @@ impl<S: SecretSource> SecretKeys<S> {
     }
 
     fn last_good(&self) -> Result<Loaded, ApiError> {
-        self.state(|st| st.last_good.clone()).ok_or_else(|| {
-            ApiError::Unavailable("the API key store is unavailable; try again shortly".into())
+        let (last_good, retry_at) = self.state(|st| (st.last_good.clone(), st.retry_at));
+        last_good.ok_or_else(|| {
+            let wait = retry_at.map_or(Duration::ZERO, |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+            ApiError::KeyStoreUnavailable {
+                message: "the API key store is unavailable; try again shortly".into(),
+                retry_after: wait.as_secs().saturating_add(1),
+            }
         })
     }
 
@@ -158,7 +177,10 @@ impl<S: SecretSource> KeyStore for SecretKeys<S> {
     async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
         let d = digest(presented);
         if let Some(v) = self.verdicts.get(&d).await {
-            return Ok(v.name);
+            if Instant::now() < v.expires_at {
+                return Ok(v.name);
+            }
+            self.verdicts.invalidate(&d).await;
         }
         let ttl = self.settings.ttl;
         let mut set = self.key_set(|l, now| now - l.at >= ttl).await?;
@@ -169,16 +191,16 @@ impl<S: SecretSource> KeyStore for SecretKeys<S> {
             set = self.key_set(|l, now| now - l.at >= recheck_after).await?;
             name = set.keys.lookup(&d);
         }
-        let ttl = if name.is_some() {
+        let expires_at = if name.is_some() {
             // Trusted only as long as the set it was found in.
-            ttl.saturating_sub(set.at.elapsed())
+            set.at + ttl
         } else {
-            self.settings.negative_ttl
+            Instant::now() + self.settings.negative_ttl
         };
-        if !ttl.is_zero() {
+        if Instant::now() < expires_at {
             let verdict = Verdict {
                 name: name.clone(),
-                ttl,
+                expires_at,
             };
             self.verdicts.insert(d, verdict).await;
         }
@@ -219,17 +241,37 @@ pub fn parse_secret(text: &str) -> Result<Vec<NamedKey>, String> {
         let named = v
             .as_object()
             .ok_or("`api_keys` must be an object of name → key")?;
-        for (name, v) in named {
-            if name.trim().is_empty() {
-                return Err("`api_keys` has an empty name".into());
-            }
-            keys.push(key(name, v, &format!("`api_keys.{name}`"))?);
+        for (i, (name, v)) in named.iter().enumerate() {
+            check_name(name).map_err(|why| format!("`api_keys` entry {}: {why}", i + 1))?;
+            keys.push(key(name, v, &format!("`api_keys` entry {}", i + 1))?);
         }
     }
     if keys.is_empty() {
         return Err("the secret has no `api_key` or `api_keys` entry with a key".into());
     }
     Ok(keys)
+}
+
+/// Names go into every log line, so they must look like names: an inverted map
+/// (`{"sk-…": "alice"}`) would otherwise log keys. Errors never quote the name.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    const MAX: usize = 64;
+    if name.trim().is_empty() {
+        return Err("the name is empty");
+    }
+    if name.len() > MAX {
+        return Err("the name is longer than 64 characters (is it a key?)");
+    }
+    if name.starts_with("sk-") {
+        return Err("the name looks like a key (names map to keys: {\"alice\": \"sk-…\"})");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+    {
+        return Err("names may use letters, digits and - _ . @ only");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

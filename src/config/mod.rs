@@ -71,6 +71,10 @@ pub struct Config {
     pub header_timeout: Duration,
     /// How long a client may take to send a request body.
     pub body_timeout: Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
     /// The value CloudFront puts in `x-chatrix-origin-secret`; when set, requests without it
     /// (other than `/health`) are refused.
     pub origin_secret: Option<SecretString>,
@@ -115,7 +119,7 @@ pub enum CorsOrigins {
 pub const MAX_PING_INTERVAL_SECS: u64 = 15;
 
 /// Variables whose presence means "an AWS configuration exists".
-const AWS_HINTS: [&str; 11] = [
+const AWS_HINTS: [&str; 12] = [
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_PROFILE",
@@ -127,6 +131,9 @@ const AWS_HINTS: [&str; 11] = [
     "AWS_BEARER_TOKEN_BEDROCK",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_ENDPOINT_URL",
+    // Keys in Secrets Manager mean a real AWS deployment (an instance role may be the only
+    // other hint, and it is invisible here): never serve the emulator with real keys.
+    "CHATRIX_API_KEY_SECRET_ID",
 ];
 
 impl Config {
@@ -234,6 +241,13 @@ impl Config {
                 1..=3600,
             )?,
             origin_secret: parse_origin_secret(get("CHATRIX_ORIGIN_SECRET"))?,
+            max_connections: parse_max_connections(get("CHATRIX_MAX_CONNECTIONS"))?,
+            shutdown_grace: parse_secs(
+                "CHATRIX_SHUTDOWN_GRACE_SECS",
+                get("CHATRIX_SHUTDOWN_GRACE_SECS"),
+                60,
+                0..=900,
+            )?,
             body_timeout: parse_secs(
                 "CHATRIX_BODY_TIMEOUT_SECS",
                 get("CHATRIX_BODY_TIMEOUT_SECS"),
@@ -242,6 +256,15 @@ impl Config {
             )?,
         })
     }
+}
+
+fn parse_max_connections(value: Option<&str>) -> Result<usize, ConfigError> {
+    const VAR: &str = "CHATRIX_MAX_CONNECTIONS";
+    let n: usize = parse_or(VAR, value, 4096)?;
+    if !(1..=1_000_000).contains(&n) {
+        return Err(err(VAR, format!("must be between 1 and 1000000, got {n}")));
+    }
+    Ok(n)
 }
 
 fn parse_key_store<'a>(

@@ -28,6 +28,13 @@ fn any_aws_hint_selects_aws_mode() {
     assert_eq!(c.bedrock_mode, BedrockMode::Aws);
     let c = Config::from_vars(&vars(&[]), true).expect("parses");
     assert_eq!(c.bedrock_mode, BedrockMode::Aws);
+    let c =
+        Config::from_vars(&vars(&[("CHATRIX_API_KEY_SECRET_ID", "keys")]), false).expect("parses");
+    assert_eq!(
+        c.bedrock_mode,
+        BedrockMode::Aws,
+        "real keys never meet the emulator"
+    );
     let c = Config::from_vars(
         &vars(&[("AWS_REGION", "x"), ("CHATRIX_BEDROCK", "emulator")]),
         false,
@@ -110,6 +117,8 @@ fn key_store_and_limits_have_safe_defaults() {
     assert_eq!(c.cors_origins, CorsOrigins::None);
     assert_eq!(c.header_timeout, Duration::from_secs(30));
     assert_eq!(c.body_timeout, Duration::from_secs(120));
+    assert_eq!(c.max_connections, 4096);
+    assert_eq!(c.shutdown_grace, Duration::from_secs(60));
 }
 
 #[test]
@@ -174,6 +183,8 @@ fn new_limits_name_their_variable_when_out_of_range() {
         ("CHATRIX_KEY_CACHE_CAPACITY", "0"),
         ("CHATRIX_HEADER_TIMEOUT_SECS", "0"),
         ("CHATRIX_BODY_TIMEOUT_SECS", "99999"),
+        ("CHATRIX_MAX_CONNECTIONS", "0"),
+        ("CHATRIX_SHUTDOWN_GRACE_SECS", "901"),
     ] {
         let e = Config::from_vars(&vars(&[(var, value)]), false).expect_err(var);
         assert_eq!(e.var, var);

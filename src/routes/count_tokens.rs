@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::messages::{beta_headers, read_body, RequestLog};
 use crate::anthropic::request::parse_count_tokens_request;
+use crate::auth::AuthedKey;
 use crate::convert::request::{to_count_tokens, ConvertOptions};
 use crate::error::ApiError;
 use crate::models::ResolvedModel;
@@ -37,6 +39,7 @@ struct TokenCount {
 
 pub(super) async fn count_tokens(
     State(state): State<AppState>,
+    key: Option<Extension<AuthedKey>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -56,7 +59,8 @@ pub(super) async fn count_tokens(
             strip_billing_header: state.cfg.strip_billing_header,
         },
     )?;
-    let counted = match bedrock_count(&state, &model, &counted_body).await {
+    let caller = key.map(|Extension(k)| k.name);
+    let counted = match bedrock_count(&state, caller.as_deref(), &model, &counted_body).await {
         Some(n) => n,
         None => tokens::estimate(&request).total(),
     };
@@ -72,13 +76,21 @@ pub(super) async fn count_tokens(
 
 /// Bedrock's count, from the cache or one CountTokens call shared by every concurrent identical
 /// request; `None` when the model is not served by CountTokens or the call failed.
-async fn bedrock_count(state: &AppState, model: &ResolvedModel<'_>, body: &Value) -> Option<u64> {
+async fn bedrock_count(
+    state: &AppState,
+    caller: Option<&str>,
+    model: &ResolvedModel<'_>,
+    body: &Value,
+) -> Option<u64> {
     if !model.capabilities.count_tokens {
         return None;
     }
     let base = model.base_model_id.as_deref()?;
+    if state.count_refusals.contains_key(base) {
+        return None;
+    }
     let body = serde_json::to_vec(body).ok()?;
-    let key = cache_key(base, &body);
+    let key = cache_key(caller.unwrap_or_default(), base, &body);
     let call = async {
         let answer = tokio::time::timeout(
             BEDROCK_TIMEOUT,
@@ -101,7 +113,10 @@ async fn bedrock_count(state: &AppState, model: &ResolvedModel<'_>, body: &Value
                     status = e.status().as_u16(),
                     "Bedrock CountTokens failed; answering a local estimate"
                 );
-                if is_refusal(&e) {
+                if refuses_the_model(&e) {
+                    state.count_refusals.insert(base.to_owned(), ()).await;
+                    Ok(None)
+                } else if is_refusal(&e) {
                     Ok(None)
                 } else {
                     Err(e)
@@ -122,10 +137,24 @@ fn is_refusal(e: &ApiError) -> bool {
     )
 }
 
-fn cache_key(model_id: &str, body: &[u8]) -> [u8; 32] {
+/// Refusals about the model rather than the body: every other body would be refused too.
+fn refuses_the_model(e: &ApiError) -> bool {
+    match e {
+        ApiError::Permission(_) | ApiError::NotFound(_) => true,
+        ApiError::InvalidRequest(m) => {
+            let m = m.to_ascii_lowercase();
+            m.contains("support") && m.contains("count")
+        }
+        _ => false,
+    }
+}
+
+fn cache_key(caller: &str, model_id: &str, body: &[u8]) -> [u8; 32] {
     let mut hash = Sha256::new();
-    hash.update(model_id.as_bytes());
-    hash.update([0]);
+    for part in [caller.as_bytes(), model_id.as_bytes()] {
+        hash.update(part);
+        hash.update([0]);
+    }
     hash.update(body);
     hash.finalize().into()
 }
@@ -137,12 +166,17 @@ mod tests {
     #[test]
     fn the_cache_key_separates_models_and_bodies() {
         let body = br#"{"input":{}}"#;
-        let key = cache_key("anthropic.a", body);
-        assert_eq!(key, cache_key("anthropic.a", body));
-        assert_ne!(key, cache_key("anthropic.b", body));
-        assert_ne!(key, cache_key("anthropic.a", br#"{"input":{"x":1}}"#));
+        let key = cache_key("alice", "anthropic.a", body);
+        assert_eq!(key, cache_key("alice", "anthropic.a", body));
+        assert_ne!(key, cache_key("bob", "anthropic.a", body));
+        assert_ne!(key, cache_key("alice", "anthropic.b", body));
+        assert_ne!(
+            key,
+            cache_key("alice", "anthropic.a", br#"{"input":{"x":1}}"#)
+        );
         // The separator keeps "ab" + "c" apart from "a" + "bc".
-        assert_ne!(cache_key("ab", b"c"), cache_key("a", b"bc"));
+        assert_ne!(cache_key("k", "ab", b"c"), cache_key("k", "a", b"bc"));
+        assert_ne!(cache_key("ka", "b", b"c"), cache_key("k", "ab", b"c"));
     }
 
     #[test]
@@ -151,6 +185,12 @@ mod tests {
             "doesn't support counting tokens"
         )));
         assert!(is_refusal(&ApiError::Permission("denied".into())));
+        assert!(refuses_the_model(&ApiError::invalid(
+            "The provided model doesn't support counting tokens."
+        )));
+        assert!(!refuses_the_model(&ApiError::invalid(
+            "messages.0.content: too long"
+        )));
         let transient = [
             ApiError::RateLimited {
                 message: "slow down".into(),

@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower::util::option_layer;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -64,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyTimeoutLayer::new(state.cfg.body_timeout))
-        .layer(cors(&state.cfg.cors_origins))
+        .layer(option_layer(cors(&state.cfg.cors_origins)))
         .layer(middleware::from_fn_with_state(
             origin_secret,
             auth::origin::require_origin,
@@ -75,15 +76,16 @@ pub fn router(state: AppState) -> Router {
 
 /// CORS for browser apps, only for the origins configured (none by default). Keys travel in
 /// headers, never cookies, so credentials stay off; preflights are answered before authentication.
-fn cors(origins: &CorsOrigins) -> CorsLayer {
+fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
     let allow = match origins {
-        CorsOrigins::None => return CorsLayer::new(),
+        // No layer at all: tower-http's would still answer every OPTIONS and add `Vary`.
+        CorsOrigins::None => return None,
         CorsOrigins::Any => AllowOrigin::any(),
         CorsOrigins::List(list) => {
             AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
         }
     };
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::HEAD, Method::OPTIONS])
         // The SDKs add `x-stainless-*` and `anthropic-*` headers that change between releases.
@@ -93,7 +95,8 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
             HeaderName::from_static("retry-after"),
             HeaderName::from_static("x-chatrix-cost-usd"),
         ])
-        .max_age(Duration::from_secs(3600))
+        .max_age(Duration::from_secs(3600));
+    Some(layer)
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -107,6 +110,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits {
         header_timeout: state.cfg.header_timeout,
+        max_connections: state.cfg.max_connections,
+        shutdown_grace: state.cfg.shutdown_grace,
     };
     serve_router(listener, router(state), limits, shutdown).await
 }

@@ -161,6 +161,26 @@ async fn a_refused_count_answers_the_estimate_and_is_not_asked_again() {
 }
 
 #[tokio::test]
+async fn a_refusal_of_the_model_spares_bedrock_every_other_body() {
+    let app = spawn_app().await;
+    let denied = body(COUNTED, "[[emu:error AccessDeniedException]] tides please");
+    assert_eq!(
+        tokens_of(&count(&app, &denied).await),
+        local_estimate(&denied)
+    );
+    let other = body(COUNTED, "a different question about the moon");
+    assert_eq!(
+        tokens_of(&count(&app, &other).await),
+        local_estimate(&other)
+    );
+    assert_eq!(
+        count_tokens_calls(&app).len(),
+        1,
+        "asked again after access was denied"
+    );
+}
+
+#[tokio::test]
 async fn fifty_concurrent_identical_requests_make_one_bedrock_call() {
     let app = spawn_app().await;
     // The emulator holds the one call long enough for every request to arrive meanwhile.

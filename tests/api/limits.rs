@@ -54,13 +54,18 @@ async fn a_silent_connection_and_an_idle_keep_alive_connection_are_closed() {
     read_until_closed(&mut silent, Duration::from_secs(5)).await;
 
     let mut idle = connect(&app).await;
-    idle.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .expect("writes");
-    let (seen, after) = read_until_closed(&mut idle, Duration::from_secs(5)).await;
-    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    let request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n";
+    // Keep-alive works while the connection is in use: a second request on the same socket.
+    let mut buf = [0u8; 1024];
+    for _ in 0..2 {
+        idle.write_all(request).await.expect("writes");
+        let n = idle.read(&mut buf).await.expect("reads");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (_, after) = read_until_closed(&mut idle, Duration::from_secs(5)).await;
     assert!(
-        after >= Duration::from_millis(900),
+        after >= Duration::from_millis(600),
         "closed too early: {after:?}"
     );
 }
@@ -143,6 +148,8 @@ async fn cors_is_off_unless_origins_are_configured() {
     let app = spawn_app().await;
     let r = preflight(&app, "https://app.example.com").await;
     assert!(!r.headers().contains_key("access-control-allow-origin"));
+    assert!(!r.headers().contains_key("vary"), "{:?}", r.headers());
+    assert_ne!(r.status(), 200, "an OPTIONS answered as if CORS were on");
 }
 
 #[tokio::test]
@@ -215,4 +222,51 @@ async fn assert_error_is_cors_readable(r: reqwest::Response) {
         401,
         "authentication_error",
     );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
+    let app = spawn_app_with(&[("CHATRIX_MAX_CONNECTIONS", "2")]).await;
+    let first = connect(&app).await;
+    let second = connect(&app).await;
+    // Give the server a moment to accept both before the third arrives.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = connect(&app).await;
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("writes");
+    let mut buf = [0u8; 1024];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf)).await;
+    assert!(early.is_err(), "served beyond the connection cap");
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(3), third.read(&mut buf))
+        .await
+        .expect("served once a slot freed")
+        .expect("reads");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    drop(second);
+}
+
+#[tokio::test]
+async fn shutdown_abandons_connections_after_the_grace_period() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (app, server) =
+        crate::helpers::spawn_app_until(&[("CHATRIX_SHUTDOWN_GRACE_SECS", "1")], async {
+            let _ = stopped.await;
+        })
+        .await;
+    let body = json!({"model": "claude-sonnet-4-6", "max_tokens": 16,
+                      "messages": [{"role": "user", "content": "[[emu:silence 20000]] hi"}]});
+    let slow = tokio::spawn(async move { app.post_messages(&body).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).expect("server still running");
+    let started = Instant::now();
+    let finished = tokio::time::timeout(Duration::from_secs(5), server).await;
+    assert!(
+        finished.is_ok(),
+        "serve did not return after the grace period"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    slow.abort();
 }

@@ -5,6 +5,8 @@ one it does not (answered by the gateway's local estimate). Either way the SDK m
 integer, and tool definitions must raise it.
 """
 
+import uuid
+
 import pytest
 
 from conftest import MODEL
@@ -39,7 +41,9 @@ TOOLS = [
 @pytest.mark.parametrize("model", MODELS)
 def test_count_tokens_returns_a_positive_integer(client, emulator, model):
     emulator.clear()
-    result = client.messages.count_tokens(model=model, system=SYSTEM, messages=MESSAGES)
+    # A body of its own: the gateway caches counts, and other tests send the same messages.
+    fresh = [{"role": "user", "content": f"{MESSAGES[0]['content']} (run {uuid.uuid4().hex})"}]
+    result = client.messages.count_tokens(model=model, system=SYSTEM, messages=fresh)
     assert isinstance(result.input_tokens, int)
     assert result.input_tokens > 0
     called = "CountTokens" in emulator.operations()

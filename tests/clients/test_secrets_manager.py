@@ -8,6 +8,7 @@ moto[server] into its own virtualenv) besides CHATRIX_BIN and EMULATOR_BIN.
 
 import json
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -151,7 +152,11 @@ def test_an_outage_with_a_warm_cache_keeps_serving_and_is_logged(emulator, moto,
 
 
 def test_an_outage_with_a_cold_cache_answers_503_never_401_and_recovers(emulator, tmp_path):
-    moto = Moto(_free_port())  # not started: Secrets Manager is down from the beginning
+    # Secrets Manager is down from the beginning. The port stays bound (not listening, so
+    # connections are refused) until moto starts, so the gateway cannot be given the same port.
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    moto = Moto(holder.getsockname()[1])
     try:
         # Start-up does not touch Secrets Manager, so the gateway comes up regardless.
         with gateway_for(emulator, tmp_path, moto.url, "chatrix-cold") as gw:
@@ -160,11 +165,14 @@ def test_an_outage_with_a_cold_cache_answers_503_never_401_and_recovers(emulator
             assert err.value.status_code == 503
             assert err.value.body["error"]["type"] == "api_error"
             assert err.value.response.headers["request-id"]
+            assert 1 <= int(err.value.response.headers["retry-after"]) <= NEGATIVE_TTL + 1
+            holder.close()
             moto.start()
             moto.secrets().create_secret(Name="chatrix-cold", SecretString=json.dumps({"api_key": "sk-cold"}))
             time.sleep(NEGATIVE_TTL + 0.2)
             assert ask(gw, "sk-cold").content[0].text == "ok"
     finally:
+        holder.close()
         moto.stop()
 
 

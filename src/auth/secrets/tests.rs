@@ -1,5 +1,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tokio::time::Instant;
+
 use super::*;
 
 /// A secret whose value (or failure) the test sets, counting fetches.
@@ -7,7 +9,7 @@ use super::*;
 struct FakeSource {
     value: Arc<Mutex<Result<String, String>>>,
     fetches: Arc<AtomicUsize>,
-    delay: Duration,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Default for FakeSource {
@@ -15,7 +17,7 @@ impl Default for FakeSource {
         Self {
             value: Arc::new(Mutex::new(Err("no value yet".to_owned()))),
             fetches: Arc::default(),
-            delay: Duration::ZERO,
+            delay: Arc::default(),
         }
     }
 }
@@ -32,6 +34,9 @@ impl FakeSource {
     fn fail(&self) {
         *self.value.lock().expect("lock") = Err("connection refused".to_owned());
     }
+    fn slow(&self, by: Duration) {
+        *self.delay.lock().expect("lock") = by;
+    }
     fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
@@ -40,7 +45,8 @@ impl FakeSource {
 impl SecretSource for FakeSource {
     async fn fetch(&self) -> Result<SecretString, SourceError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(self.delay).await;
+        let delay = *self.delay.lock().expect("lock");
+        tokio::time::sleep(delay).await;
         let v = self.value.lock().expect("lock").clone();
         v.map(SecretString::from).map_err(SourceError)
     }
@@ -93,12 +99,10 @@ fn both_secret_formats_parse_and_errors_never_quote_the_secret() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nothing_is_fetched_until_the_first_request_and_one_fetch_serves_a_burst() {
-    let source = FakeSource {
-        delay: Duration::from_millis(50),
-        ..FakeSource::with(NAMED)
-    };
+    let source = FakeSource::with(NAMED);
+    source.slow(Duration::from_millis(50));
     let store = Arc::new(SecretKeys::new(source.clone(), settings(60_000, 60_000)));
     assert_eq!(source.fetches(), 0, "no fetch at construction");
     let burst = (0..50).map(|i| {
@@ -117,7 +121,7 @@ async fn nothing_is_fetched_until_the_first_request_and_one_fetch_serves_a_burst
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_keys_are_rejected_and_cached_briefly() {
     let source = FakeSource::with(NAMED);
     let store = SecretKeys::new(source.clone(), settings(60_000, 60_000));
@@ -129,9 +133,15 @@ async fn unknown_keys_are_rejected_and_cached_briefly() {
         assert_eq!(check(&store, "sk-random").await.expect("answers"), None);
     }
     assert_eq!(source.fetches(), 1, "misses on a fresh set do not reload");
+    let remembered = store
+        .verdicts
+        .get(&digest(&SecretString::from("sk-random".to_owned())))
+        .await
+        .expect("the rejection is cached");
+    assert!(remembered.name.is_none());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_key_added_to_the_secret_works_after_the_negative_ttl_without_waiting_for_the_ttl() {
     let source = FakeSource::with(NAMED);
     let store = SecretKeys::new(source.clone(), settings(60_000, 100));
@@ -145,7 +155,7 @@ async fn a_key_added_to_the_secret_works_after_the_negative_ttl_without_waiting_
     assert_eq!(source.fetches(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rotation_is_picked_up_within_the_ttl() {
     let source = FakeSource::with(r#"{"api_key": "sk-old"}"#);
     let store = SecretKeys::new(source.clone(), settings(200, 50));
@@ -164,7 +174,7 @@ async fn rotation_is_picked_up_within_the_ttl() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_outage_keeps_the_last_good_set_and_retries_at_most_once_per_negative_ttl() {
     let source = FakeSource::with(NAMED);
     let store = SecretKeys::new(source.clone(), settings(50, 200));
@@ -188,14 +198,14 @@ async fn an_outage_keeps_the_last_good_set_and_retries_at_most_once_per_negative
     assert_eq!(check(&store, "sk-ci").await.expect("answers"), None);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_no_good_set_ever_loaded_the_answer_is_unavailable_never_unauthenticated() {
     let source = FakeSource::default();
     source.fail();
     let store = SecretKeys::new(source.clone(), settings(60_000, 100));
     for _ in 0..5 {
         let e = check(&store, "sk-any").await.expect_err("no key set");
-        assert!(matches!(e, ApiError::Unavailable(_)), "{e:?}");
+        assert!(matches!(e, ApiError::KeyStoreUnavailable { .. }), "{e:?}");
     }
     assert_eq!(
         source.fetches(),
@@ -210,15 +220,15 @@ async fn with_no_good_set_ever_loaded_the_answer_is_unavailable_never_unauthenti
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_malformed_secret_counts_as_a_failed_load() {
     let source = FakeSource::with("not json at all");
     let store = SecretKeys::new(source.clone(), settings(60_000, 60_000));
     let e = check(&store, "sk-any").await.expect_err("unusable secret");
-    assert!(matches!(e, ApiError::Unavailable(_)), "{e:?}");
+    assert!(matches!(e, ApiError::KeyStoreUnavailable { .. }), "{e:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_verdict_cache_stays_within_its_capacity() {
     let source = FakeSource::with(NAMED);
     let store = SecretKeys::new(
@@ -242,4 +252,58 @@ async fn the_verdict_cache_stays_within_its_capacity() {
         "{}",
         store.verdicts.entry_count()
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_good_set_in_hand_nobody_waits_for_a_slow_reload() {
+    let source = FakeSource::with(NAMED);
+    let store = Arc::new(SecretKeys::new(source.clone(), settings(1_000, 500)));
+    assert!(check(&store, "sk-ci").await.expect("ok").is_some());
+    source.slow(Duration::from_secs(5));
+    source.fail();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // One request starts the (slow, failing) reload...
+    let reloading = tokio::spawn({
+        let store = store.clone();
+        async move { check(&store, "sk-alice").await }
+    });
+    tokio::task::yield_now().await;
+    // ...and others are answered from the last good set meanwhile, without waiting for it.
+    let started = Instant::now();
+    assert_eq!(
+        check(&store, "sk-ci").await.expect("served").as_deref(),
+        Some("ci")
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO, "waited for the reload");
+    assert!(!reloading.is_finished());
+    let late = reloading.await.expect("joined").expect("last good set");
+    assert_eq!(late.as_deref(), Some("alice"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cold_outage_tells_clients_when_to_retry() {
+    let source = FakeSource::default();
+    source.fail();
+    let store = SecretKeys::new(source, settings(60_000, 7_000));
+    match check(&store, "sk-any").await {
+        Err(ApiError::KeyStoreUnavailable { retry_after, .. }) => {
+            assert!((7..=8).contains(&retry_after), "{retry_after}");
+        }
+        other => panic!("expected a 503 with retry-after, got {other:?}"),
+    }
+}
+
+#[test]
+fn names_that_look_like_keys_are_refused_without_being_quoted() {
+    for bad in [
+        r#"{"api_keys": {"sk-ant-inverted-map-0123": "alice"}}"#,
+        r#"{"api_keys": {"has space": "sk-1"}}"#,
+        r#"{"api_keys": {"line\nbreak": "sk-1"}}"#,
+    ] {
+        let e = parse_secret(bad).expect_err(bad);
+        assert!(!e.contains("inverted") && !e.contains("space"), "{e}");
+    }
+    let long = format!(r#"{{"api_keys": {{"{}": "sk-1"}}}}"#, "n".repeat(65));
+    assert!(parse_secret(&long).is_err());
+    assert!(parse_secret(r#"{"api_keys": {"ci-bot_2@team.x": "sk-1"}}"#).is_ok());
 }
