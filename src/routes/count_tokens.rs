@@ -19,10 +19,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::messages::{beta_headers, read_body, RequestLog};
+use super::messages::{beta_headers, convert_options, read_body, resolve_model, RequestLog};
 use crate::anthropic::request::parse_count_tokens_request;
 use crate::auth::AuthedKey;
-use crate::convert::request::{to_count_tokens, ConvertOptions};
+use crate::convert::request::to_count_tokens;
 use crate::error::ApiError;
 use crate::models::ResolvedModel;
 use crate::state::AppState;
@@ -46,19 +46,10 @@ pub(super) async fn count_tokens(
     let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
     let mut request = parse_count_tokens_request(&bytes)?;
     drop(bytes);
-    let model = state
-        .catalog
-        .resolve(&request.model, state.cfg.inference_profile)?;
+    let model = resolve_model(&state, &request.model)?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
     let betas = beta_headers(&headers);
-    let counted_body = to_count_tokens(
-        &request,
-        &ConvertOptions {
-            model: &model,
-            betas: &betas,
-            strip_billing_header: state.cfg.strip_billing_header,
-        },
-    )?;
+    let counted_body = to_count_tokens(&request, &convert_options(&state, &model, &betas))?;
     let caller = key.map(|Extension(k)| k.name);
     let counted = match bedrock_count(&state, caller.as_deref(), &model, &counted_body).await {
         Some(n) => n,

@@ -47,19 +47,10 @@ pub(super) async fn create_message(
     let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
     let mut request = parse_messages_request(&bytes)?;
     drop(bytes);
-    let model = state
-        .catalog
-        .resolve(&request.model, state.cfg.inference_profile)?;
+    let model = resolve_model(&state, &request.model)?;
     inline_url_sources(&state.fetcher, &mut request).await?;
     let betas = beta_headers(&headers);
-    let converse = to_converse(
-        &request,
-        &ConvertOptions {
-            model: &model,
-            betas: &betas,
-            strip_billing_header: state.cfg.strip_billing_header,
-        },
-    )?;
+    let converse = to_converse(&request, &convert_options(&state, &model, &betas))?;
     if !converse.dropped.is_empty() {
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
     }
@@ -239,6 +230,27 @@ fn sniff_media_type(declared: &str, bytes: &[u8]) -> String {
 }
 
 /// Every `anthropic-beta` header value (each may itself be a comma list).
+/// The client's model name, resolved the way every route resolves it.
+pub(super) fn resolve_model<'s>(
+    state: &'s AppState,
+    name: &str,
+) -> Result<ResolvedModel<'s>, ApiError> {
+    state.catalog.resolve(name, state.cfg.inference_profile)
+}
+
+/// Conversion settings shared by `/v1/messages` and `/v1/messages/count_tokens`.
+pub(super) fn convert_options<'a>(
+    state: &AppState,
+    model: &'a ResolvedModel<'a>,
+    betas: &'a [String],
+) -> ConvertOptions<'a> {
+    ConvertOptions {
+        model,
+        betas,
+        strip_billing_header: state.cfg.strip_billing_header,
+    }
+}
+
 pub(super) fn beta_headers(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all("anthropic-beta")
