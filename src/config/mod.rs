@@ -16,8 +16,8 @@ use crate::pricing::CurrencyConversion;
 
 mod parse;
 use parse::{
-    err, parse_bool, parse_cors_origins, parse_currency, parse_keys, parse_or, parse_origin_secret,
-    parse_ping_interval, parse_secs,
+    err, parse_bool, parse_cors_origins, parse_currency, parse_in_range, parse_keys, parse_or,
+    parse_origin_secret, parse_secs,
 };
 
 pub const DEFAULT_PORT: u16 = 3000;
@@ -231,7 +231,12 @@ impl Config {
                 get("CHATRIX_FETCH_MAX_BYTES"),
                 5 * 1024 * 1024,
             )?,
-            ping_interval: parse_ping_interval(get("CHATRIX_PING_INTERVAL_SECS"))?,
+            ping_interval: parse_secs(
+                "CHATRIX_PING_INTERVAL_SECS",
+                get("CHATRIX_PING_INTERVAL_SECS"),
+                10,
+                1..=MAX_PING_INTERVAL_SECS,
+            )?,
             key_store: parse_key_store(&get)?,
             cors_origins: parse_cors_origins(get("CHATRIX_CORS_ORIGINS"))?,
             header_timeout: parse_secs(
@@ -241,7 +246,13 @@ impl Config {
                 1..=3600,
             )?,
             origin_secret: parse_origin_secret(get("CHATRIX_ORIGIN_SECRET"))?,
-            max_connections: parse_max_connections(get("CHATRIX_MAX_CONNECTIONS"))?,
+            max_connections: parse_in_range(
+                "CHATRIX_MAX_CONNECTIONS",
+                get("CHATRIX_MAX_CONNECTIONS"),
+                4096,
+                1..=1_000_000,
+                "",
+            )?,
             shutdown_grace: parse_secs(
                 "CHATRIX_SHUTDOWN_GRACE_SECS",
                 get("CHATRIX_SHUTDOWN_GRACE_SECS"),
@@ -256,15 +267,6 @@ impl Config {
             )?,
         })
     }
-}
-
-fn parse_max_connections(value: Option<&str>) -> Result<usize, ConfigError> {
-    const VAR: &str = "CHATRIX_MAX_CONNECTIONS";
-    let n: usize = parse_or(VAR, value, 4096)?;
-    if !(1..=1_000_000).contains(&n) {
-        return Err(err(VAR, format!("must be between 1 and 1000000, got {n}")));
-    }
-    Ok(n)
 }
 
 fn parse_key_store<'a>(

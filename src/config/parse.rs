@@ -1,11 +1,12 @@
 //! Parsers for single variables; each error names its variable.
 
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{ConfigError, MAX_PING_INTERVAL_SECS};
+use super::ConfigError;
 use crate::auth::NamedKey;
 use crate::pricing::CurrencyConversion;
 
@@ -40,17 +41,6 @@ pub(super) fn parse_bool(
         Some("0" | "false" | "no" | "off") => Ok(false),
         Some(other) => Err(err(var, format!("`{other}` is not true or false"))),
     }
-}
-
-pub(super) fn parse_ping_interval(value: Option<&str>) -> Result<Duration, ConfigError> {
-    let secs: u64 = parse_or("CHATRIX_PING_INTERVAL_SECS", value, 10)?;
-    if !(1..=MAX_PING_INTERVAL_SECS).contains(&secs) {
-        return Err(err(
-            "CHATRIX_PING_INTERVAL_SECS",
-            format!("must be between 1 and {MAX_PING_INTERVAL_SECS} seconds, got {secs}"),
-        ));
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 pub(super) fn parse_currency(
@@ -110,20 +100,35 @@ pub(super) fn parse_secs(
     var: &'static str,
     value: Option<&str>,
     default: u64,
-    range: std::ops::RangeInclusive<u64>,
+    range: RangeInclusive<u64>,
 ) -> Result<Duration, ConfigError> {
-    let secs: u64 = parse_or(var, value, default)?;
-    if !range.contains(&secs) {
+    parse_in_range(var, value, default, range, " seconds").map(Duration::from_secs)
+}
+
+/// A number within `range`; `unit` (e.g. `" seconds"`) only words the error.
+pub(super) fn parse_in_range<T>(
+    var: &'static str,
+    value: Option<&str>,
+    default: T,
+    range: RangeInclusive<T>,
+    unit: &str,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    let n = parse_or(var, value, default)?;
+    if !range.contains(&n) {
         return Err(err(
             var,
             format!(
-                "must be between {} and {} seconds, got {secs}",
+                "must be between {} and {}{unit}, got {n}",
                 range.start(),
                 range.end()
             ),
         ));
     }
-    Ok(Duration::from_secs(secs))
+    Ok(n)
 }
 
 /// `CHATRIX_CORS_ORIGINS`: unset (no CORS), `*`, or a comma list of `scheme://host[:port]`.
