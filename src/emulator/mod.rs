@@ -12,6 +12,8 @@
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
 //!   /_emulator/stats` (`{"open_streams": n}`, ConverseStream bodies still being written).
+//!   Only the last [`RECORDED_REQUESTS`] requests are kept, so a long-running emulator (the
+//!   gateway's demo mode, a benchmark) stays small.
 //!
 //! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
 //! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
@@ -33,7 +35,10 @@
 //!      deltas (Converse: same as `error`);
 //!    - `[[emu:truncate after=<N>]]` cuts the stream mid-frame after N deltas;
 //!    - `[[emu:silence <ms>]]` waits before the first event, `[[emu:drip <ms>]]` between events;
-//!    - `[[emu:long <n>]]` answers n words (for `maxTokens` tests).
+//!    - `[[emu:long <n>]]` answers n words (for `maxTokens` tests);
+//!    - `[[emu:stamp]]` replaces each streamed text delta with its send time, `@<16-digit µs
+//!      since the Unix epoch> ` (for benchmarks: a client on the same machine sees each delta's
+//!      delivery delay free of timer jitter).
 //!
 //!    Several directives combine: reasoning blocks, then one text block, then the tool calls.
 //!    CountTokens (converse input) honours `error` and `silence` only, and never takes a script.
@@ -92,6 +97,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -103,6 +109,9 @@ pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, U
 
 /// Bedrock's request limit is 20 MB; leave room so oversized bodies reach validation.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// How many requests `GET /_emulator/requests` remembers (the oldest are forgotten first).
+pub const RECORDED_REQUESTS: usize = 256;
 
 /// The Bedrock operation a request called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +163,7 @@ struct Inner {
 struct EmulatorState {
     /// Scripts with the number of calls each still answers.
     scripts: VecDeque<(Script, u32)>,
-    requests: Vec<RecordedRequest>,
+    requests: VecDeque<RecordedRequest>,
     cache: tokens::CacheMemory,
 }
 
@@ -203,7 +212,8 @@ impl Emulator {
     }
 
     /// Binds `127.0.0.1:port` (0 = a free port), serves in a background task and returns the
-    /// base URL, e.g. `http://127.0.0.1:41234`.
+    /// base URL, e.g. `http://127.0.0.1:41234`. Sockets get `TCP_NODELAY`, as Bedrock's do:
+    /// without it an event stream's small frames wait on Nagle's algorithm and delayed ACKs.
     ///
     /// # Errors
     /// When the port cannot be bound.
@@ -216,6 +226,11 @@ impl Emulator {
             .context("reading the emulator's address")?;
         let app = self.router();
         tokio::spawn(async move {
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+            });
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "Bedrock emulator stopped");
             }
@@ -241,7 +256,7 @@ impl Emulator {
 
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
+        self.state().requests.iter().cloned().collect()
     }
 
     /// Forgets recorded requests, queued scripts and cached prompt prefixes.
@@ -290,7 +305,11 @@ impl Emulator {
                 (name.as_str().to_owned(), value)
             })
             .collect();
-        self.state().requests.push(RecordedRequest {
+        let mut state = self.state();
+        if state.requests.len() == RECORDED_REQUESTS {
+            state.requests.pop_front();
+        }
+        state.requests.push_back(RecordedRequest {
             operation: operation.name().to_owned(),
             model_id: model_id.to_owned(),
             body,
@@ -350,4 +369,26 @@ async fn stats(State(emulator): State<Emulator>) -> Json<serde_json::Value> {
 async fn clear_requests(State(emulator): State<Emulator>) -> StatusCode {
     emulator.clear();
     StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_most_recent_requests_are_remembered() -> anyhow::Result<()> {
+        let emulator = Emulator::new()?;
+        for i in 0..RECORDED_REQUESTS + 5 {
+            let body = json!({ "n": i });
+            emulator.record(Operation::Converse, "m", body, &HeaderMap::new());
+        }
+        let requests = emulator.requests();
+        assert_eq!(requests.len(), RECORDED_REQUESTS);
+        assert_eq!(requests[0].body, json!({ "n": 5 }));
+        assert_eq!(
+            requests[RECORDED_REQUESTS - 1].body,
+            json!({ "n": RECORDED_REQUESTS + 4 })
+        );
+        Ok(())
+    }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Reply {
     pub(crate) truncate_after: Option<usize>,
     pub(crate) silence: Duration,
     pub(crate) drip: Duration,
+    /// Streamed text deltas carry the time they were sent instead of their words (benchmarks).
+    pub(crate) stamp: bool,
 }
 
 impl Reply {
@@ -120,6 +122,7 @@ fn from_script(script: Script, call: &Call<'_>) -> Reply {
         truncate_after: script.truncate_after,
         silence: Duration::from_millis(script.silence_ms.unwrap_or(0)),
         drip: Duration::from_millis(script.drip_ms.unwrap_or(0)),
+        stamp: false,
     }
 }
 
@@ -134,6 +137,7 @@ fn from_directives(call: &Call<'_>) -> Reply {
         truncate_after: None,
         silence: Duration::ZERO,
         drip: Duration::ZERO,
+        stamp: false,
     };
     let (mut reasoning_blocks, mut texts, mut tools) = (Vec::new(), Vec::new(), Vec::new());
     for directive in directives(&last_user_text(call.req)) {
@@ -162,6 +166,7 @@ fn from_directives(call: &Call<'_>) -> Reply {
             Directive::Truncate { after } => reply.truncate_after = Some(after),
             Directive::Silence(ms) => reply.silence = Duration::from_millis(ms),
             Directive::Drip(ms) => reply.drip = Duration::from_millis(ms),
+            Directive::Stamp => reply.stamp = true,
         }
     }
     let content_given = !(reasoning_blocks.is_empty() && texts.is_empty() && tools.is_empty());

@@ -176,6 +176,7 @@ pub(crate) enum Directive {
     Silence(u64),
     Drip(u64),
     Long(usize),
+    Stamp,
 }
 
 const OPEN: &str = "[[emu:";
@@ -213,6 +214,7 @@ fn directive(s: &str) -> Option<(Directive, usize)> {
     let directive = match verb {
         "text" if !args.is_empty() => Directive::Text(args.to_owned()),
         "thinking" => Directive::Thinking,
+        "stamp" => Directive::Stamp,
         "redacted" => Directive::Redacted,
         "error" if !args.is_empty() => Directive::Error(args.to_owned()),
         "stream-error" => Directive::StreamError {
@@ -262,7 +264,7 @@ mod tests {
             "please [[emu:text Hi there]] and [[emu:tool Bash {\"command\": \"ls [[x]]\"}]] \
                     [[emu:thinking]][[emu:stream-error throttlingException after=3]] [[emu:bogus]] \
                     [[emu:truncate after=2]] [[emu:silence 50]] [[emu:drip 5]] [[emu:long 10]] \
-                    [[emu:error ThrottlingException]] [[emu:redacted]] [[emu:tool Read]]";
+                    [[emu:error ThrottlingException]] [[emu:redacted]] [[emu:tool Read]] [[emu:stamp]]";
         assert_eq!(
             directives(text),
             vec![
@@ -286,6 +288,7 @@ mod tests {
                     name: "Read".into(),
                     input: json!({})
                 },
+                Directive::Stamp,
             ]
         );
     }

@@ -170,6 +170,17 @@ pub(crate) struct Pacing {
     pub(crate) error: Option<(usize, BedrockError)>,
     /// Half a frame, then the connection drops, once this many deltas went out.
     pub(crate) truncate_after: Option<usize>,
+    /// Text deltas say when they were sent (`@<µs since the Unix epoch> `) instead of their words.
+    pub(crate) stamp: bool,
+}
+
+/// `@` and the wall-clock time in microseconds, 16 digits: a client on the same machine subtracts
+/// it from its own clock to see how long the delta took to reach it, free of timer jitter.
+fn send_stamp() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("@{micros:016} ")
 }
 
 /// The streaming body: one chunk per frame.
@@ -191,6 +202,11 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
             if let Some((_, error)) = pacing.error.as_ref().filter(|(after, _)| breakpoint && deltas >= *after) {
                 yield exception_frame(error)?;
                 break;
+            }
+            if pacing.stamp {
+                if let Some(text) = event.payload.pointer_mut("/delta/text") {
+                    *text = Value::String(send_stamp());
+                }
             }
             if event.kind == "metadata" {
                 let latency = u64::try_from(pacing.started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -268,5 +284,59 @@ mod tests {
         let pieces = json_pieces(json);
         assert!(pieces.len() > 1);
         assert_eq!(pieces.concat(), json);
+    }
+
+    fn micros_now() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros())
+    }
+
+    #[tokio::test]
+    async fn stamped_text_deltas_carry_their_send_time() -> anyhow::Result<()> {
+        use futures::TryStreamExt;
+        let events = vec![
+            Event::new("messageStart", json!({"role": "assistant"})),
+            Event::new(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": 0, "delta": {"text": "a "}}),
+            ),
+            Event::new(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": 0, "delta": {"text": "b"}}),
+            ),
+            Event::new("contentBlockStop", json!({"contentBlockIndex": 0})),
+        ];
+        let pacing = Pacing {
+            open: OpenStream::new(std::sync::Arc::default()),
+            started: Instant::now(),
+            silence: Duration::ZERO,
+            drip: Duration::from_millis(20),
+            error: None,
+            truncate_after: None,
+            stamp: true,
+        };
+        let before = micros_now();
+        let frames: Vec<Bytes> = frames(events, pacing).try_collect().await?;
+        let after = micros_now();
+        let mut stamps = Vec::new();
+        for frame in frames {
+            let message = read_message_from(frame)?;
+            let payload: Value = serde_json::from_slice(message.payload())?;
+            if let Some(text) = payload.pointer("/delta/text").and_then(Value::as_str) {
+                let digits = text.strip_prefix('@').and_then(|t| t.strip_suffix(' '));
+                let digits = digits.ok_or_else(|| anyhow::anyhow!("not a stamp: {text}"))?;
+                assert_eq!(digits.len(), 16, "{text}");
+                stamps.push(digits.parse::<u128>()?);
+            }
+        }
+        assert_eq!(stamps.len(), 2);
+        assert!(
+            stamps.iter().all(|s| (before..=after).contains(s)),
+            "{stamps:?}"
+        );
+        // Sent 20 ms apart (the drip), so each stamp is the send time, not the build time.
+        assert!(stamps[1] - stamps[0] >= 19_000, "{stamps:?}");
+        Ok(())
     }
 }
