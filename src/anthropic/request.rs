@@ -326,12 +326,24 @@ pub fn parse_messages_request(body: &[u8]) -> Result<MessagesRequest, ApiError> 
 /// # Errors
 /// As [`parse_messages_request`], except for a missing `max_tokens`.
 pub fn parse_count_tokens_request(body: &[u8]) -> Result<MessagesRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::invalid("request body must be a JSON object"));
+    let not_json =
+        |e: &serde_json::Error| ApiError::invalid(format!("request body is not valid JSON: {e}"));
+    // Straight into the typed request, without a `Value` tree of the whole body first (a large
+    // body would be parsed twice). Only on failure is the body checked for being JSON at all, so
+    // broken JSON is reported as such rather than as the first field that did not fit.
+    let json_error = || serde_json::from_slice::<serde::de::IgnoredAny>(body).err();
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(json_error().map_or_else(
+            || ApiError::invalid("request body must be a JSON object"),
+            |e| not_json(&e),
+        ));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| ApiError::invalid(de::describe(&e)))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let request = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        json_error().map_or_else(|| ApiError::invalid(de::describe(&e)), |j| not_json(&j))
+    })?;
+    de.end().map_err(|e| not_json(&e))?;
+    Ok(request)
 }
 
 impl MessagesRequest {

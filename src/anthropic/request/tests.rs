@@ -72,6 +72,21 @@ fn parse_errors_name_the_json_path_of_the_bad_field() {
             .starts_with("request body is not valid JSON"),
         "{err}"
     );
+    let malformed: [(&[u8], &str); 5] = [
+        (b"{} trailing", "request body is not valid JSON"),
+        (b"  [1", "request body is not valid JSON"),
+        (b"", "request body is not valid JSON"),
+        (b" \n \"text\"", "request body must be a JSON object"),
+        (
+            b"{\"model\": \"m\", \"model\": \"n\", \"max_tokens\": 1, \"messages\": []}",
+            "duplicate field `model`",
+        ),
+    ];
+    for (body, want) in malformed {
+        let err = parse_messages_request(body).expect_err(want);
+        assert_eq!(err.kind(), "invalid_request_error");
+        assert!(err.to_string().starts_with(want), "got {err}, want {want}");
+    }
 }
 
 #[test]
