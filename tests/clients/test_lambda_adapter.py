@@ -19,6 +19,7 @@ Needs LAMBDA_ADAPTER_BIN and CARGO_LAMBDA_BIN besides CHATRIX_BIN and EMULATOR_B
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -70,7 +71,10 @@ def lambda_url(gateway, tmp_path_factory):
                         raise RuntimeError("the local Lambda runtime API did not start")
                     time.sleep(0.1)
                     continue
-                adapter = subprocess.Popen([os.environ["LAMBDA_ADAPTER_BIN"]], env=adapter_env, **quiet)
+                adapter_log = open(folder / "adapter.log", "wb")
+                adapter = subprocess.Popen(
+                    [os.environ["LAMBDA_ADAPTER_BIN"]], env=adapter_env, stdout=adapter_log, stderr=adapter_log
+                )
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
                     if r.status == 200:
@@ -82,6 +86,10 @@ def lambda_url(gateway, tmp_path_factory):
             time.sleep(0.2)
         yield url
     finally:
+        if adapter is not None and adapter.poll() is not None:
+            # It died under a test: say how, or the failure reads as a mere timeout.
+            log = (folder / "adapter.log").read_bytes()[-4000:].decode(errors="replace")
+            print(f"lambda-adapter exited with {adapter.returncode}:\n{log}", file=sys.stderr)
         for p in (adapter, runtime):
             if p is not None:
                 p.terminate()
@@ -89,7 +97,7 @@ def lambda_url(gateway, tmp_path_factory):
 
 
 def test_sse_events_arrive_one_by_one_through_the_adapter(lambda_url):
-    client = anthropic.Anthropic(base_url=lambda_url, api_key=API_KEY, max_retries=0)
+    client = anthropic.Anthropic(base_url=lambda_url, api_key=API_KEY, max_retries=0, timeout=30)
     started = time.monotonic()
     arrivals = []
     with client.messages.stream(
@@ -112,13 +120,13 @@ def test_sse_events_arrive_one_by_one_through_the_adapter(lambda_url):
 
 
 def test_json_answers_and_errors_pass_through_the_adapter(lambda_url):
-    client = anthropic.Anthropic(base_url=lambda_url, api_key=API_KEY, max_retries=0)
+    client = anthropic.Anthropic(base_url=lambda_url, api_key=API_KEY, max_retries=0, timeout=30)
     message = client.messages.create(
         model=MODEL, max_tokens=20, messages=[{"role": "user", "content": "[[emu:text via lambda]]"}]
     )
     assert message.content[0].text == "via lambda"
     with pytest.raises(anthropic.AuthenticationError) as err:
-        anthropic.Anthropic(base_url=lambda_url, api_key="sk-wrong", max_retries=0).messages.create(
+        anthropic.Anthropic(base_url=lambda_url, api_key="sk-wrong", max_retries=0, timeout=30).messages.create(
             model=MODEL, max_tokens=20, messages=[{"role": "user", "content": "hi"}]
         )
     assert err.value.response.headers.get("request-id", "").startswith("req_")
