@@ -176,7 +176,8 @@ def plot(s: Summary, data: dict, path: str) -> None:
             lo = [max(m - max(s.fig[n][key][1], 1e-3), 0) for m, n in zip(meds, names)]
             hi = [max(s.fig[n][key][2] - m, 0) for m, n in zip(meds, names)]
             xs = [j + i * width for j in range(len(names))]
-            ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=key.rsplit("_", 1)[-1],
+            label = key.replace("small_", "").replace("_added", "").replace("delays", "delta delay")
+            ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=label.replace("_", " "),
                    color=[colors[n] for n in names], alpha=1 - 0.35 * i, edgecolor="black")
             for x, m in zip(xs, real):
                 ax.annotate(f"{m:.3g}", (x, max(m, 1e-3)), ha="center", va="bottom", fontsize=8)
@@ -254,7 +255,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         f"direct and floor send the Converse bodies Chatrix produced for them "
         f"({m['converse_bytes']['body']} B and {m['converse_bytes']['large_body'] // 1024} KB). "
         f"Streams: {st['stream_words']} words in {workload.expected_deltas(st['stream_words'])} deltas, "
-        f"after {st['silence_ms']} ms, {st['drip_ms']} ms apart.",
+        f"the first event after {st['silence_ms']} ms, then one every {st['drip_ms']} ms.",
         "",
         "## Targets",
         "",
@@ -348,6 +349,17 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
     return "\n".join(out)
 
 
+def _rounded(x):
+    """Floats to 4 significant digits: the raw samples stay, at a fraction of the size."""
+    if isinstance(x, float):
+        return float(f"{x:.4g}")
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_rounded(v) for v in x]
+    return x
+
+
 def write(data: dict, out_md: str, smoke: bool) -> list[str]:
     s = Summary(data)
     found = problems(data, s)
@@ -357,7 +369,8 @@ def write(data: dict, out_md: str, smoke: bool) -> list[str]:
     png = base + ".png"
     plot(s, data, png)
     with open(base + ".json", "w") as f:
-        json.dump(data, f, indent=1)
+        json.dump(_rounded(data), f, separators=(",", ":"))
+        f.write("\n")
     with open(out_md, "w") as f:
         f.write(markdown(data, s, rows, os.path.basename(png)))
     print(f"wrote {out_md}, {png}, {base}.json")
@@ -368,3 +381,12 @@ def write(data: dict, out_md: str, smoke: bool) -> list[str]:
         for row in rows:
             print(" | ".join(row))
     return found
+
+
+if __name__ == "__main__":
+    # Re-renders the report from a run's raw data: `python bench/report.py docs/performance.json`.
+    import sys
+
+    with open(sys.argv[1]) as f:
+        raw = json.load(f)
+    sys.exit(1 if write(raw, os.path.splitext(sys.argv[1])[0] + ".md", smoke=False) else 0)
