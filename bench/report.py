@@ -224,6 +224,19 @@ def plot(s: Summary, data: dict, path: str) -> None:
     plt.close(fig)
 
 
+def table(s: Summary, columns: list) -> list[str]:
+    """A markdown table, one row per contender. A column is (title, figure key[, digits]), or
+    (title, function of the contender's figures)."""
+    def cell(f: dict, column: tuple) -> str:
+        _, key, *digits = column
+        return key(f) if callable(key) else fmt(f[key], *digits)
+
+    lines = ["| Contender | " + " | ".join(c[0] for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {n} | " + " | ".join(cell(s.fig[n], c) for c in columns) + " |" for n in s.names]
+    return lines
+
+
 def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
     m = data["meta"]
     st = m["settings"]
@@ -271,29 +284,19 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "one-at-a-time runs (and the streaming probe) the contender is pinned to CPU 1 and the emulator,",
         "wrk and the probe to CPU 0; the throughput runs are not pinned.",
         "",
-        "| Contender | p50 | p99 | added p50 | added p99 | large: p50 | large: added p50 | large: added p99 |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for n in names:
-        f = s.fig[n]
-        out.append(f"| {n} | {fmt(f['small_p50'])} | {fmt(f['small_p99'])} | {fmt(f['small_added_p50'])} | "
-                   f"{fmt(f['small_added_p99'])} | {fmt(f['large_p50'])} | {fmt(f['large_added_p50'])} | "
-                   f"{fmt(f['large_added_p99'])} |")
-    out += [
+        *table(s, [("p50", "small_p50"), ("p99", "small_p99"), ("added p50", "small_added_p50"),
+                   ("added p99", "small_added_p99"), ("large: p50", "large_p50"),
+                   ("large: added p50", "large_added_p50"), ("large: added p99", "large_added_p99")]),
         "",
         f"## Throughput and CPU (wrk, {st['connections']} connections, {st['load_seconds']:g} s)",
         "",
         "CPU per request is the contender's process tree's user+system time (from /proc) divided by the",
         "requests served; for direct it is the emulator's own. The emulator's share in each run is beside it.",
         "",
-        "| Contender | requests/s | p99 ms | CPU µs/request | emulator CPU µs/request | peak RSS MB |",
-        "|---|---|---|---|---|---|",
-    ]
-    for n in names:
-        f = s.fig[n]
-        out.append(f"| {n} | {fmt(f['rps'], 0)} | {fmt(f['load_p99'], 2)} | {fmt(f['cpu_us_per_request'], 1)} | "
-                   f"{fmt(f['upstream_cpu_us_per_request'], 1)} | {fmt(f['rss_peak_mb'], 1)} |")
-    out += [
+        *table(s, [("requests/s", "rps", 0), ("p99 ms", "load_p99", 2),
+                   ("CPU µs/request", "cpu_us_per_request", 1),
+                   ("emulator CPU µs/request", "upstream_cpu_us_per_request", 1),
+                   ("peak RSS MB", "rss_peak_mb", 1)]),
         "",
         f"## Streaming ({st['stream_samples']} streams at a time, one after another, per contender per round)",
         "",
@@ -304,16 +307,12 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "deltas' arrivals (the emulator paces them with a 1 ms-resolution timer). A coalesced read is",
         "one that carried more than one delta: a relay that buffers shows it at once. Milliseconds.",
         "",
-        "| Contender | TTFB p50 | TTFB p99 | added p50 | added p99 | delta delay p50 | p99 | added p99 | gap p50 | gap p99 | deltas/stream | coalesced reads |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for n in names:
-        f = s.fig[n]
-        out.append(f"| {n} | {fmt(f['ttfb_p50'])} | {fmt(f['ttfb_p99'])} | {fmt(f['ttfb_added_p50'])} | "
-                   f"{fmt(f['ttfb_added_p99'])} | {fmt(f['delays_p50'])} | {fmt(f['delays_p99'])} | "
-                   f"{fmt(f['delays_added_p99'])} | {fmt(f['gaps_p50'], 2)} | {fmt(f['gaps_p99'], 2)} | "
-                   f"{', '.join(map(str, f['deltas']))} | {f['coalesced']} |")
-    out += [
+        *table(s, [("TTFB p50", "ttfb_p50"), ("TTFB p99", "ttfb_p99"), ("added p50", "ttfb_added_p50"),
+                   ("added p99", "ttfb_added_p99"), ("delta delay p50", "delays_p50"),
+                   ("p99", "delays_p99"), ("added p99", "delays_added_p99"),
+                   ("gap p50", "gaps_p50", 2), ("gap p99", "gaps_p99", 2),
+                   ("deltas/stream", lambda f: ", ".join(map(str, f["deltas"]))),
+                   ("coalesced reads", lambda f: str(f["coalesced"]))]),
         "",
         "## Memory, start-up and size",
         "",
@@ -350,9 +349,9 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
 
 
 def _rounded(x):
-    """Floats to 4 significant digits: the raw samples stay, at a fraction of the size."""
+    """Floats to 3 decimals (µs for milliseconds): the raw samples stay, at a fraction of the size."""
     if isinstance(x, float):
-        return float(f"{x:.4g}")
+        return round(x, 3)
     if isinstance(x, dict):
         return {k: _rounded(v) for k, v in x.items()}
     if isinstance(x, list):
