@@ -318,7 +318,7 @@ def check_json(t: probes.Target, path: str, body: bytes) -> None:
 def first_delta(t: probes.Target, body: bytes) -> None:
     """Starts a stream, reads until its first delta, and hangs up."""
     with socket.create_connection((t.host, t.port), timeout=30) as s:
-        s.sendall(probes._request_bytes(t, t.stream_path, body))
+        s.sendall(probes.request_bytes(t, t.stream_path, body))
         buf = b""
         while not probes.DELTA_MARKERS.search(buf):
             chunk = s.recv(65536)

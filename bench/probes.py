@@ -66,7 +66,7 @@ def wrk(target: Target, body: bytes, connections: int, seconds: float, workdir: 
     raise RuntimeError(f"wrk printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
 
 
-def _request_bytes(target: Target, path: str, body: bytes) -> bytes:
+def request_bytes(target: Target, path: str, body: bytes) -> bytes:
     head = [f"POST {path} HTTP/1.1", f"Host: {target.host}:{target.port}",
             "Content-Type: application/json", f"Content-Length: {len(body)}", "Connection: close"]
     head += [f"{k}: {v}" for k, v in target.headers.items()]
@@ -84,7 +84,7 @@ class StreamSample:
 
 
 def stream_once(target: Target, timeout: float = 30.0) -> StreamSample:
-    request = _request_bytes(target, target.stream_path, target.stream_body)
+    request = request_bytes(target, target.stream_path, target.stream_body)
     with socket.create_connection((target.host, target.port), timeout=timeout) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         buf = bytearray()
@@ -123,7 +123,7 @@ def stream_probe(target: Target, samples: int) -> list[StreamSample]:
 async def _hold_one(target: Target, started: asyncio.Event, first_delta: list, stop: asyncio.Event):
     reader, writer = await asyncio.open_connection(target.host, target.port)
     try:
-        writer.write(_request_bytes(target, target.stream_path, target.hold_body))
+        writer.write(request_bytes(target, target.stream_path, target.hold_body))
         await writer.drain()
         buf = b""
         while not DELTA_MARKERS.search(buf):

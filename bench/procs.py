@@ -1,5 +1,6 @@
 """Processes under test: start, wait, stop, and read their CPU time and memory from /proc."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,7 +83,7 @@ class Proc:
                 os.killpg(self.pid, signal.SIGTERM)
                 self.popen.wait(timeout=15)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                with _suppress():
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.pid, signal.SIGKILL)
                 self.popen.wait(timeout=5)
         self.log.close()
@@ -90,14 +91,6 @@ class Proc:
     def log_tail(self, n: int = 20) -> str:
         with open(self.log_path, "rb") as f:
             return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
 
 
 def wait_http(url: str, proc: Proc, timeout: float) -> float:

@@ -177,10 +177,13 @@ pub(crate) struct Pacing {
 /// `@` and the wall-clock time in microseconds, 16 digits: a client on the same machine subtracts
 /// it from its own clock to see how long the delta took to reach it, free of timer jitter.
 fn send_stamp() -> String {
-    let micros = std::time::SystemTime::now()
+    format!("@{:016} ", unix_micros())
+}
+
+fn unix_micros() -> u128 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros());
-    format!("@{micros:016} ")
+        .map_or(0, |d| d.as_micros())
 }
 
 /// The streaming body: one chunk per frame.
@@ -286,12 +289,6 @@ mod tests {
         assert_eq!(pieces.concat(), json);
     }
 
-    fn micros_now() -> u128 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros())
-    }
-
     #[tokio::test]
     async fn stamped_text_deltas_carry_their_send_time() -> anyhow::Result<()> {
         use futures::TryStreamExt;
@@ -316,9 +313,9 @@ mod tests {
             truncate_after: None,
             stamp: true,
         };
-        let before = micros_now();
+        let before = unix_micros();
         let frames: Vec<Bytes> = frames(events, pacing).try_collect().await?;
-        let after = micros_now();
+        let after = unix_micros();
         let mut stamps = Vec::new();
         for frame in frames {
             let message = read_message_from(frame)?;
