@@ -9,7 +9,9 @@ mode, invoked through a local Lambda runtime API with Function-URL-style request
   `AWS_LWA_INVOKE_MODE=response_stream` and readiness on `/health`.
 - The adapter's extension-registration task panics on a runtime URL of this form, and its streaming
   task logs a `ChannelClosed` panic after a stream ends; both are harmless here (invokes keep being
-  served), so its output is kept out of the way rather than asserted on.
+  served), so its output is kept out of the way rather than asserted on. Now and then its runtime
+  loop dies between invokes on a keep-alive race with cargo-lambda; `AdapterSupervisor` restarts
+  it as Lambda would replace the environment, and prints why.
 
 What is proved: SSE events reach the client one by one as the model produces them (not in one lump
 when the stream ends), the Anthropic SDK works through the adapter, and errors keep their status.
@@ -20,6 +22,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -71,10 +74,7 @@ def lambda_url(gateway, tmp_path_factory):
                         raise RuntimeError("the local Lambda runtime API did not start")
                     time.sleep(0.1)
                     continue
-                adapter_log = open(folder / "adapter.log", "wb")
-                adapter = subprocess.Popen(
-                    [os.environ["LAMBDA_ADAPTER_BIN"]], env=adapter_env, stdout=adapter_log, stderr=adapter_log
-                )
+                adapter = AdapterSupervisor(adapter_env, folder)
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
                     if r.status == 200:
@@ -86,14 +86,45 @@ def lambda_url(gateway, tmp_path_factory):
             time.sleep(0.2)
         yield url
     finally:
-        if adapter is not None and adapter.poll() is not None:
-            # It died under a test: say how, or the failure reads as a mere timeout.
-            log = (folder / "adapter.log").read_bytes()[-4000:].decode(errors="replace")
-            print(f"lambda-adapter exited with {adapter.returncode}:\n{log}", file=sys.stderr)
-        for p in (adapter, runtime):
-            if p is not None:
-                p.terminate()
-                p.wait(timeout=10)
+        if adapter is not None:
+            adapter.stop()
+        runtime.terminate()
+        runtime.wait(timeout=10)
+
+
+class AdapterSupervisor:
+    """Runs the adapter and, like Lambda replacing a crashed execution environment, starts a new
+    one if it exits. It sometimes does between invokes: its runtime client re-uses a keep-alive
+    connection to cargo-lambda's `next` endpoint just as the server closes it (`IncompleteMessage`,
+    exit 101). Invokes queue in the runtime API meanwhile, so a restart loses none; a crash during
+    a stream still cuts that stream and fails its test. Every exit is printed with the adapter's log."""
+
+    def __init__(self, env: dict, folder):
+        self.env, self.folder = env, folder
+        self.exits: list[str] = []
+        self.stopping = threading.Event()
+        self.proc = self._start()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _start(self) -> subprocess.Popen:
+        log = open(self.folder / f"adapter-{len(self.exits)}.log", "wb")
+        return subprocess.Popen([os.environ["LAMBDA_ADAPTER_BIN"]], env=self.env, stdout=log, stderr=log)
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(0.05):
+            if self.proc.poll() is not None:
+                log = (self.folder / f"adapter-{len(self.exits)}.log").read_bytes()[-2000:]
+                self.exits.append(f"exit {self.proc.returncode}:\n{log.decode(errors='replace')}")
+                self.proc = self._start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        for n, exit_ in enumerate(self.exits, 1):
+            print(f"lambda-adapter restarted ({n}), previous one's {exit_}", file=sys.stderr)
 
 
 def test_sse_events_arrive_one_by_one_through_the_adapter(lambda_url):
