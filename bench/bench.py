@@ -98,12 +98,12 @@ class Bench:
         port = free_port()
         emu = self.start("emulator", [self.bins["emulator"], "--port", str(port)], dict(os.environ))
         self.emulator_url = f"http://127.0.0.1:{port}"
-        wait_http(f"{self.emulator_url}/_emulator/stats", emu, 30)
+        wait_http(port, "/_emulator/stats", emu, 30)
         self.ports = {"direct": port, "floor": free_port(), "chatrix": free_port()}
         self.start("floor", [self.bins["floor"], str(self.ports["floor"]), self.emulator_url],
                    dict(os.environ))
         chatrix = self.start("chatrix", [self.bins["chatrix"]], self.chatrix_env(self.ports["chatrix"]))
-        wait_http(f"http://127.0.0.1:{self.ports['chatrix']}/health", chatrix, 30)
+        wait_http(self.ports["chatrix"], "/health", chatrix, 30)
         first_http_answer(self.ports["floor"], None, time.perf_counter(), self.procs["floor"].popen)
 
     def start_litellm(self, model_id: str) -> None:
@@ -116,7 +116,7 @@ class Bench:
         proc = self.start("litellm", [self.args.litellm, "--config", config, "--port", str(port),
                                       "--host", "127.0.0.1", "--num_workers", "2"], env)
         self.log("starting LiteLLM (it takes a while)")
-        ready = wait_http(f"http://127.0.0.1:{port}/health/liveliness", proc, 180)
+        ready = wait_http(port, "/health/liveliness", proc, 180)
         self.data["meta"]["litellm_ready_s"] = ready
         self.ports["litellm"] = port
 

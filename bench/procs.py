@@ -7,7 +7,6 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.request
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -93,23 +92,20 @@ class Proc:
             return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
 
 
-def wait_http(url: str, proc: Proc, timeout: float) -> float:
-    """Polls `url` until it answers 2xx; returns seconds since the process started."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited:\n{proc.log_tail()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return time.perf_counter() - proc.started
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{proc.name}: {url} not ready after {timeout:.0f}s:\n{proc.log_tail()}")
+def wait_http(port: int, path: str, proc: Proc, timeout: float) -> float:
+    """Waits (polling every 50 ms) until GET `path` answers 200; returns seconds since `proc`
+    started. A failure carries the end of the process's log."""
+    try:
+        return first_http_answer(port, path, proc.started, proc.popen, timeout, interval=0.05)
+    except RuntimeError as e:
+        raise RuntimeError(f"{proc.name}: {e}\n{proc.log_tail()}") from None
 
 
-def first_http_answer(port: int, path, started: float, popen, timeout: float = 10.0) -> float:
+def first_http_answer(port: int, path, started: float, popen, timeout: float = 10.0,
+                      interval: float = 0.0005) -> float:
     """Seconds from `started` until a raw GET on 127.0.0.1:port gets a 200 status line (any
-    status when `path` is None), polling every 0.5 ms: exec → ready without curl's own start-up."""
+    status when `path` is None), polling every `interval` (0.5 ms: exec → ready measured without
+    curl's own start-up)."""
     want = b"HTTP/1.1 200 " if path else b"HTTP/1.1 "
     request = f"GET {path or '/'} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     deadline = time.perf_counter() + timeout
@@ -124,7 +120,7 @@ def first_http_answer(port: int, path, started: float, popen, timeout: float = 1
                     return time.perf_counter() - started
         except OSError:
             pass
-        time.sleep(0.0005)
+        time.sleep(interval)
     raise RuntimeError(f"no answer on port {port} within {timeout}s")
 
 

@@ -326,8 +326,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
     out += ["", "| | exec → ready ms (median, min–max) | binary MB |", "|---|---|---|"]
     for n, times in data["startup_ms"].items():
         size = data["sizes"].get(n)
-        out.append(f"| {n} | {fmt((statistics.median(times), min(times), max(times)), 1)} | "
-                   f"{size / MB:.1f} |" if size else f"| {n} | {fmt((statistics.median(times), min(times), max(times)), 1)} | |")
+        out.append(f"| {n} | {fmt(spread(times), 1)} | {f'{size / MB:.1f}' if size else ''} |")
     if "litellm_ready_s" in m:
         out.append(f"| litellm | {m['litellm_ready_s'] * 1000:.0f} (one start, to `/health/liveliness`) | |")
     out += [
