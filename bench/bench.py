@@ -63,6 +63,7 @@ class Bench:
             "chatrix": os.path.join(args.bin_dir, "chatrix"),
             "emulator": os.path.join(args.bin_dir, "bedrock-emulator"),
             "floor": os.path.join(args.bin_dir, "examples", "floor-relay"),
+            "sdk_cost": os.path.join(args.bin_dir, "examples", "sdk-cost"),
         }
         self.procs: dict[str, Proc] = {}
         self.targets: dict[str, probes.Target] = {}
@@ -257,6 +258,21 @@ class Bench:
 
     # ---- the run ---------------------------------------------------------------------------
 
+    def sdk_cost(self) -> dict:
+        """CPU per Converse call of Chatrix's SDK client alone and of a bare hyper client, both in
+        bench/sdk_cost.rs (16 calls at a time): what the SDK costs by itself, in a process that
+        does nothing else."""
+        body = os.path.join(self.workdir, "converse.json")
+        with open(body, "wb") as f:
+            f.write(self.targets["floor"].body)
+        seconds = max(1, round(self.args.load_seconds))
+        out = subprocess.run(
+            [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_id"], body, "16",
+             str(seconds)],
+            capture_output=True, text=True, timeout=60 + 4 * seconds, check=True).stdout
+        lines = [json.loads(l.split(" ", 1)[1]) for l in out.splitlines() if l.startswith("SDK_COST ")]
+        return {d["client"]: d["cpu_us_per_call"] for d in lines}
+
     def run(self) -> None:
         a = self.args
         self.start_upstream_and_relays()
@@ -302,6 +318,10 @@ class Bench:
             self.log(f"start-up {name} × {a.startup_runs}")
             self.data["startup_ms"][name] = self.startup(name)
         self.data["sizes"] = {n: os.path.getsize(self.bins[n]) for n in ("chatrix", "floor")}
+        self.data["sdk_cost"] = []
+        for r in range(a.rounds):
+            self.log(f"SDK alone vs bare hyper client, round {r + 1}/{a.rounds}")
+            self.data["sdk_cost"].append(self.sdk_cost())
         self.data["meta"].update(environment(a))
 
 

@@ -93,6 +93,9 @@ def problems(data: dict, s: Summary) -> list[str]:
     for n, h in data["open_streams"].items():
         if n != "litellm" and h["streaming"] != h["requested"]:
             out.append(f"open streams {n}: {h['streaming']} of {h['requested']} streaming")
+    for i, r in enumerate(data.get("sdk_cost", []), 1):
+        if not {"sdk", "hyper"} <= r.keys():
+            out.append(f"SDK cost round {i}: got {r}")
     return out
 
 
@@ -237,6 +240,30 @@ def table(s: Summary, columns: list) -> list[str]:
     return lines
 
 
+def sdk_cost_lines(data: dict, s: Summary) -> list[str]:
+    """The SDK's own share: bench/sdk_cost.rs calls the emulator with Chatrix's SDK client and with
+    a bare hyper client, nothing else in the process."""
+    runs = data.get("sdk_cost") or []
+    if not runs:
+        return []
+    sdk, bare = spread([r["sdk"] for r in runs]), spread([r["hyper"] for r in runs])
+    floor = s.med("floor", "cpu_us_per_request") if "floor" in s.names else math.nan
+    return [
+        "What the AWS SDK costs by itself (`bench/sdk_cost.rs`: the same Converse body sent 16 at a",
+        "time from a process that does nothing else, once through Chatrix's `aws-sdk-bedrockruntime`",
+        "client, once through a bare pooled hyper client), CPU µs per call:",
+        "",
+        "| SDK client | bare hyper client | SDK ÷ hyper | SDK alone ÷ floor's whole request |",
+        "|---|---|---|---|",
+        f"| {fmt(sdk, 1)} | {fmt(bare, 1)} | {ratio(sdk[0], bare[0]):.1f}× | {ratio(sdk[0], floor):.1f}× |",
+        "",
+        "The SDK's per-call machinery (orchestrator, interceptors, endpoint rules, SigV4, response",
+        "parsing) is a fixed cost of the client the gateway is built on: Chatrix's CPU ratio to the",
+        "floor cannot fall below the last column.",
+        "",
+    ]
+
+
 def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
     m = data["meta"]
     st = m["settings"]
@@ -298,6 +325,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
                    ("emulator CPU µs/request", "upstream_cpu_us_per_request", 1),
                    ("peak RSS MB", "rss_peak_mb", 1)]),
         "",
+        *sdk_cost_lines(data, s),
         f"## Streaming ({st['stream_samples']} streams at a time, one after another, per contender per round)",
         "",
         "TTFB runs from sending the request to reading the stream's first event (`messageStart` frame",

@@ -3,7 +3,8 @@
 //! Requests are built by [`crate::convert`] as JSON (so tool schemas keep their key order, which
 //! prompt-cache prefixes depend on; the SDK's `Document` is a `HashMap` and would shuffle them), and
 //! sent through the real `aws-sdk-bedrockruntime` client: the JSON replaces the serialized body
-//! before signing, and everything else — endpoint resolution, SigV4 or bearer auth, retries, response
+//! before signing (one client-level interceptor, [`OurBody`]; a per-call `customize()` would rebuild
+//! the client's runtime components on every request), and everything else — endpoint resolution, SigV4 or bearer auth, retries, response
 //! and event-stream parsing, error decoding — is the SDK's. Every SDK failure becomes an
 //! [`ApiError`] here and nowhere else.
 
@@ -13,7 +14,10 @@ use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
-use aws_sdk_bedrockruntime::config::{Credentials, Region};
+use aws_sdk_bedrockruntime::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_bedrockruntime::config::{
+    ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
@@ -22,6 +26,7 @@ use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use aws_sdk_bedrockruntime::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::event_stream::RawMessage;
 use bytes::Bytes;
@@ -53,6 +58,56 @@ fn tune(builder: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
         )
 }
 
+tokio::task_local! {
+    /// The JSON body of the call being sent from this task, set around `send()` by [`with_body`].
+    static OUTGOING_BODY: Bytes;
+}
+
+/// Sends `call` with `body` as its HTTP body (see [`OurBody`]). Boxed: the SDK's operation future
+/// is ~24 KB, which would otherwise be moved through every caller's future.
+async fn with_body<T>(body: Bytes, call: impl std::future::Future<Output = T>) -> T {
+    Box::pin(OUTGOING_BODY.scope(body, call)).await
+}
+
+/// Swaps the SDK-serialized body for ours before signing, so the signature covers our bytes. The
+/// body comes from the task-local [`OUTGOING_BODY`]: the SDK runs its interceptors inside the
+/// `send()` future, on the caller's task.
+#[derive(Debug)]
+struct OurBody;
+
+impl Intercept for OurBody {
+    fn name(&self) -> &'static str {
+        "chatrix::OurBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body = OUTGOING_BODY
+            .try_with(Bytes::clone)
+            .map_err(|_| "Bedrock call sent without a body (bug: not inside with_body)")?;
+        let request = context.request_mut();
+        let len = body.len().to_string();
+        *request.body_mut() = SdkBody::from(body);
+        request.headers_mut().insert("content-length", len);
+        request
+            .headers_mut()
+            .insert("content-type", "application/json");
+        Ok(())
+    }
+}
+
+/// The client for a loaded AWS configuration, with [`OurBody`] installed.
+fn client(sdk: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+        .interceptor(OurBody)
+        .build();
+    Client::from_conf(config)
+}
+
 impl Bedrock {
     /// A client from the standard AWS chain (`AWS_REGION`, credentials, profiles,
     /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
@@ -61,7 +116,7 @@ impl Bedrock {
             .load()
             .await;
         Self {
-            client: Client::new(&sdk),
+            client: client(&sdk),
         }
     }
 
@@ -80,7 +135,7 @@ impl Bedrock {
             .load()
             .await;
         Self {
-            client: Client::new(&sdk),
+            client: client(&sdk),
         }
     }
 
@@ -89,12 +144,8 @@ impl Bedrock {
     /// # Errors
     /// Any Bedrock or transport failure, mapped for the client.
     pub async fn converse(&self, model_id: &str, body: Bytes) -> Result<ConverseOutput, ApiError> {
-        self.client
-            .converse()
-            .model_id(model_id)
-            .customize()
-            .mutate_request(replace_body(body))
-            .send()
+        let call = self.client.converse().model_id(model_id).send();
+        with_body(body, call)
             .await
             .map_err(|e| map_sdk_error(e, converse_original_status))
     }
@@ -109,13 +160,8 @@ impl Bedrock {
         model_id: &str,
         body: Bytes,
     ) -> Result<UpstreamEvents, ApiError> {
-        let out = self
-            .client
-            .converse_stream()
-            .model_id(model_id)
-            .customize()
-            .mutate_request(replace_body(body))
-            .send()
+        let call = self.client.converse_stream().model_id(model_id).send();
+        let out = with_body(body, call)
             .await
             .map_err(|e| map_sdk_error(e, converse_stream_original_status))?;
         Ok(UpstreamEvents { inner: out.stream })
@@ -126,12 +172,8 @@ impl Bedrock {
     /// # Errors
     /// Any Bedrock or transport failure, mapped for the client.
     pub async fn count_tokens(&self, model_id: &str, body: Bytes) -> Result<i32, ApiError> {
-        self.client
-            .count_tokens()
-            .model_id(model_id)
-            .customize()
-            .mutate_request(replace_body(body))
-            .send()
+        let call = self.client.count_tokens().model_id(model_id).send();
+        with_body(body, call)
             .await
             .map(|out| out.input_tokens())
             .map_err(|e| map_sdk_error(e, |_: &CountTokensError| None))
@@ -181,20 +223,6 @@ fn converse_stream_original_status(e: &ConverseStreamError) -> Option<i32> {
     match e {
         ConverseStreamError::ModelErrorException(m) => m.original_status_code(),
         _ => None,
-    }
-}
-
-/// Swaps the SDK-serialized body for ours. Runs before signing, so the signature covers our bytes.
-fn replace_body(
-    body: Bytes,
-) -> impl Fn(&mut aws_smithy_runtime_api::http::Request) + Send + Sync + 'static {
-    move |request| {
-        let len = body.len().to_string();
-        *request.body_mut() = SdkBody::from(body.clone());
-        request.headers_mut().insert("content-length", len);
-        request
-            .headers_mut()
-            .insert("content-type", "application/json");
     }
 }
 
