@@ -30,6 +30,9 @@ pub enum ApiError {
     /// Body over the configured limit.
     #[error("{0}")]
     RequestTooLarge(String),
+    /// Request headers over the gateway's limit (431).
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// The client stalled while sending its request (408; the SDKs retry it).
     #[error("{0}")]
     ClientTimeout(String),
@@ -71,6 +74,7 @@ impl ApiError {
             Self::Permission(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RequestTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ClientTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded(_) => {
@@ -91,7 +95,7 @@ impl ApiError {
             Self::Authentication(_) => "authentication_error",
             Self::Permission(_) => "permission_error",
             Self::NotFound(_) => "not_found_error",
-            Self::RequestTooLarge(_) => "request_too_large",
+            Self::RequestTooLarge(_) | Self::HeadersTooLarge(_) => "request_too_large",
             Self::RateLimited { .. } => "rate_limit_error",
             Self::Overloaded(_) => "overloaded_error",
             Self::Timeout(_) | Self::ClientTimeout(_) => "timeout_error",
@@ -110,6 +114,7 @@ impl ApiError {
             | Self::Permission(_)
             | Self::NotFound(_)
             | Self::RequestTooLarge(_)
+            | Self::HeadersTooLarge(_)
             | Self::ClientTimeout(_)
             | Self::RateLimited { .. } => false,
             Self::Overloaded(_)
@@ -218,6 +223,11 @@ mod tests {
             (
                 ApiError::RequestTooLarge("x".into()),
                 413,
+                "request_too_large",
+            ),
+            (
+                ApiError::HeadersTooLarge("x".into()),
+                431,
                 "request_too_large",
             ),
             (

@@ -20,6 +20,8 @@ mod tools_config;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
+
 use serde_json::{json, Map, Value};
 
 use crate::anthropic::request::MessagesRequest;
@@ -238,6 +240,8 @@ struct Ctx<'a> {
     names: ToolNameMap,
     dropped: Dropped,
     documents: blocks::DocumentNames,
+    /// Every `tool_use` id seen so far in the conversation.
+    tool_use_ids: HashSet<String>,
     /// The last assistant turn calls tools without opening with its reasoning (history from
     /// another model, or thinking switched on mid-conversation). Bedrock refuses thinking then.
     unthought_tool_turn: bool,
@@ -251,6 +255,7 @@ impl<'a> Ctx<'a> {
             names: ToolNameMap::default(),
             dropped: Dropped::default(),
             documents: blocks::DocumentNames::default(),
+            tool_use_ids: HashSet::new(),
             unthought_tool_turn: false,
         }
     }

@@ -165,6 +165,23 @@ fn new_request_id() -> String {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Request headers (names and values) the gateway reads, in bytes: real clients send a few KB;
+/// CloudFront in front of the Lambda passes at most 20 KB. hyper itself refuses what overflows its
+/// ~400 KB read buffer (a bare 431) before any of this runs.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+fn oversized_headers(headers: &axum::http::HeaderMap) -> Option<ApiError> {
+    let total: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (total > MAX_HEADER_BYTES).then(|| {
+        ApiError::HeadersTooLarge(format!(
+            "request headers are {total} bytes; the limit is {MAX_HEADER_BYTES}"
+        ))
+    })
+}
+
 /// Request id, error envelope completion and the one log line per request.
 async fn request_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -174,7 +191,10 @@ async fn request_log(mut request: Request, next: Next) -> Response {
         .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    let mut response = match oversized_headers(request.headers()) {
+        Some(refusal) => refusal.into_response(),
+        None => next.run(request).await,
+    };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("request-id", v);
     }

@@ -6,6 +6,7 @@
     reason = "test set-up helpers fail the test by panicking"
 )]
 
+mod bad_input;
 mod count_tokens;
 mod helpers;
 mod limits;

@@ -100,7 +100,7 @@ fn block(
         ContentBlock::Image(img) => (Some(image(&img.source, &format!("{path}.source"))?), None),
         ContentBlock::Document(d) => (Some(document(d, path, ctx)?), None),
         ContentBlock::SearchResult(s) => (Some(search_result(s, ctx)), None),
-        ContentBlock::ToolUse(t) => (Some(tool_use(t, ctx)), None),
+        ContentBlock::ToolUse(t) => (Some(tool_use(t, path, ctx)?), None),
         ContentBlock::ToolResult(t) => {
             let (result, nested) = tool_result(t, path, ctx)?;
             (Some(result), nested)
@@ -254,12 +254,20 @@ fn search_result(s: &SearchResultBlock, ctx: &mut Ctx<'_>) -> Value {
     object([("searchResult", Value::Object(out))])
 }
 
-fn tool_use(t: &ToolUseBlock, ctx: &Ctx<'_>) -> Value {
-    json!({"toolUse": {
+/// A call's id names its result, so two calls with one id leave a result that fits both: refused,
+/// as Anthropic does.
+fn tool_use(t: &ToolUseBlock, path: &str, ctx: &mut Ctx<'_>) -> Result<Value, ApiError> {
+    if !ctx.tool_use_ids.insert(t.id.clone()) {
+        return Err(ApiError::invalid(format!(
+            "{path}.id: tool_use ids must be unique; `{}` is used twice",
+            truncate(&t.id, 128)
+        )));
+    }
+    Ok(json!({"toolUse": {
         "toolUseId": sanitize_tool_use_id(&t.id),
         "name": ctx.names.to_bedrock(&t.name),
         "input": t.input,
-    }})
+    }}))
 }
 
 fn tool_result(
