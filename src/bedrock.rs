@@ -198,10 +198,20 @@ impl UpstreamEvents {
     }
 }
 
-/// In-stream exceptions carry no error code in their metadata, so the variant names it.
+/// In-stream exceptions carry no error code in their metadata, so the variant names it. Anything
+/// else mid-stream (a reset, a truncated or corrupt frame) means Bedrock was reached and its answer
+/// broke off.
 fn map_stream_error(err: SdkError<ConverseStreamOutputError, RawMessage>) -> ApiError {
     let SdkError::ServiceError(ctx) = &err else {
-        return map_sdk_error(err, |_: &ConverseStreamOutputError| None);
+        if matches!(err, SdkError::TimeoutError(_)) {
+            return map_sdk_error(err, |_: &ConverseStreamOutputError| None);
+        }
+        // The kind of failure only: the error may carry the raw frame, i.e. model output.
+        tracing::warn!(failure = sdk_error_kind(&err), "Bedrock stream broke off");
+        return ApiError::Upstream(
+            "the Bedrock stream broke off (connection reset, or a truncated or corrupt frame)"
+                .into(),
+        );
     };
     let e = ctx.err();
     let (code, original) = match e {
@@ -217,6 +227,17 @@ fn map_stream_error(err: SdkError<ConverseStreamOutputError, RawMessage>) -> Api
         other => (other.code().unwrap_or_default(), None),
     };
     map_service_error(Some(code), e.message(), original)
+}
+
+fn sdk_error_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
+    match err {
+        SdkError::ConstructionFailure(_) => "construction",
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "dispatch",
+        SdkError::ResponseError(_) => "unreadable response",
+        SdkError::ServiceError(_) => "service",
+        _ => "other",
+    }
 }
 
 fn converse_stream_original_status(e: &ConverseStreamError) -> Option<i32> {

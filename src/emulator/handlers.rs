@@ -90,6 +90,7 @@ pub(crate) async fn converse_stream(
         drip: reply.drip,
         error: in_stream_error,
         truncate_after: reply.truncate_after,
+        corrupt_after: reply.corrupt_after,
         stamp: reply.stamp,
     };
     let mut response = stream::body(events, pacing).into_response();

@@ -34,6 +34,8 @@
 //!    - `[[emu:stream-error <exceptionType> after=<N>]]` sends an exception frame after N content
 //!      deltas (Converse: same as `error`);
 //!    - `[[emu:truncate after=<N>]]` cuts the stream mid-frame after N deltas;
+//!    - `[[emu:corrupt after=<N>]]` sends a frame whose message checksum fails after N deltas,
+//!      then ends the stream;
 //!    - `[[emu:silence <ms>]]` waits before the first event, `[[emu:drip <ms>]]` between events;
 //!    - `[[emu:long <n>]]` answers n words (for `maxTokens` tests);
 //!    - `[[emu:stamp]]` replaces each streamed text delta with its send time, `@<16-digit µs
@@ -59,7 +61,7 @@
 //!  "stop_reason": "end_turn", "stop_sequence": null,
 //!  "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0, "cache_write_input_tokens": 0},
 //!  "error": {"type": "ThrottlingException", "message": "optional", "status": 429},
-//!  "stream_error_after": 2, "truncate_after": 3, "silence_ms": 100, "drip_ms": 10, "times": 1}
+//!  "stream_error_after": 2, "truncate_after": 3, "corrupt_after": 3, "silence_ms": 100, "drip_ms": 10, "times": 1}
 //! ```
 //! Every member is optional. Empty `content` means the default answer. `error` fails the call
 //! before any output unless `stream_error_after` is set (then, in a stream, it arrives as an

@@ -23,6 +23,7 @@ pub(crate) struct Reply {
     /// `Some(n)`: in a stream, `error` arrives as an exception frame after `n` deltas.
     pub(crate) stream_error_after: Option<usize>,
     pub(crate) truncate_after: Option<usize>,
+    pub(crate) corrupt_after: Option<usize>,
     pub(crate) silence: Duration,
     pub(crate) drip: Duration,
     /// Streamed text deltas carry the time they were sent instead of their words (benchmarks).
@@ -120,6 +121,7 @@ fn from_script(script: Script, call: &Call<'_>) -> Reply {
             .map(|e| BedrockError::named(&e.kind, e.message, e.status)),
         stream_error_after: script.stream_error_after,
         truncate_after: script.truncate_after,
+        corrupt_after: script.corrupt_after,
         silence: Duration::from_millis(script.silence_ms.unwrap_or(0)),
         drip: Duration::from_millis(script.drip_ms.unwrap_or(0)),
         stamp: false,
@@ -135,6 +137,7 @@ fn from_directives(call: &Call<'_>) -> Reply {
         error: None,
         stream_error_after: None,
         truncate_after: None,
+        corrupt_after: None,
         silence: Duration::ZERO,
         drip: Duration::ZERO,
         stamp: false,
@@ -164,6 +167,7 @@ fn from_directives(call: &Call<'_>) -> Reply {
                 reply.stream_error_after = Some(after);
             }
             Directive::Truncate { after } => reply.truncate_after = Some(after),
+            Directive::Corrupt { after } => reply.corrupt_after = Some(after),
             Directive::Silence(ms) => reply.silence = Duration::from_millis(ms),
             Directive::Drip(ms) => reply.drip = Duration::from_millis(ms),
             Directive::Stamp => reply.stamp = true,

@@ -34,6 +34,10 @@ pub struct Script {
     /// ConverseStream only: after this many content deltas, send half a frame and drop the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncate_after: Option<usize>,
+    /// ConverseStream only: after this many content deltas, send a frame whose checksum fails and
+    /// end the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrupt_after: Option<usize>,
     /// Wait this long before the first byte of the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silence_ms: Option<u64>,
@@ -173,6 +177,7 @@ pub(crate) enum Directive {
     Error(String),
     StreamError { kind: String, after: usize },
     Truncate { after: usize },
+    Corrupt { after: usize },
     Silence(u64),
     Drip(u64),
     Long(usize),
@@ -222,6 +227,7 @@ fn directive(s: &str) -> Option<(Directive, usize)> {
             after: after()?,
         },
         "truncate" => Directive::Truncate { after: after()? },
+        "corrupt" => Directive::Corrupt { after: after()? },
         "silence" => Directive::Silence(args.parse().ok()?),
         "drip" => Directive::Drip(args.parse().ok()?),
         "long" => Directive::Long(args.parse().ok()?),
@@ -263,7 +269,7 @@ mod tests {
         let text =
             "please [[emu:text Hi there]] and [[emu:tool Bash {\"command\": \"ls [[x]]\"}]] \
                     [[emu:thinking]][[emu:stream-error throttlingException after=3]] [[emu:bogus]] \
-                    [[emu:truncate after=2]] [[emu:silence 50]] [[emu:drip 5]] [[emu:long 10]] \
+                    [[emu:truncate after=2]] [[emu:corrupt after=4]] [[emu:silence 50]] [[emu:drip 5]] [[emu:long 10]] \
                     [[emu:error ThrottlingException]] [[emu:redacted]] [[emu:tool Read]] [[emu:stamp]]";
         assert_eq!(
             directives(text),
@@ -279,6 +285,7 @@ mod tests {
                     after: 3
                 },
                 Directive::Truncate { after: 2 },
+                Directive::Corrupt { after: 4 },
                 Directive::Silence(50),
                 Directive::Drip(5),
                 Directive::Long(10),

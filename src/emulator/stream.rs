@@ -170,6 +170,9 @@ pub(crate) struct Pacing {
     pub(crate) error: Option<(usize, BedrockError)>,
     /// Half a frame, then the connection drops, once this many deltas went out.
     pub(crate) truncate_after: Option<usize>,
+    /// A frame with a bad message checksum, then the end of the body, once this many deltas
+    /// went out.
+    pub(crate) corrupt_after: Option<usize>,
     /// Text deltas say when they were sent (`@<µs since the Unix epoch> `) instead of their words.
     pub(crate) stamp: bool,
 }
@@ -221,6 +224,15 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
                 // Let the half frame reach the client before the connection is dropped.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 Err(io::Error::new(io::ErrorKind::ConnectionAborted, "emulated truncated stream"))?;
+            }
+            if breakpoint && pacing.corrupt_after.is_some_and(|after| deltas >= after) {
+                // The last four bytes are the message CRC; flipping one fails the check.
+                let mut bad = frame.to_vec();
+                if let Some(last) = bad.last_mut() {
+                    *last ^= 0xff;
+                }
+                yield Bytes::from(bad);
+                break;
             }
             if event.is_delta() {
                 deltas += 1;
@@ -311,6 +323,7 @@ mod tests {
             drip: Duration::from_millis(20),
             error: None,
             truncate_after: None,
+            corrupt_after: None,
             stamp: true,
         };
         let before = unix_micros();

@@ -15,6 +15,8 @@ pub(crate) struct TestApp {
     pub(crate) url: String,
     pub(crate) http: reqwest::Client,
     pub(crate) emulator: Emulator,
+    /// The emulator's base URL (the gateway may be pointed elsewhere: [`spawn_app_routed`]).
+    pub(crate) emulator_url: String,
 }
 
 pub(crate) struct Reply {
@@ -37,6 +39,20 @@ pub(crate) async fn spawn_app_until(
     extra: &[(&str, &str)],
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
+    spawn(extra, None, shutdown).await
+}
+
+/// The app with its Bedrock client pointed at `bedrock` instead of the emulator (which still
+/// runs, at `emulator_url`, for a relay in between to forward to).
+pub(crate) async fn spawn_app_routed(extra: &[(&str, &str)], bedrock: &str) -> TestApp {
+    spawn(extra, Some(bedrock), std::future::pending()).await.0
+}
+
+async fn spawn(
+    extra: &[(&str, &str)],
+    bedrock: Option<&str>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let emulator = Emulator::new().expect("emulator starts");
     let emulator_url = emulator.spawn(0).await.expect("emulator binds");
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -47,8 +63,11 @@ pub(crate) async fn spawn_app_until(
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let cfg = Config::from_vars(&vars, false).expect("test config parses");
-    let state =
-        AppState::new(cfg, Bedrock::for_endpoint(&emulator_url).await).expect("state builds");
+    let state = AppState::new(
+        cfg,
+        Bedrock::for_endpoint(bedrock.unwrap_or(&emulator_url)).await,
+    )
+    .expect("state builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tokio::spawn(chatrix::serve(listener, state, shutdown));
@@ -56,6 +75,7 @@ pub(crate) async fn spawn_app_until(
         url,
         http: reqwest::Client::new(),
         emulator,
+        emulator_url,
     };
     (app, server)
 }

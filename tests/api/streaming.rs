@@ -8,13 +8,13 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp, KEY};
 
-struct Event {
-    name: String,
-    data: Value,
-    at: Duration,
+pub(crate) struct Event {
+    pub(crate) name: String,
+    pub(crate) data: Value,
+    pub(crate) at: Duration,
 }
 
-fn request(prompt: &str) -> Value {
+pub(crate) fn request(prompt: &str) -> Value {
     json!({
         "model": "claude-sonnet-4-6", "max_tokens": 512, "stream": true,
         "tools": [{"name": "Bash", "description": "Run a shell command.",
@@ -24,7 +24,7 @@ fn request(prompt: &str) -> Value {
 }
 
 /// Sends a streaming request and reads the SSE events as they arrive.
-async fn stream(app: &TestApp, body: &Value) -> (u16, Vec<Event>) {
+pub(crate) async fn stream(app: &TestApp, body: &Value) -> (u16, Vec<Event>) {
     let started = Instant::now();
     let resp = app
         .http
@@ -42,6 +42,11 @@ async fn stream(app: &TestApp, body: &Value) -> (u16, Vec<Event>) {
             .to_owned();
         assert!(ct.starts_with("text/event-stream"), "{ct}");
     }
+    (status, read_events(resp, started).await)
+}
+
+/// The SSE events of a response, as they arrive (`at`: since `started`).
+pub(crate) async fn read_events(resp: reqwest::Response, started: Instant) -> Vec<Event> {
     let mut events = Vec::new();
     let mut buf = String::new();
     let mut chunks = resp.bytes_stream();
@@ -75,7 +80,7 @@ async fn stream(app: &TestApp, body: &Value) -> (u16, Vec<Event>) {
         }
     }
     assert!(buf.trim().is_empty(), "trailing partial event: {buf:?}");
-    (status, events)
+    events
 }
 
 /// The transcript with ids and signatures redacted, for snapshots.
