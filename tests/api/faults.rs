@@ -366,12 +366,12 @@ fn excerpt(message: &str) -> String {
     out.replace('|', "\\|")
 }
 
-/// Rounded up to a bucket, so the table is stable from run to run.
+/// Rounded up to a bucket wide enough that the table is stable on a slow, busy machine.
 fn secs(took: Duration) -> &'static str {
     match took.as_millis() {
-        0..=999 => "< 1 s",
-        1_000..=9_999 => "< 10 s",
-        10_000..=119_999 => "< 2 min",
+        0..=2_999 => "< 3 s",
+        3_000..=29_999 => "< 30 s",
+        30_000..=119_999 => "< 2 min",
         _ => "≈ 2 min",
     }
 }
@@ -388,7 +388,9 @@ connections, or a port nothing listens on, and sent through the running gateway 
 checked: an answer within its time bound, Anthropic error JSON (or an `event: error` once the
 200 has gone out) for failures, and no Bedrock stream left open a second after the client has
 its answer. Failures before the first byte of a stream are HTTP errors the SDKs retry; after
-it, an `error` event, never a silent end an SDK would take for a complete answer.
+it, an `error` event, never a silent end an SDK would take for a complete answer. Faults of the
+API key store (Secrets Manager down with a warm or cold cache, a missing or malformed secret)
+are in [faults-key-store.md](faults-key-store.md).
 
 | Fault | Request | Client sees | Error type | `retry-after` | Time | Message |
 |---|---|---|---|---|---|---|

@@ -22,6 +22,43 @@ from conftest import MODEL, _free_port, _wait_http, run_gateway
 TTL = 2
 NEGATIVE_TTL = 1
 
+# Key-store rows of the fault matrix: each outage test records what the client saw, and the
+# module writes them to docs/faults-key-store.md (checked against it; CHATRIX_UPDATE_DOCS=1
+# rewrites it) once all of them have run.
+DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "faults-key-store.md")
+ROWS: dict[str, str] = {}
+ROW_ORDER = ["warm", "cold", "missing", "malformed"]
+DOC_HEADER = """# Key store faults and what clients see
+
+<!-- Written by tests/clients/test_secrets_manager.py; do not edit by hand
+     (`CHATRIX_UPDATE_DOCS=1` when running it rewrites it). -->
+
+API keys live in AWS Secrets Manager. These faults are provoked against moto's Secrets Manager
+server (stopped, never started, or holding a missing or malformed secret) with the gateway
+binary and the real `anthropic` SDK in front; the Bedrock faults are in [faults.md](faults.md).
+
+| Fault | Client sees | Error type | `retry-after` | Also checked |
+|---|---|---|---|---|
+"""
+
+
+def record(kind: str, row: str) -> None:
+    ROWS[kind] = row
+
+
+@pytest.fixture(scope="module", autouse=True)
+def key_store_fault_doc():
+    yield
+    if set(ROWS) != set(ROW_ORDER):
+        return  # some outage test did not run or failed: it reports itself
+    doc = DOC_HEADER + "".join(ROWS[k] + "\n" for k in ROW_ORDER)
+    if os.environ.get("CHATRIX_UPDATE_DOCS"):
+        with open(DOC, "w") as f:
+            f.write(doc)
+        return
+    with open(DOC) as f:
+        assert f.read() == doc, f"docs/faults-key-store.md is out of date; rerun with CHATRIX_UPDATE_DOCS=1:\n{doc}"
+
 
 class Moto:
     """A moto server on a fixed port that a test can stop and start again (state is lost)."""
@@ -149,6 +186,8 @@ def test_an_outage_with_a_warm_cache_keeps_serving_and_is_logged(emulator, moto,
             ask(gw, "sk-someone-else")
         warnings = [line for line in log_lines(gw) if line["level"] == "WARN"]
         assert any("last good key set" in w["message"] for w in warnings), warnings
+    record("warm", "| Secrets Manager down, keys cached (warm) | 200: known keys keep working past the TTL | — | — "
+                   "| unknown keys still 401; a WARN says the last good key set is in use |")
 
 
 def test_an_outage_with_a_cold_cache_answers_503_never_401_and_recovers(emulator, tmp_path):
@@ -166,6 +205,10 @@ def test_an_outage_with_a_cold_cache_answers_503_never_401_and_recovers(emulator
             assert err.value.body["error"]["type"] == "api_error"
             assert err.value.response.headers["request-id"]
             assert 1 <= int(err.value.response.headers["retry-after"]) <= NEGATIVE_TTL + 1
+            record("cold", f"| Secrets Manager down, nothing cached (cold) | {err.value.status_code}, never a 401 "
+                           f"| `{err.value.body['error']['type']}` "
+                           "| seconds to the next load (`CHATRIX_KEY_NEGATIVE_TTL_SECS`) "
+                           "| serves as soon as Secrets Manager is back |")
             holder.close()
             moto.start()
             moto.secrets().create_secret(Name="chatrix-cold", SecretString=json.dumps({"api_key": "sk-cold"}))
@@ -181,8 +224,11 @@ def test_a_missing_secret_is_a_503_with_the_reason_logged(emulator, moto, tmp_pa
         with pytest.raises(anthropic.APIStatusError) as err:
             ask(gw, "sk-any")
         assert err.value.status_code == 503
+        assert err.value.body["error"]["type"] == "api_error"
         errors = [line for line in log_lines(gw) if line["level"] == "ERROR"]
         assert any("ResourceNotFoundException" in e.get("error", "") for e in errors), errors
+    record("missing", f"| The secret does not exist | {err.value.status_code} | `{err.value.body['error']['type']}` "
+                      "| — | the reason is logged at ERROR |")
 
 
 def test_a_malformed_secret_is_a_503_and_its_content_is_not_logged(emulator, moto, tmp_path):
@@ -191,4 +237,8 @@ def test_a_malformed_secret_is_a_503_and_its_content_is_not_logged(emulator, mot
         with pytest.raises(anthropic.APIStatusError) as err:
             ask(gw, "sk-leaky-not-json")
         assert err.value.status_code == 503
+        assert err.value.body["error"]["type"] == "api_error"
         assert "sk-leaky" not in gw["log"].read_text()
+    record("malformed", f"| The secret is not the expected JSON | {err.value.status_code} "
+                        f"| `{err.value.body['error']['type']}` | — "
+                        "| the secret's content never appears in the logs |")
