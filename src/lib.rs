@@ -41,6 +41,8 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;
 pub mod tokens;
 
 pub use routes::{router, serve};

@@ -375,3 +375,7 @@ fn citation_from_delta(d: &CitationsDelta) -> Citation {
 #[cfg(test)]
 #[path = "stream_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "stream_fuzz.rs"]
+mod fuzz;

@@ -7,7 +7,7 @@ use aws_sdk_bedrockruntime::types::{
 };
 use aws_smithy_types::{Blob, Document};
 
-fn ctx() -> StreamContext {
+pub(super) fn ctx() -> StreamContext {
     StreamContext {
         client_model: "claude-sonnet-4-5".into(),
         tool_names: ToolNameMap::default(),
@@ -23,7 +23,7 @@ fn ctx() -> StreamContext {
     }
 }
 
-fn start() -> ConverseStreamOutput {
+pub(super) fn start() -> ConverseStreamOutput {
     ConverseStreamOutput::MessageStart(
         MessageStartEvent::builder()
             .role(ConversationRole::Assistant)
@@ -32,7 +32,7 @@ fn start() -> ConverseStreamOutput {
     )
 }
 
-fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamOutput {
+pub(super) fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamOutput {
     ConverseStreamOutput::ContentBlockDelta(
         ContentBlockDeltaEvent::builder()
             .content_block_index(index)
@@ -42,7 +42,7 @@ fn delta(index: i32, d: ContentBlockDelta) -> ConverseStreamOutput {
     )
 }
 
-fn stop_block(index: i32) -> ConverseStreamOutput {
+pub(super) fn stop_block(index: i32) -> ConverseStreamOutput {
     ConverseStreamOutput::ContentBlockStop(
         ContentBlockStopEvent::builder()
             .content_block_index(index)
@@ -51,7 +51,7 @@ fn stop_block(index: i32) -> ConverseStreamOutput {
     )
 }
 
-fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamOutput {
+pub(super) fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamOutput {
     let t = ToolUseBlockStart::builder()
         .tool_use_id(id)
         .name(name)
@@ -66,7 +66,7 @@ fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamOutput {
     )
 }
 
-fn message_stop(reason: StopReason, fields: Option<Document>) -> ConverseStreamOutput {
+pub(super) fn message_stop(reason: StopReason, fields: Option<Document>) -> ConverseStreamOutput {
     ConverseStreamOutput::MessageStop(
         MessageStopEvent::builder()
             .stop_reason(reason)
@@ -76,11 +76,11 @@ fn message_stop(reason: StopReason, fields: Option<Document>) -> ConverseStreamO
     )
 }
 
-fn metadata(input: i32, output: i32) -> ConverseStreamOutput {
+pub(super) fn metadata(input: i32, output: i32) -> ConverseStreamOutput {
     let usage = TokenUsage::builder()
         .input_tokens(input)
         .output_tokens(output)
-        .total_tokens(input + output)
+        .total_tokens(input.saturating_add(output))
         .build()
         .expect("builds");
     ConverseStreamOutput::Metadata(

@@ -354,11 +354,47 @@ fn assert_bedrock_invariants(body: &Value, model: &str) {
     }
 }
 
+/// A valid request's bytes with a few bytes overwritten, inserted or cut: mostly broken JSON, some
+/// of it still JSON with odd values in odd places.
+fn mangled_request() -> impl Strategy<Value = Vec<u8>> {
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6);
+    (request(), edits).prop_map(|(request, edits)| {
+        let mut bytes = request.to_string().into_bytes();
+        for (at, byte, how) in edits {
+            let i = at.index(bytes.len() + 1);
+            match how {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ => bytes.truncate(i.max(1)),
+            }
+        }
+        bytes
+    })
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::test_support::fuzz_config(256))]
 
     #[test]
-    fn conversion_never_panics_and_output_satisfies_bedrock(
+    fn fuzz_request_bytes_never_panic(
+        bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..64), mangled_request()],
+    ) {
+        let resolved = CATALOG.resolve("claude-sonnet-4-5", InferenceProfile::Global).expect("model");
+        let opts = ConvertOptions { model: &resolved, betas: &[], strip_billing_header: true };
+        match parse_messages_request(&bytes) {
+            Ok(req) => match to_converse(&req, &opts) {
+                Ok(out) => assert_bedrock_invariants(&out.body, "claude-sonnet-4-5"),
+                Err(e) => prop_assert!(e.status().is_client_error(), "{}", e),
+            },
+            Err(e) => prop_assert_eq!(e.status().as_u16(), 400, "{}", e),
+        }
+        if let Err(e) = parse_count_tokens_request(&bytes) {
+            prop_assert_eq!(e.status().as_u16(), 400, "{}", e);
+        }
+    }
+
+    #[test]
+    fn fuzz_request_conversion(
         request in request(),
         model in prop::sample::select(vec!["claude-sonnet-4-5", "claude-opus-4-6", "claude-3-5-haiku-20241022", "qwen3-32b"]),
     ) {
@@ -367,8 +403,9 @@ proptest! {
         let resolved = CATALOG.resolve(model, InferenceProfile::Global).expect("model");
         if let Ok(req) = parse_messages_request(request.to_string().as_bytes()) {
             let opts = ConvertOptions { model: &resolved, betas: &[], strip_billing_header: true };
-            if let Ok(out) = to_converse(&req, &opts) {
-                assert_bedrock_invariants(&out.body, model);
+            match to_converse(&req, &opts) {
+                Ok(out) => assert_bedrock_invariants(&out.body, model),
+                Err(e) => prop_assert!(e.status().is_client_error(), "{}", e),
             }
             let _ = to_count_tokens(&req, &opts);
         }
