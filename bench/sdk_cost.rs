@@ -94,10 +94,7 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await?;
-    writeln!(
-        out,
-        r#"SDK_COST {{"client":"sdk","calls":{calls},"cpu_us_per_call":{cpu:.1}}}"#
-    )?;
+    report(&mut out, "sdk", calls, cpu)?;
 
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -122,11 +119,16 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await?;
+    report(&mut out, "hyper", calls, cpu)?;
+    Ok(())
+}
+
+/// One `SDK_COST {json}` line, which bench/bench.py reads.
+fn report(out: &mut impl Write, client: &str, calls: u64, cpu: f64) -> std::io::Result<()> {
     writeln!(
         out,
-        r#"SDK_COST {{"client":"hyper","calls":{calls},"cpu_us_per_call":{cpu:.1}}}"#
-    )?;
-    Ok(())
+        r#"SDK_COST {{"client":"{client}","calls":{calls},"cpu_us_per_call":{cpu:.1}}}"#
+    )
 }
 
 /// The emulator checks that a SigV4 header is present, not that it verifies.

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, KEY};
-
-const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/bad-input.md");
+use crate::helpers::{check_doc, spawn_app_with, KEY};
 
 struct Case {
     name: String,
@@ -348,7 +346,7 @@ async fn every_hostile_request_gets_a_clear_4xx_and_docs_list_them() {
         doc.push_str(&line);
         doc.push('\n');
     }
-    check_doc(&doc);
+    check_doc("bad-input.md", &doc);
 }
 
 const HEADER: &str = "# Hostile and malformed requests
@@ -388,17 +386,5 @@ fn row(doc: &mut String, case: &Case, out: &Outcome) {
         doc,
         "| {} | {} | `{}` | {bedrock} | {message} |",
         case.name, out.status, out.kind
-    );
-}
-
-fn check_doc(doc: &str) {
-    if std::env::var_os("CHATRIX_UPDATE_DOCS").is_some() {
-        std::fs::write(DOC, doc).expect("docs/bad-input.md written");
-        return;
-    }
-    let committed = std::fs::read_to_string(DOC).unwrap_or_default();
-    assert!(
-        committed == doc,
-        "docs/bad-input.md is out of date; rerun with CHATRIX_UPDATE_DOCS=1. Now:\n{doc}"
     );
 }

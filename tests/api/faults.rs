@@ -16,10 +16,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{spawn_app_routed, spawn_app_with, TestApp, KEY};
+use crate::helpers::{check_doc, spawn_app_routed, spawn_app_with, TestApp, KEY};
 use crate::streaming::{read_events, request};
-
-const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/faults.md");
 
 /// Where the gateway's Bedrock calls go.
 #[derive(Clone, Copy)]
@@ -355,7 +353,7 @@ async fn every_upstream_fault_has_a_clear_bounded_outcome_and_docs_list_them() {
         );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    check_doc(&doc);
+    check_doc("faults.md", &doc);
 }
 
 fn excerpt(message: &str) -> String {
@@ -395,15 +393,3 @@ are in [faults-key-store.md](faults-key-store.md).
 | Fault | Request | Client sees | Error type | `retry-after` | Time | Message |
 |---|---|---|---|---|---|---|
 ";
-
-fn check_doc(doc: &str) {
-    if std::env::var_os("CHATRIX_UPDATE_DOCS").is_some() {
-        std::fs::write(DOC, doc).expect("docs/faults.md written");
-        return;
-    }
-    let committed = std::fs::read_to_string(DOC).unwrap_or_default();
-    assert!(
-        committed == doc,
-        "docs/faults.md is out of date; rerun with CHATRIX_UPDATE_DOCS=1. Now:\n{doc}"
-    );
-}

@@ -143,3 +143,18 @@ pub(crate) fn assert_error(reply: &Reply, status: u16, kind: &str) {
         .expect("request-id header");
     assert_eq!(reply.body["request_id"], id);
 }
+
+/// Compares `doc` with the committed docs/`name`, a table a test writes from what it observed;
+/// `CHATRIX_UPDATE_DOCS=1` rewrites the file instead.
+pub(crate) fn check_doc(name: &str, doc: &str) {
+    let path = format!("{}/docs/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("CHATRIX_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, doc).expect("doc written");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "docs/{name} is out of date; rerun with CHATRIX_UPDATE_DOCS=1. Now:\n{doc}"
+    );
+}
