@@ -13,8 +13,19 @@ use crate::config::Config;
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::models::Catalog;
 
+/// Cheap to clone (one reference count): axum hands every handler and middleware its own copy.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub cfg: Arc<Config>,
     pub catalog: Arc<Catalog>,
     pub bedrock: Bedrock,
@@ -51,7 +62,7 @@ impl AppState {
             timeout: cfg.fetch_timeout,
             ..FetchLimits::default()
         })?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             keys: Arc::new(Keys::from_config(&cfg)),
             catalog: Arc::new(catalog),
             cfg: Arc::new(cfg),
@@ -65,6 +76,6 @@ impl AppState {
                 .max_capacity(1_000)
                 .time_to_live(TOKEN_COUNTS_TTL)
                 .build(),
-        })
+        })))
     }
 }

@@ -338,6 +338,11 @@ pub fn parse_count_tokens_request(body: &[u8]) -> Result<MessagesRequest, ApiErr
             |e| not_json(&e),
         ));
     }
+    // The common case parses without tracking paths; only a body that fails is parsed again with
+    // `serde_path_to_error`, for a message that names the field.
+    if let Ok(request) = serde_json::from_slice(body) {
+        return Ok(request);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let request = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         json_error().map_or_else(|| ApiError::invalid(de::describe(&e)), |j| not_json(&j))

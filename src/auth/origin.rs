@@ -41,15 +41,13 @@ impl OriginSecret {
     }
 }
 
-/// Middleware: refuse requests that did not come through CloudFront (when a secret is set).
+/// Middleware: refuse requests that did not come through CloudFront. Installed only when a secret
+/// is set.
 pub async fn require_origin(
-    State(secret): State<Option<Arc<OriginSecret>>>,
+    State(secret): State<Arc<OriginSecret>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(secret) = secret else {
-        return next.run(request).await;
-    };
     let presented = request.headers_mut().remove(ORIGIN_HEADER);
     if request.uri().path() == "/health" {
         return next.run(request).await;
