@@ -66,11 +66,16 @@ def wrk(target: Target, body: bytes, connections: int, seconds: float, workdir: 
     raise RuntimeError(f"wrk printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
 
 
-def request_bytes(target: Target, path: str, body: bytes) -> bytes:
-    head = [f"POST {path} HTTP/1.1", f"Host: {target.host}:{target.port}",
+def post_bytes(host: str, port: int, path: str, headers: dict, body: bytes) -> bytes:
+    """A whole HTTP/1.1 POST of a JSON body, for a raw socket (one request per connection)."""
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}",
             "Content-Type: application/json", f"Content-Length: {len(body)}", "Connection: close"]
-    head += [f"{k}: {v}" for k, v in target.headers.items()]
+    head += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def request_bytes(target: Target, path: str, body: bytes) -> bytes:
+    return post_bytes(target.host, target.port, path, target.headers, body)
 
 
 @dataclass

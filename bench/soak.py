@@ -28,21 +28,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workload  # noqa: E402
+from probes import post_bytes  # noqa: E402
 from procs import Proc, RssSampler, free_port, wait_http  # noqa: E402
-
-MODEL = "claude-sonnet-4-5"
-
-
-def body(prompt: str, stream: bool) -> bytes:
-    return json.dumps({"model": MODEL, "max_tokens": 1024, "stream": stream,
-                       "messages": [{"role": "user", "content": prompt}]}).encode()
-
-
-def request_bytes(port: int, key: str, payload: bytes) -> bytes:
-    head = (f"POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nx-api-key: {key}\r\n"
-            f"anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(payload)}\r\n\r\n")
-    return head.encode() + payload
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -107,13 +95,16 @@ class Soak:
 
     async def one(self, kind: str, rng: random.Random) -> None:
         words = rng.randint(5, 60)
-        prompt = {"json": f"soak [[emu:long {words}]]",
-                  "stream": f"soak [[emu:long {words}]]",
-                  "cancel": "soak [[emu:long 400]] [[emu:drip 20]]"}[kind]
+        body = {"json": lambda: workload.small(words),
+                "stream": lambda: workload.streaming(words, 0, 0, stamp=False),
+                # 200 deltas 20 ms apart: a Bedrock stream that would run for 4 s if not cancelled.
+                "cancel": lambda: workload.streaming(400, 0, 20, stamp=False)}[kind]()
+        headers = {"x-api-key": self.key, "anthropic-version": "2023-06-01"}
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         self.streams_in_flight += kind != "json"
         try:
-            writer.write(request_bytes(self.port, self.key, body(prompt, kind != "json")))
+            writer.write(post_bytes("127.0.0.1", self.port, "/v1/messages", headers,
+                                    workload.encode(body)))
             if kind == "cancel":
                 buf = b""
                 while b"content_block_delta" not in buf:
