@@ -3,10 +3,10 @@
 //! Requests are built by [`crate::convert`] as JSON (so tool schemas keep their key order, which
 //! prompt-cache prefixes depend on; the SDK's `Document` is a `HashMap` and would shuffle them), and
 //! sent through the real `aws-sdk-bedrockruntime` client: the JSON replaces the serialized body
-//! before signing (one client-level interceptor, [`OurBody`]; a per-call `customize()` would rebuild
-//! the client's runtime components on every request), and everything else — endpoint resolution, SigV4 or bearer auth, retries, response
-//! and event-stream parsing, error decoding — is the SDK's. Every SDK failure becomes an
-//! [`ApiError`] here and nowhere else.
+//! before signing (one client-level interceptor, [`OurBody`]; a per-call `customize()` would
+//! rebuild the client's runtime components on every request), and everything else — endpoint
+//! resolution, SigV4 or bearer auth, retries, response and event-stream parsing, error decoding —
+//! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else.
 
 use std::time::Duration;
 

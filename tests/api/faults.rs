@@ -140,6 +140,7 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
+#[derive(Default)]
 struct Outcome {
     status: u16,
     /// `error.type` and `error.message` of the error body or the `event: error`; empty on success.
@@ -228,6 +229,17 @@ async fn app_for(upstream: Upstream) -> TestApp {
     }
 }
 
+/// `error.type` and `error.message` of an error body or `error` event (empty strings otherwise).
+fn error_of(payload: &serde_json::Value) -> (String, String) {
+    let field = |name: &str| {
+        payload["error"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (field("type"), field("message"))
+}
+
 async fn run(f: &Fault, streaming: bool) -> Outcome {
     let app = app_for(f.upstream).await;
     let started = Instant::now();
@@ -245,26 +257,17 @@ async fn run(f: &Fault, streaming: bool) -> Outcome {
         let status = r.status().as_u16();
         if status == 200 && streaming {
             let events = read_events(r, started).await;
+            let count = |name: &str| events.iter().filter(|e| e.name == name).count();
             let last = events.last();
+            let (kind, message) = last.map(|e| error_of(&e.data)).unwrap_or_default();
             Outcome {
                 status,
-                kind: last
-                    .and_then(|e| e.data["error"]["type"].as_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-                message: last
-                    .and_then(|e| e.data["error"]["message"].as_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-                retry_after: None,
+                kind,
+                message,
                 last_event: last.map(|e| e.name.clone()).unwrap_or_default(),
-                deltas: events
-                    .iter()
-                    .filter(|e| e.name == "content_block_delta")
-                    .count(),
-                pings: events.iter().filter(|e| e.name == "ping").count(),
-                took: Duration::ZERO,
-                left_open: 0,
+                deltas: count("content_block_delta"),
+                pings: count("ping"),
+                ..Outcome::default()
             }
         } else {
             let retry_after = r
@@ -272,23 +275,13 @@ async fn run(f: &Fault, streaming: bool) -> Outcome {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body: serde_json::Value = r.json().await.expect("a JSON body");
+            let (kind, message) = error_of(&r.json().await.expect("a JSON body"));
             Outcome {
                 status,
-                kind: body["error"]["type"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                message: body["error"]["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
+                kind,
+                message,
                 retry_after,
-                last_event: String::new(),
-                deltas: 0,
-                pings: 0,
-                took: Duration::ZERO,
-                left_open: 0,
+                ..Outcome::default()
             }
         }
     })
