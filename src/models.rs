@@ -1,155 +1,41 @@
-//! The model catalog: client model names → Bedrock ids, capabilities, allowed betas and prices.
+//! The model catalog: client model names → Bedrock ids, capabilities, rules, allowed betas and
+//! prices.
 //!
 //! One data file (`src/models.json`) is embedded in the binary; `CHATRIX_MODELS_FILE` replaces it.
-//! Resolution rules:
+//! Resolution rules ([`Catalog::resolve`]):
 //! - a catalog id or alias (`claude-sonnet-4-5`) maps to the model's inference profile for the
-//!   configured geography (`global.anthropic…`), falling back as [`Catalog::resolve`] documents;
+//!   configured geography (`global.anthropic…`);
 //! - a raw Bedrock id, profile id or ARN passes through unchanged, and still picks up the catalog
-//!   entry (capabilities and price) when the base id is known;
+//!   entry (capabilities, rules and price) when the base id is known;
+//! - a `claude-*` name the catalog has never seen (a model launched after this build) is derived by
+//!   rule: `<profile>.anthropic.<name>`, with the rules and price of its family's newest known
+//!   model, the price marked as an estimate (`CHATRIX_UNKNOWN_MODELS=reject` turns this off);
 //! - anything else is an unknown model (404, as Anthropic answers).
 //!
-//! [`list`] presents the catalog as the Models API (`GET /v1/models`) does.
+//! [`list`] presents the catalog as the Models API (`GET /v1/models`) does; [`rules`] holds the
+//! per-model request rules. Resolution logs one WARN per derived model per process, nothing else.
 
+mod ids;
 pub mod list;
+pub mod rules;
+mod spec;
 
-use std::collections::HashMap;
-use std::fmt;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::Context;
 use serde::Deserialize;
 
 use crate::error::ApiError;
 
+use ids::profile_prefix_of;
+pub use ids::{base_model_id, looks_like_bedrock_id, InferenceProfile, PROFILE_PREFIXES};
+pub use rules::Rules;
+pub use spec::{family_of, Capabilities, LongContextPrice, ModelPrice, ModelSpec, Price, FAMILIES};
+
 const EMBEDDED: &str = include_str!("models.json");
-
-/// Geography prefixes Bedrock uses for cross-Region inference profiles.
-pub const PROFILE_PREFIXES: [&str; 7] = ["global", "us", "eu", "apac", "jp", "au", "us-gov"];
-
-/// Which inference profile a catalog id is sent to (`CHATRIX_INFERENCE_PROFILE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InferenceProfile {
-    Global,
-    Us,
-    Eu,
-    Apac,
-    Jp,
-    Au,
-    /// Bare model ids (provisioned throughput, or models served in-region).
-    None,
-}
-
-impl InferenceProfile {
-    pub fn prefix(self) -> Option<&'static str> {
-        match self {
-            Self::Global => Some("global"),
-            Self::Us => Some("us"),
-            Self::Eu => Some("eu"),
-            Self::Apac => Some("apac"),
-            Self::Jp => Some("jp"),
-            Self::Au => Some("au"),
-            Self::None => None,
-        }
-    }
-}
-
-impl FromStr for InferenceProfile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "global" => Ok(Self::Global),
-            "us" => Ok(Self::Us),
-            "eu" => Ok(Self::Eu),
-            "apac" => Ok(Self::Apac),
-            "jp" => Ok(Self::Jp),
-            "au" => Ok(Self::Au),
-            "none" => Ok(Self::None),
-            other => Err(format!(
-                "`{other}` is not one of global, us, eu, apac, jp, au, none"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for InferenceProfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.prefix().unwrap_or("none"))
-    }
-}
-
-/// What a model accepts; drives request conversion.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Capabilities {
-    /// Anthropic model: `thinking`, `top_k`, `anthropic_beta` go in `additionalModelRequestFields`.
-    pub claude: bool,
-    /// `thinking: enabled` is accepted.
-    pub thinking: bool,
-    /// `thinking: adaptive` is accepted (4.6 and later).
-    pub adaptive_thinking: bool,
-    /// `cachePoint` blocks are accepted.
-    pub caching: bool,
-    /// `cachePoint.ttl = "1h"` is accepted.
-    pub cache_ttl_1h: bool,
-    /// Bedrock CountTokens serves this model (bare id).
-    pub count_tokens: bool,
-    /// The model refuses `temperature` and `top_p` together.
-    pub temperature_top_p_exclusive: bool,
-    /// The model accepts `toolConfig`.
-    pub tools: bool,
-}
-
-impl Capabilities {
-    /// Capabilities assumed for a Bedrock id the catalog does not know: nothing optional.
-    pub fn unknown(bedrock_id: &str) -> Self {
-        let claude = bedrock_id.contains("anthropic.claude");
-        Self {
-            claude,
-            thinking: false,
-            adaptive_thinking: false,
-            caching: false,
-            cache_ttl_1h: false,
-            count_tokens: false,
-            temperature_top_p_exclusive: claude,
-            tools: true,
-        }
-    }
-}
-
-/// USD per million tokens.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Price {
-    pub input: f64,
-    pub output: f64,
-    #[serde(default)]
-    pub cache_write: Option<f64>,
-    #[serde(default)]
-    pub cache_read: Option<f64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSpec {
-    pub id: String,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    pub display_name: String,
-    pub created_at: String,
-    pub bedrock_id: String,
-    /// Geography prefixes with an inference profile for this model, in order of preference.
-    #[serde(default)]
-    pub profiles: Vec<String>,
-    pub capabilities: Capabilities,
-    /// Betas Bedrock accepts for this model; others are dropped.
-    #[serde(default)]
-    pub betas: Vec<String>,
-    #[serde(default)]
-    pub price: Option<Price>,
-    #[serde(default)]
-    pub regional_prices: HashMap<String, Price>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +43,26 @@ struct CatalogFile {
     #[serde(default, rename = "_comment")]
     _comment: Option<String>,
     models: Vec<ModelSpec>,
+}
+
+/// What to do with a `claude-*` name the catalog does not know (`CHATRIX_UNKNOWN_MODELS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownModels {
+    /// Serve it by the naming rule, priced as its family's newest model (an estimate).
+    Derive,
+    /// 404, as for any unknown name.
+    Reject,
+}
+
+impl FromStr for UnknownModels {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "derive" => Ok(Self::Derive),
+            "reject" => Ok(Self::Reject),
+            other => Err(format!("`{other}` is not one of derive, reject")),
+        }
+    }
 }
 
 /// A client's model string resolved for one request.
@@ -168,9 +74,13 @@ pub struct ResolvedModel<'a> {
     pub bedrock_model_id: String,
     /// Bare foundation-model id for CountTokens (profile prefix removed), when there is one.
     pub base_model_id: Option<String>,
+    /// The catalog entry; for a derived model, the family's newest model whose data it borrows.
     pub spec: Option<&'a ModelSpec>,
+    /// Resolved by the launch-day rule rather than found in the catalog.
+    pub derived: bool,
     pub capabilities: Capabilities,
-    pub price: Option<Price>,
+    pub rules: Rules,
+    pub price: Option<ModelPrice>,
 }
 
 impl ResolvedModel<'_> {
@@ -179,11 +89,18 @@ impl ResolvedModel<'_> {
     }
 }
 
+/// Derived names logged so far, bounded so that random names cannot grow memory.
+const MAX_WARNED: usize = 1_000;
+
 #[derive(Debug)]
 pub struct Catalog {
     models: Vec<ModelSpec>,
     by_name: HashMap<String, usize>,
     by_bedrock_id: HashMap<String, usize>,
+    /// The newest Claude model of each family, and of all (`None`): the templates for derivation.
+    newest: HashMap<Option<&'static str>, usize>,
+    warned: Mutex<HashSet<String>>,
+    unknown: UnknownModels,
 }
 
 impl Catalog {
@@ -209,6 +126,7 @@ impl Catalog {
         let file: CatalogFile = serde_json::from_str(text)?;
         let mut by_name = HashMap::new();
         let mut by_bedrock_id = HashMap::new();
+        let mut newest: HashMap<Option<&'static str>, usize> = HashMap::new();
         for (i, m) in file.models.iter().enumerate() {
             for name in std::iter::once(&m.id).chain(&m.aliases) {
                 if by_name.insert(name.clone(), i).is_some() {
@@ -216,12 +134,30 @@ impl Catalog {
                 }
             }
             by_bedrock_id.insert(m.bedrock_id.clone(), i);
+            if m.capabilities.claude {
+                for key in [m.family(), None] {
+                    let slot = newest.entry(key).or_insert(i);
+                    if file.models[*slot].created_at < m.created_at {
+                        *slot = i;
+                    }
+                }
+            }
         }
         Ok(Self {
             models: file.models,
             by_name,
             by_bedrock_id,
+            newest,
+            warned: Mutex::new(HashSet::new()),
+            unknown: UnknownModels::Derive,
         })
+    }
+
+    /// Sets what happens to `claude-*` names the catalog lacks (default: derive).
+    #[must_use]
+    pub fn with_unknown_models(mut self, unknown: UnknownModels) -> Self {
+        self.unknown = unknown;
+        self
     }
 
     pub fn models(&self) -> &[ModelSpec] {
@@ -236,15 +172,26 @@ impl Catalog {
         self.by_bedrock_id.get(id).map(|&i| &self.models[i])
     }
 
+    /// The newest known Claude model of `name`'s family (or of all, for a name without one).
+    pub fn template_for(&self, name: &str) -> Option<&ModelSpec> {
+        let family = family_of(name);
+        self.newest
+            .get(&family)
+            .or_else(|| self.newest.get(&None))
+            .map(|&i| &self.models[i])
+    }
+
     /// Resolves a client's `model` string.
     ///
     /// Catalog names go to `<profile>.<bedrock_id>`. With `global` preferred and no global profile,
     /// the model's first listed profile is used; with a geography preferred that the model lacks,
     /// or with `none`, the bare id is used (Bedrock then explains what it needs). Models with no
-    /// profiles at all are served in-region by their bare id.
+    /// profiles at all are served in-region by their bare id. A `claude-*` name the catalog lacks
+    /// becomes `<preferred profile>.anthropic.<name>` (see the module docs).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for a name that is neither in the catalog nor a Bedrock id.
+    /// [`ApiError::NotFound`] for a name that is neither in the catalog, nor derivable, nor a
+    /// Bedrock id.
     pub fn resolve(
         &self,
         model: &str,
@@ -255,14 +202,31 @@ impl Catalog {
             let (bedrock_model_id, region) = profile_id(spec, preferred);
             return Ok(self.resolved(model, bedrock_model_id, Some(spec), region.as_deref()));
         }
+        let derive = self.unknown == UnknownModels::Derive;
         if looks_like_bedrock_id(name) {
             let base = base_model_id(name);
-            let spec = base.as_deref().and_then(|b| self.by_bedrock_id(b));
             let region = base
                 .as_deref()
                 .and_then(|b| name.strip_suffix(b))
                 .and_then(profile_prefix_of);
-            return Ok(self.resolved(model, name.to_owned(), spec, region));
+            if let Some(spec) = base.as_deref().and_then(|b| self.by_bedrock_id(b)) {
+                return Ok(self.resolved(model, name.to_owned(), Some(spec), region));
+            }
+            let derived_name = base
+                .as_deref()
+                .and_then(|b| b.strip_prefix("anthropic."))
+                .filter(|n| derive && is_claude_name(n));
+            return Ok(match derived_name {
+                Some(n) => self.derived(model, n, name.to_owned()),
+                None => self.resolved(model, name.to_owned(), None, region),
+            });
+        }
+        if derive && is_claude_name(name) {
+            let id = match preferred.prefix() {
+                Some(p) => format!("{p}.anthropic.{name}"),
+                None => format!("anthropic.{name}"),
+            };
+            return Ok(self.derived(model, name, id));
         }
         Err(ApiError::NotFound(format!("model: {name}")))
     }
@@ -279,10 +243,15 @@ impl Catalog {
             |s| s.capabilities,
         );
         let price = spec.and_then(|s| {
-            region
+            let base = region
                 .and_then(|r| s.regional_prices.get(r))
                 .copied()
-                .or(s.price)
+                .or(s.price)?;
+            Some(ModelPrice {
+                base,
+                long_context: s.long_context_price,
+                estimated: false,
+            })
         });
         ResolvedModel {
             client_model: client_model.to_owned(),
@@ -290,10 +259,55 @@ impl Catalog {
                 .or_else(|| spec.map(|s| s.bedrock_id.clone())),
             bedrock_model_id,
             spec,
+            derived: false,
             capabilities,
+            rules: spec.map(|s| s.rules).unwrap_or_default(),
             price,
         }
     }
+
+    /// A launch-day model: `name` (`claude-opus-6`) served as `bedrock_model_id`, borrowing the
+    /// capabilities, rules, betas and (estimated) price of its family's newest known model.
+    fn derived<'a>(
+        &'a self,
+        client_model: &str,
+        name: &str,
+        bedrock_model_id: String,
+    ) -> ResolvedModel<'a> {
+        let template = self.template_for(name);
+        self.warn_once(name, template.map(|t| t.id.as_str()));
+        let mut resolved = self.resolved(client_model, bedrock_model_id, template, None);
+        resolved.base_model_id = Some(format!("anthropic.{name}"));
+        resolved.derived = true;
+        if let Some(price) = &mut resolved.price {
+            price.estimated = true;
+        }
+        resolved
+    }
+
+    fn warn_once(&self, name: &str, template: Option<&str>) {
+        let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
+        if warned.len() < MAX_WARNED && warned.insert(name.to_owned()) {
+            tracing::warn!(
+                model = name,
+                priced_as = template,
+                "model not in the catalog: served by the naming rule, cost is an estimate"
+            );
+        }
+    }
+}
+
+/// `claude-` followed by lower-case words of letters and digits (`claude-opus-6`,
+/// `claude-sonnet-6-20270101`): what Anthropic's ids look like, so nothing else is sent upstream.
+fn is_claude_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.strip_prefix("claude-").is_some_and(|rest| {
+            rest.split('-').all(|w| {
+                !w.is_empty()
+                    && w.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+        })
 }
 
 fn profile_id(spec: &ModelSpec, preferred: InferenceProfile) -> (String, Option<String>) {
@@ -311,208 +325,6 @@ fn profile_id(spec: &ModelSpec, preferred: InferenceProfile) -> (String, Option<
     }
 }
 
-/// `provider.model…`, `<geo>.provider.model…` or an ARN.
-pub fn looks_like_bedrock_id(name: &str) -> bool {
-    if name.starts_with("arn:") {
-        return true;
-    }
-    let mut parts = name.splitn(2, '.');
-    let (Some(head), Some(rest)) = (parts.next(), parts.next()) else {
-        return false;
-    };
-    !head.is_empty()
-        && !rest.is_empty()
-        && head
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
-}
-
-/// The geography of a profile id's leading part (`…/eu.` or `eu.` → `eu`).
-fn profile_prefix_of(head: &str) -> Option<&str> {
-    let head = head.rsplit('/').next()?.strip_suffix('.')?;
-    PROFILE_PREFIXES.contains(&head).then_some(head)
-}
-
-fn profile_prefix(id: &str) -> Option<&str> {
-    let (head, _) = id.split_once('.')?;
-    PROFILE_PREFIXES.contains(&head).then_some(head)
-}
-
-/// The foundation-model id inside a profile id or ARN (`us.anthropic.x` → `anthropic.x`).
-pub fn base_model_id(id: &str) -> Option<String> {
-    let tail = match id.strip_prefix("arn:") {
-        Some(_) => {
-            // arn:partition:service:region:account:resource — the resource may itself hold `:`.
-            let resource = id.splitn(6, ':').nth(5)?;
-            let (kind, rest) = resource.split_once('/')?;
-            if kind == "application-inference-profile" {
-                return None;
-            }
-            rest
-        }
-        None => id,
-    };
-    let bare = match profile_prefix(tail) {
-        Some(p) => &tail[p.len() + 1..],
-        None => tail,
-    };
-    bare.contains('.').then(|| bare.to_owned())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn catalog() -> Catalog {
-        Catalog::embedded().expect("embedded catalog parses")
-    }
-
-    #[test]
-    fn embedded_catalog_covers_the_ids_claude_code_sends() {
-        let c = catalog();
-        for id in [
-            "claude-opus-4-8",
-            "claude-sonnet-5",
-            "claude-haiku-4-5-20251001",
-            "claude-sonnet-4-5-20250929",
-            "claude-3-5-haiku-20241022",
-            "claude-opus-4-6",
-            "claude-fable-5",
-            "deepseek-r1",
-            "qwen3-32b",
-        ] {
-            assert!(c.get(id).is_some(), "{id} missing");
-        }
-    }
-
-    #[test]
-    fn catalog_names_resolve_to_the_preferred_profile() {
-        let c = catalog();
-        let cases = [
-            (
-                "claude-sonnet-4-5",
-                InferenceProfile::Global,
-                "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
-            ),
-            (
-                "claude-sonnet-4-5",
-                InferenceProfile::Eu,
-                "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
-            ),
-            (
-                "claude-3-5-haiku-20241022",
-                InferenceProfile::Global,
-                "us.anthropic.claude-3-5-haiku-20241022-v1:0",
-            ),
-            (
-                "claude-3-5-haiku-20241022",
-                InferenceProfile::Eu,
-                "anthropic.claude-3-5-haiku-20241022-v1:0",
-            ),
-            (
-                "claude-opus-4-8",
-                InferenceProfile::None,
-                "anthropic.claude-opus-4-8",
-            ),
-            ("qwen3-32b", InferenceProfile::Global, "qwen.qwen3-32b-v1:0"),
-            (
-                "deepseek-r1",
-                InferenceProfile::Global,
-                "us.deepseek.r1-v1:0",
-            ),
-        ];
-        for (name, profile, want) in cases {
-            let r = c.resolve(name, profile).expect(name);
-            assert_eq!(r.bedrock_model_id, want, "{name} {profile}");
-            assert_eq!(r.client_model, name);
-        }
-    }
-
-    #[test]
-    fn bedrock_ids_pass_through_and_keep_catalog_data() {
-        let c = catalog();
-        let r = c
-            .resolve(
-                "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                InferenceProfile::Global,
-            )
-            .expect("resolves");
-        assert_eq!(
-            r.bedrock_model_id,
-            "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-        );
-        assert_eq!(
-            r.base_model_id.as_deref(),
-            Some("anthropic.claude-sonnet-4-5-20250929-v1:0")
-        );
-        assert_eq!(
-            r.spec.map(|s| s.id.as_str()),
-            Some("claude-sonnet-4-5-20250929")
-        );
-
-        let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0";
-        let r = c
-            .resolve(arn, InferenceProfile::Global)
-            .expect("arn resolves");
-        assert_eq!(r.bedrock_model_id, arn);
-        assert_eq!(
-            r.base_model_id.as_deref(),
-            Some("anthropic.claude-haiku-4-5-20251001-v1:0")
-        );
-        assert!(r.spec.is_some());
-
-        let app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
-        let r = c
-            .resolve(app, InferenceProfile::Global)
-            .expect("app profile resolves");
-        assert!(r.spec.is_none());
-        assert!(r.price.is_none(), "unknown model must have no price");
-    }
-
-    #[test]
-    fn regional_price_applies_to_eu_profile() {
-        let c = catalog();
-        let global = c
-            .resolve("claude-sonnet-4-5", InferenceProfile::Global)
-            .expect("ok");
-        let eu = c
-            .resolve("claude-sonnet-4-5", InferenceProfile::Eu)
-            .expect("ok");
-        assert_eq!(global.price.map(|p| p.input), Some(3.0));
-        assert_eq!(eu.price.map(|p| p.input), Some(3.3));
-    }
-
-    #[test]
-    fn a_profile_arn_gets_its_geographys_price() {
-        let c = catalog();
-        let arn = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-sonnet-4-5-20250929-v1:0";
-        let r = c.resolve(arn, InferenceProfile::Global).expect("resolves");
-        assert_eq!(r.price.map(|p| p.input), Some(3.3));
-    }
-
-    #[test]
-    fn unknown_names_are_not_found() {
-        let c = catalog();
-        for name in ["gpt-4o", "claude-imaginary-9", "", "Anthropic.Claude"] {
-            let err = c.resolve(name, InferenceProfile::Global).expect_err(name);
-            assert_eq!(err.kind(), "not_found_error");
-        }
-    }
-
-    #[test]
-    fn profile_setting_parses_and_rejects_unknown_values() {
-        assert_eq!("EU".parse::<InferenceProfile>(), Ok(InferenceProfile::Eu));
-        assert!("mars".parse::<InferenceProfile>().is_err());
-    }
-
-    #[test]
-    fn duplicate_names_are_rejected() {
-        let dup = r#"{"models":[
-          {"id":"a","display_name":"A","created_at":"x","bedrock_id":"p.a","capabilities":{"claude":false,"thinking":false,"adaptive_thinking":false,"caching":false,"cache_ttl_1h":false,"count_tokens":false,"temperature_top_p_exclusive":false,"tools":true}},
-          {"id":"b","aliases":["a"],"display_name":"B","created_at":"x","bedrock_id":"p.b","capabilities":{"claude":false,"thinking":false,"adaptive_thinking":false,"caching":false,"cache_ttl_1h":false,"count_tokens":false,"temperature_top_p_exclusive":false,"tools":true}}]}"#;
-        assert!(Catalog::parse(dup).is_err());
-    }
-}
+#[path = "models/tests.rs"]
+mod tests;

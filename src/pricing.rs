@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::models::Price;
+use crate::models::{ModelPrice, Price};
 
 /// Token counts as billed (input = uncached input only, as Bedrock/Anthropic report it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,6 +115,25 @@ pub fn cost(price: &Price, tokens: &TokenCounts, conversion: Option<&CurrencyCon
         currency: "USD",
         converted,
     }
+}
+
+/// The cost of `tokens` at a model's price: its long-context rate when the prompt (uncached input,
+/// cache writes and cache reads together) is longer than that rate's threshold, else its base rate.
+pub fn model_cost(
+    price: &ModelPrice,
+    tokens: &TokenCounts,
+    conversion: Option<&CurrencyConversion>,
+) -> Cost {
+    let prompt = tokens
+        .input
+        .saturating_add(tokens.cache_write_5m)
+        .saturating_add(tokens.cache_write_1h)
+        .saturating_add(tokens.cache_read);
+    let rate = match &price.long_context {
+        Some(long) if prompt > long.above_input_tokens => &long.price,
+        _ => &price.base,
+    };
+    cost(rate, tokens, conversion)
 }
 
 /// The value for the `x-chatrix-cost-usd` header: total in USD, fixed decimal (e.g. "0.004515"), no
@@ -243,6 +262,40 @@ mod tests {
             assert_eq!(c.currency, "USD");
             assert_eq!(c.converted, None);
         }
+    }
+
+    #[test]
+    fn long_context_rate_applies_to_the_whole_request_above_its_threshold() {
+        use crate::models::LongContextPrice;
+        let haiku = ModelPrice {
+            base: price(0.1, 0.5, Some(0.125), Some(0.01)),
+            long_context: Some(LongContextPrice {
+                above_input_tokens: 100_000,
+                price: price(0.5, 2.5, Some(0.625), Some(0.05)),
+            }),
+            estimated: false,
+        };
+        // 100,000 prompt tokens, half of them cache reads: still the base rate.
+        let at = model_cost(&haiku, &tokens(50_000, 1_000, 0, 0, 50_000), None);
+        assert_eq!(at.total_cost, 0.006);
+        // One more token, and every part is billed at the long-context rate.
+        let above = model_cost(&haiku, &tokens(50_001, 1_000, 0, 0, 50_000), None);
+        assert_eq!(
+            (above.input_cost, above.cache_read_cost, above.output_cost),
+            (0.0250005, 0.0025, 0.0025)
+        );
+        assert_eq!(above.total_cost, 0.0300005);
+        // Cache writes count towards the threshold too.
+        let writes = model_cost(&haiku, &tokens(1, 0, 100_000, 0, 0), None);
+        assert_eq!(writes.cache_write_cost, 0.0625);
+        let flat = ModelPrice {
+            long_context: None,
+            ..haiku
+        };
+        assert_eq!(
+            model_cost(&flat, &tokens(50_001, 1_000, 0, 0, 50_000), None).total_cost,
+            0.0060001
+        );
     }
 
     #[test]

@@ -56,7 +56,8 @@ impl AppState {
         let catalog = match &cfg.models_file {
             Some(path) => Catalog::from_file(path).context("CHATRIX_MODELS_FILE")?,
             None => Catalog::embedded()?,
-        };
+        }
+        .with_unknown_models(cfg.unknown_models);
         let fetcher = Fetcher::new(FetchLimits {
             max_bytes: cfg.fetch_max_bytes,
             timeout: cfg.fetch_timeout,

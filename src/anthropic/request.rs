@@ -285,9 +285,12 @@ pub enum ThinkingKind {
     Enabled,
     Disabled,
     Adaptive,
+    /// Sonnet 5.5's lowest setting: thinking only between tool calls.
+    #[serde(rename = "between_tools")]
+    BetweenTools,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct OutputConfig {
     pub effort: Option<String>,
     pub format: Option<OutputFormat>,

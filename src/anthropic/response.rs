@@ -59,6 +59,10 @@ pub struct Usage {
     /// Chatrix's addition: the USD cost of this response (absent when the price is unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
+    /// Chatrix's addition: `true` when `cost` is priced from another model (one the catalog has
+    /// never seen is priced as its family's newest model); absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
 }
 
 impl Usage {

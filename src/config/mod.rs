@@ -11,7 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::auth::NamedKey;
-use crate::models::InferenceProfile;
+use crate::models::{InferenceProfile, UnknownModels};
 use crate::pricing::CurrencyConversion;
 
 mod parse;
@@ -55,6 +55,8 @@ pub struct Config {
     pub api_keys: Vec<NamedKey>,
     pub models_file: Option<PathBuf>,
     pub inference_profile: InferenceProfile,
+    /// `claude-*` names the catalog lacks: served by the naming rule, or refused.
+    pub unknown_models: UnknownModels,
     pub log_format: LogFormat,
     pub strip_billing_header: bool,
     pub currency: Option<CurrencyConversion>,
@@ -199,6 +201,10 @@ impl Config {
             inference_profile: match get("CHATRIX_INFERENCE_PROFILE") {
                 Some(v) => v.parse().map_err(|m| err("CHATRIX_INFERENCE_PROFILE", m))?,
                 None => InferenceProfile::Global,
+            },
+            unknown_models: match get("CHATRIX_UNKNOWN_MODELS") {
+                Some(v) => v.parse().map_err(|m| err("CHATRIX_UNKNOWN_MODELS", m))?,
+                None => UnknownModels::Derive,
             },
             log_format: match get("CHATRIX_LOG_FORMAT").unwrap_or("json") {
                 "json" => LogFormat::Json,

@@ -204,7 +204,7 @@ pub fn convert_usage(u: &TokenUsage) -> Usage {
             ephemeral_1h_input_tokens: one_hour,
         },
         service_tier: "standard",
-        cost: None,
+        ..Usage::default()
     }
 }
 

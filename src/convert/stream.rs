@@ -23,7 +23,7 @@ use crate::convert::response::{
 };
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
-use crate::models::Price;
+use crate::models::ModelPrice;
 use crate::pricing::{self, CurrencyConversion};
 
 /// One named SSE event (`event: <name>` + `data: <json>`).
@@ -56,7 +56,7 @@ pub struct StreamContext {
     pub stop_sequences: Vec<String>,
     /// Non-zero estimate for `message_start` (Claude Code's context meter ignores 0).
     pub input_estimate: u64,
-    pub price: Option<Price>,
+    pub price: Option<ModelPrice>,
     pub currency: Option<CurrencyConversion>,
 }
 
@@ -331,7 +331,8 @@ impl StreamState {
         usage.cost = self
             .ctx
             .price
-            .map(|p| pricing::cost(&p, &usage.token_counts(), self.ctx.currency.as_ref()));
+            .map(|p| pricing::model_cost(&p, &usage.token_counts(), self.ctx.currency.as_ref()));
+        usage.cost_estimated = self.ctx.price.is_some_and(|p| p.estimated);
         let mut usage_json = json!({
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
@@ -341,6 +342,9 @@ impl StreamState {
         });
         if let Some(cost) = &usage.cost {
             usage_json["cost"] = json!(cost);
+        }
+        if usage.cost_estimated {
+            usage_json["cost_estimated"] = json!(true);
         }
         out.push(SseEvent::new(
             "message_delta",

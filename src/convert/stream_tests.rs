@@ -13,11 +13,15 @@ pub(super) fn ctx() -> StreamContext {
         tool_names: ToolNameMap::default(),
         stop_sequences: vec!["END".into()],
         input_estimate: 42,
-        price: Some(Price {
-            input: 3.0,
-            output: 15.0,
-            cache_write: Some(3.75),
-            cache_read: Some(0.3),
+        price: Some(ModelPrice {
+            base: crate::models::Price {
+                input: 3.0,
+                output: 15.0,
+                cache_write: Some(3.75),
+                cache_read: Some(0.3),
+            },
+            long_context: None,
+            estimated: false,
         }),
         currency: None,
     }

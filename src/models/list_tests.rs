@@ -10,9 +10,13 @@ fn spec(id: &str, created_at: &str) -> ModelSpec {
         created_at: created_at.to_owned(),
         bedrock_id: format!("vendor.{id}"),
         profiles: Vec::new(),
+        context_window: None,
+        max_output_tokens: None,
         capabilities: Capabilities::unknown(id),
+        rules: crate::models::Rules::default(),
         betas: Vec::new(),
         price: None,
+        long_context_price: None,
         regional_prices: std::collections::HashMap::new(),
     }
 }

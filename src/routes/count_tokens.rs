@@ -19,7 +19,9 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::messages::{beta_headers, convert_options, read_body, resolve_model, RequestLog};
+use super::messages::{
+    apply_model_rules, beta_headers, convert_options, read_body, resolve_model, RequestLog,
+};
 use crate::anthropic::request::parse_count_tokens_request;
 use crate::auth::AuthedKey;
 use crate::convert::request::to_count_tokens;
@@ -49,6 +51,7 @@ pub(super) async fn count_tokens(
     let model = resolve_model(&state, &request.model)?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
     let betas = beta_headers(&headers);
+    apply_model_rules(&model, &mut request, &betas)?;
     let counted_body = to_count_tokens(&request, &convert_options(&state, &model, &betas))?;
     let caller = key.map(|Extension(k)| k.name);
     let counted = match bedrock_count(&state, caller.as_deref(), &model, &counted_body).await {
@@ -73,7 +76,7 @@ async fn bedrock_count(
     model: &ResolvedModel<'_>,
     body: &Value,
 ) -> Option<u64> {
-    if !model.capabilities.count_tokens {
+    if !model.capabilities.claude {
         return None;
     }
     let base = model.base_model_id.as_deref()?;

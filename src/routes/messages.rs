@@ -20,6 +20,7 @@ use crate::convert::stream::StreamContext;
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::fetch::Fetcher;
+use crate::models::rules::{self, Change};
 use crate::models::ResolvedModel;
 use crate::pricing;
 use crate::state::AppState;
@@ -35,6 +36,8 @@ pub struct RequestLog {
     pub cache_read_tokens: Option<u64>,
     pub cache_write_tokens: Option<u64>,
     pub cost_usd: Option<f64>,
+    /// The cost is priced from another model (a model the catalog has never seen).
+    pub cost_estimated: bool,
 }
 
 pub(super) async fn create_message(
@@ -48,8 +51,9 @@ pub(super) async fn create_message(
     let mut request = parse_messages_request(&bytes)?;
     drop(bytes);
     let model = resolve_model(&state, &request.model)?;
-    inline_url_sources(&state.fetcher, &mut request).await?;
     let betas = beta_headers(&headers);
+    let changes = apply_model_rules(&model, &mut request, &betas)?;
+    inline_url_sources(&state.fetcher, &mut request).await?;
     let converse = to_converse(&request, &convert_options(&state, &model, &betas))?;
     if !converse.dropped.is_empty() {
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
@@ -81,9 +85,52 @@ pub(super) async fn create_message(
             model: model.client_model.clone(),
             key: key.map(|Extension(k)| k.name),
         };
-        return stream_message(call, log, input_estimate).await;
+        return stream_message(call, log, input_estimate)
+            .await
+            .map(|r| with_changes(r, &changes));
     }
-    json_message(call).await
+    json_message(call).await.map(|r| with_changes(r, &changes))
+}
+
+/// Applies the model's catalog rules (`models::rules`) to the request. The names of the changes
+/// are logged at debug level, never content.
+///
+/// # Errors
+/// A request the model refuses and no rule can mend (prefill where the model refuses it).
+pub(super) fn apply_model_rules(
+    model: &ResolvedModel<'_>,
+    request: &mut MessagesRequest,
+    betas: &[String],
+) -> Result<Vec<Change>, ApiError> {
+    let sent: Vec<String> = betas
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|b| model.allows_beta(b))
+        .map(str::to_owned)
+        .collect();
+    let changes = rules::plan(&model.rules, &rules::View::of(request), &sent)?;
+    if !changes.is_empty() {
+        let names: Vec<_> = changes.iter().map(Change::name).collect();
+        tracing::debug!(changes = ?names, "model rules changed the request");
+        rules::apply(request, &changes);
+    }
+    Ok(changes)
+}
+
+/// Names the rule changes a client could notice in `x-chatrix-changes` (comma-separated).
+fn with_changes(mut response: Response, changes: &[Change]) -> Response {
+    let visible: Vec<_> = changes
+        .iter()
+        .filter(|c| c.is_visible())
+        .map(Change::name)
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&visible.join(", ")) {
+        if !visible.is_empty() {
+            response.headers_mut().insert("x-chatrix-changes", v);
+        }
+    }
+    response
 }
 
 /// One converted request on its way to Bedrock.
@@ -108,6 +155,7 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
     };
     let mut message = from_converse(&output, &ctx);
     message.usage.cost = priced(call.state, call.model, &message.usage);
+    message.usage.cost_estimated = call.model.price.is_some_and(|p| p.estimated);
     let log = log_line(call.model, &message.usage);
     let mut response = Json(&message).into_response();
     if let Some(cost) = &message.usage.cost {
@@ -155,7 +203,7 @@ fn priced(
     usage: &crate::anthropic::response::Usage,
 ) -> Option<pricing::Cost> {
     let price = model.price?;
-    Some(pricing::cost(
+    Some(pricing::model_cost(
         &price,
         &usage.token_counts(),
         state.cfg.currency.as_ref(),
@@ -171,6 +219,7 @@ fn log_line(model: &ResolvedModel<'_>, usage: &crate::anthropic::response::Usage
         cache_read_tokens: Some(usage.cache_read_input_tokens),
         cache_write_tokens: Some(usage.cache_creation_input_tokens),
         cost_usd: usage.cost.as_ref().map(|c| c.total_cost),
+        cost_estimated: usage.cost_estimated,
     }
 }
 

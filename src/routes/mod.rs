@@ -224,7 +224,7 @@ async fn request_log(mut request: Request, next: Next) -> Response {
         model = log.model, key = key.as_deref(), stream = log.stream,
         input_tokens = log.input_tokens, output_tokens = log.output_tokens,
         cache_read_tokens = log.cache_read_tokens, cache_write_tokens = log.cache_write_tokens,
-        cost_usd = log.cost_usd, "request"
+        cost_usd = log.cost_usd, cost_estimated = log.cost_estimated, "request"
     );
     response
 }

@@ -168,6 +168,7 @@ impl EndLog {
             cache_read_tokens = usage.map(|u| u.cache_read_input_tokens),
             cache_write_tokens = usage.map(|u| u.cache_creation_input_tokens),
             cost_usd = usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
+            cost_estimated = usage.is_some_and(|u| u.cost_estimated),
             "stream ended"
         );
         self.finished = Some(String::new());

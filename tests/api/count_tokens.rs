@@ -10,8 +10,9 @@ const PATH: &str = "/v1/messages/count_tokens";
 /// In the catalog with `count_tokens: true` and a `global` profile, the gateway's default.
 const COUNTED: &str = "claude-sonnet-4-20250514";
 const COUNTED_BARE_ID: &str = "anthropic.claude-sonnet-4-20250514-v1:0";
-/// In the catalog with `count_tokens: false`.
-const ESTIMATED: &str = "claude-sonnet-4-5";
+/// A model bedrock-runtime CountTokens refuses (the emulator, like Bedrock, counts only Claude up
+/// to 4.6 there).
+const ESTIMATED: &str = "claude-opus-5";
 
 fn body(model: &str, text: &str) -> Value {
     json!({
@@ -120,7 +121,7 @@ async fn raw_profile_ids_and_arns_are_counted_under_the_bare_id() {
 }
 
 #[tokio::test]
-async fn unsupported_models_get_the_local_estimate_without_a_bedrock_call() {
+async fn a_model_count_tokens_refuses_gets_the_local_estimate_and_is_not_asked_again() {
     let app = spawn_app().await;
     let short = body(ESTIMATED, "Is it windy?");
     let long = body(
@@ -133,7 +134,9 @@ async fn unsupported_models_get_the_local_estimate_without_a_bedrock_call() {
     );
     assert_eq!(a, local_estimate(&short));
     assert!(b > a * 10, "{a} then {b}");
-    assert!(app.emulator.requests().is_empty(), "Bedrock was called");
+    let calls = count_tokens_calls(&app);
+    assert_eq!(calls.len(), 1, "the refusal is remembered for the model");
+    assert_eq!(calls[0].model_id, "anthropic.claude-opus-5");
 }
 
 #[tokio::test]

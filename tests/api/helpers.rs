@@ -39,21 +39,35 @@ pub(crate) async fn spawn_app_until(
     extra: &[(&str, &str)],
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
-    spawn(extra, None, shutdown).await
+    spawn(
+        extra,
+        None,
+        Emulator::new().expect("emulator starts"),
+        shutdown,
+    )
+    .await
+}
+
+/// The app in front of a given emulator (one that knows models the gateway's catalog does not).
+pub(crate) async fn spawn_app_on(emulator: Emulator, extra: &[(&str, &str)]) -> TestApp {
+    spawn(extra, None, emulator, std::future::pending()).await.0
 }
 
 /// The app with its Bedrock client pointed at `bedrock` instead of the emulator (which still
 /// runs, at `emulator_url`, for a relay in between to forward to).
 pub(crate) async fn spawn_app_routed(extra: &[(&str, &str)], bedrock: &str) -> TestApp {
-    spawn(extra, Some(bedrock), std::future::pending()).await.0
+    let emulator = Emulator::new().expect("emulator starts");
+    spawn(extra, Some(bedrock), emulator, std::future::pending())
+        .await
+        .0
 }
 
 async fn spawn(
     extra: &[(&str, &str)],
     bedrock: Option<&str>,
+    emulator: Emulator,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let emulator = Emulator::new().expect("emulator starts");
     let emulator_url = emulator.spawn(0).await.expect("emulator binds");
     let mut vars: HashMap<String, String> = HashMap::from([
         ("CHATRIX_API_KEYS".to_owned(), format!("test:{KEY}")),

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod count_tokens;
+mod current_models;
 mod faults;
 mod helpers;
 mod limits;

@@ -137,7 +137,7 @@ fn assert_grammar(events: &[Event]) {
     }
 }
 
-fn message_delta(events: &[Event]) -> &Event {
+pub(crate) fn message_delta(events: &[Event]) -> &Event {
     events
         .iter()
         .find(|e| e.name == "message_delta")

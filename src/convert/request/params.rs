@@ -135,6 +135,8 @@ fn thinking(
     }
     let budget = match config.kind {
         ThinkingKind::Disabled => return Ok(None),
+        // Sonnet 5.5's lowest setting (a catalog rule's answer to `disabled`); takes no options.
+        ThinkingKind::BetweenTools => return Ok(Some(json!({"type": "between_tools"}))),
         ThinkingKind::Adaptive if ctx.caps.adaptive_thinking => None,
         ThinkingKind::Adaptive => match adaptive_budget(max_tokens) {
             Some(budget) => Some(budget),
