@@ -36,6 +36,7 @@ pub mod emulator;
 pub mod error;
 pub mod fetch;
 pub mod models;
+pub mod native;
 pub mod pricing;
 pub mod routes;
 pub mod server;

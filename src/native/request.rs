@@ -1,0 +1,240 @@
+//! The InvokeModel body for a Claude model: the client's JSON with a few named changes, everything
+//! else byte for byte.
+//!
+//! The top level is split into raw values (`RawValue`: the client's bytes, never re-serialized);
+//! only the fields a rule changes are rebuilt. Message content is never parsed here, so a
+//! multi-megabyte Claude Code request costs one scan, and tool schemas and history keep the exact
+//! bytes (and key order) that prompt-cache prefixes and thinking-block binding depend on.
+//!
+//! Rules, each a small function below and a row in `docs/api.md`:
+//! - `model` and `stream` removed (the URL and the operation say them; Bedrock refuses both);
+//! - `anthropic_version: "bedrock-2023-05-31"` first (the only value Bedrock accepts);
+//! - `anthropic_beta` from the `anthropic-beta` header, split, trimmed, de-duplicated and filtered
+//!   through the model's Bedrock allow-list (catalog data);
+//! - the catalog's per-model rules ([`crate::models::rules`]) on `thinking`, sampling and
+//!   `tool_choice`;
+//! - top-level fields Bedrock has no place for ([`DROPPED_FIELDS`]) removed, and `output_config`
+//!   for models older than 4.6;
+//! - Claude Code's `x-anthropic-billing-header:` block removed from `system` when configured.
+//!
+//! Pure: no I/O, no logging. `url` sources are inlined by the caller before this runs.
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::models::rules::Change;
+use crate::models::ResolvedModel;
+
+/// The `anthropic_version` Bedrock's Claude models accept.
+pub const BEDROCK_VERSION: &str = "bedrock-2023-05-31";
+
+/// Top-level fields of the Anthropic API with no equivalent on Bedrock's Claude path: Bedrock
+/// answers `extraneous key [...] is not permitted` (older models) or `Extra inputs are not
+/// permitted` (4.7+) to each (NATIVE.md §1.3–§1.4). `model` and `stream` are removed by their own
+/// rule.
+pub const DROPPED_FIELDS: [&str; 8] = [
+    "service_tier",
+    "container",
+    "inference_geo",
+    "mcp_servers",
+    "speed",
+    "output_format",
+    "fallbacks",
+    "diagnostics",
+];
+
+/// Claude Code's per-build attribution block (`system[0]`).
+const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
+
+type Fields = IndexMap<String, Box<RawValue>>;
+
+/// Settings for one body.
+#[derive(Debug, Clone, Copy)]
+pub struct NativeOptions<'a> {
+    pub model: &'a ResolvedModel<'a>,
+    /// Raw `anthropic-beta` header values (each may be a comma list).
+    pub betas: &'a [String],
+    pub changes: &'a [Change],
+    pub strip_billing_header: bool,
+}
+
+/// The body bytes and the names of what was dropped (for debug logs; never content).
+#[derive(Debug)]
+pub struct NativeBody {
+    pub bytes: Vec<u8>,
+    pub dropped: Vec<String>,
+}
+
+/// Builds the InvokeModel body from the client's body bytes.
+///
+/// # Errors
+/// [`ApiError::InvalidRequest`] when the body is not a JSON object (the typed parse, which runs
+/// first, reports field errors by name).
+pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, ApiError> {
+    let mut fields: Fields = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
+    let mut dropped = Vec::new();
+    for key in ["model", "stream"] {
+        fields.shift_remove(key);
+    }
+    for key in DROPPED_FIELDS {
+        if fields.shift_remove(key).is_some() {
+            dropped.push(key.to_owned());
+        }
+    }
+    if !opts.model.capabilities.adaptive_thinking && fields.shift_remove("output_config").is_some()
+    {
+        dropped.push("output_config".to_owned());
+    }
+    apply_changes(&mut fields, opts.changes)?;
+    if opts.strip_billing_header {
+        strip_billing_header(&mut fields)?;
+    }
+    let betas = allowed_betas(&mut fields, opts, &mut dropped)?;
+    let mut out: Fields = IndexMap::with_capacity(fields.len() + 2);
+    out.insert("anthropic_version".into(), raw(&json!(BEDROCK_VERSION))?);
+    if !betas.is_empty() {
+        out.insert("anthropic_beta".into(), raw(&json!(betas))?);
+    }
+    fields.shift_remove("anthropic_version");
+    out.extend(fields);
+    let bytes = serde_json::to_vec(&out).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(NativeBody { bytes, dropped })
+}
+
+fn raw(value: &Value) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(value).map_err(|e| ApiError::Internal(e.into()))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(field: &str, value: &RawValue) -> Result<T, ApiError> {
+    serde_json::from_str(value.get()).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
+}
+
+/// The client's betas (header values and any body `anthropic_beta`), split, trimmed and
+/// de-duplicated, that the model's Bedrock allow-list holds; the rest are named in `dropped`.
+fn allowed_betas(
+    fields: &mut Fields,
+    opts: &NativeOptions<'_>,
+    dropped: &mut Vec<String>,
+) -> Result<Vec<String>, ApiError> {
+    let in_body: Vec<String> = match fields.shift_remove("anthropic_beta") {
+        Some(v) => parse("anthropic_beta", &v)?,
+        None => Vec::new(),
+    };
+    let mut kept: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let all = opts.betas.iter().flat_map(|v| v.split(','));
+    for beta in all.chain(in_body.iter().map(String::as_str)).map(str::trim) {
+        if beta.is_empty() || seen.contains(&beta) {
+            continue;
+        }
+        seen.push(beta);
+        if opts.model.allows_beta(beta) {
+            kept.push(beta.to_owned());
+        } else {
+            dropped.push(format!(
+                "beta:{}",
+                crate::anthropic::request::truncate(beta, 64)
+            ));
+        }
+    }
+    Ok(kept)
+}
+
+/// Rewrites the fields the catalog rules change (see [`crate::models::rules::apply`] for the
+/// typed twin used on the Converse path).
+fn apply_changes(fields: &mut Fields, changes: &[Change]) -> Result<(), ApiError> {
+    for change in changes {
+        match change {
+            Change::ThinkingToAdaptive { effort } => {
+                let display = thinking_display(fields)?;
+                let mut thinking = json!({"type": "adaptive"});
+                if let Some(d) = display {
+                    thinking["display"] = d;
+                }
+                fields.insert("thinking".into(), raw(&thinking)?);
+                let mut config: Map<String, Value> = match fields.get("output_config") {
+                    Some(v) => parse("output_config", v)?,
+                    None => Map::new(),
+                };
+                config.entry("effort").or_insert_with(|| json!(effort));
+                fields.insert("output_config".into(), raw(&Value::Object(config))?);
+            }
+            Change::ThinkingToBetweenTools => {
+                fields.insert("thinking".into(), raw(&json!({"type": "between_tools"}))?);
+            }
+            Change::DropSampling(name) => {
+                fields.shift_remove(*name);
+            }
+            Change::ToolChoiceToAuto => {
+                let old: Map<String, Value> = match fields.get("tool_choice") {
+                    Some(v) => parse("tool_choice", v)?,
+                    None => Map::new(),
+                };
+                let mut choice = json!({"type": "auto"});
+                if let Some(p) = old.get("disable_parallel_tool_use") {
+                    choice["disable_parallel_tool_use"] = p.clone();
+                }
+                fields.insert("tool_choice".into(), raw(&choice)?);
+            }
+            Change::DropDisplayUpdates => {
+                if let Some(v) = fields.get("thinking") {
+                    let mut thinking: Map<String, Value> = parse("thinking", v)?;
+                    thinking.shift_remove("display");
+                    fields.insert("thinking".into(), raw(&Value::Object(thinking))?);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn thinking_display(fields: &Fields) -> Result<Option<Value>, ApiError> {
+    let Some(v) = fields.get("thinking") else {
+        return Ok(None);
+    };
+    let thinking: Map<String, Value> = parse("thinking", v)?;
+    Ok(thinking.get("display").cloned())
+}
+
+/// Removes a leading `x-anthropic-billing-header:` text block from an array `system`; the other
+/// blocks keep their bytes. The same rule on every turn keeps the prefix stable from the first.
+fn strip_billing_header(fields: &mut Fields) -> Result<(), ApiError> {
+    let Some(system) = fields.get("system") else {
+        return Ok(());
+    };
+    if !system.get().trim_start().starts_with('[') {
+        return Ok(());
+    }
+    let blocks: Vec<Box<RawValue>> = parse("system", system)?;
+    let is_billing = |b: &RawValue| {
+        serde_json::from_str::<Map<String, Value>>(b.get()).is_ok_and(|m| {
+            m.get("type").and_then(Value::as_str) == Some("text")
+                && m.get("text")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.trim_start().starts_with(BILLING_PREFIX))
+        })
+    };
+    if !blocks.first().is_some_and(|b| is_billing(b)) {
+        return Ok(());
+    }
+    let rest = &blocks[1..];
+    if rest.is_empty() {
+        fields.shift_remove("system");
+    } else {
+        fields.insert("system".into(), raw_array(rest)?);
+    }
+    Ok(())
+}
+
+fn raw_array(items: &[Box<RawValue>]) -> Result<Box<RawValue>, ApiError> {
+    let joined: Vec<&str> = items.iter().map(|i| i.get()).collect();
+    RawValue::from_string(format!("[{}]", joined.join(",")))
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

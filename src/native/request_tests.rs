@@ -1,0 +1,200 @@
+use serde_json::{json, Value};
+
+use super::*;
+use crate::models::rules::{self, View};
+use crate::models::{Catalog, InferenceProfile};
+
+fn catalog() -> Catalog {
+    Catalog::embedded().expect("catalog")
+}
+
+fn build(model: &str, body: &Value, betas: &[&str]) -> (Vec<u8>, Vec<String>) {
+    let c = catalog();
+    let resolved = c.resolve(model, InferenceProfile::Global).expect("model");
+    let bytes = body.to_string().into_bytes();
+    let typed = crate::anthropic::request::parse_messages_request(&bytes).expect("typed");
+    let betas: Vec<String> = betas.iter().map(|b| (*b).to_owned()).collect();
+    let changes = rules::plan(&resolved.rules, &View::of(&typed), &betas).expect("plan");
+    let opts = NativeOptions {
+        model: &resolved,
+        betas: &betas,
+        changes: &changes,
+        strip_billing_header: true,
+    };
+    let out = to_invoke(&bytes, &opts).expect("builds");
+    (out.bytes, out.dropped)
+}
+
+fn parsed(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("JSON")
+}
+
+#[test]
+fn model_and_stream_go_and_the_bedrock_version_comes_first() {
+    let body = json!({"model": "claude-opus-5-5", "stream": true, "max_tokens": 10,
+                      "anthropic_version": "2026-10-21",
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, _) = build("claude-opus-5-5", &body, &[]);
+    let text = std::str::from_utf8(&bytes).expect("utf8");
+    assert!(
+        text.starts_with(r#"{"anthropic_version":"bedrock-2023-05-31","#),
+        "{text}"
+    );
+    let v = parsed(&bytes);
+    assert!(v.get("model").is_none() && v.get("stream").is_none());
+    assert_eq!(v["max_tokens"], 10);
+}
+
+#[test]
+fn everything_no_rule_touches_keeps_its_exact_bytes() {
+    // Odd spacing, escapes and key order that a parse-and-serialize would normalise.
+    let tools = r#"[{"name":"ToolSearch","defer_loading":true,"input_schema":{"type":"object","properties":{"z":{"type":"string"},"a":{"type":"number","description":"caf\u00e9 \/ 1.50"}}}}]"#;
+    let messages = r#"[{"role":"user","content":[{"type":"tool_reference","tool_name":"ToolSearch"},{"type":"text","text":"line\nbreak é","cache_control":{"type":"ephemeral","ttl":"1h"}}]}]"#;
+    let ctx = r#"{"edits":[{"type":"clear_thinking_20251015","keep":{"type":"thinking_turns","value":1}}]}"#;
+    let body = format!(
+        r#"{{"model":"claude-opus-5-5","max_tokens":1000,"tools":{tools},"messages":{messages},"context_management":{ctx},"thinking":{{"type":"adaptive"}},"output_config":{{"effort":"high"}}}}"#
+    );
+    let c = catalog();
+    let resolved = c
+        .resolve("claude-opus-5-5", InferenceProfile::Global)
+        .expect("model");
+    let opts = NativeOptions {
+        model: &resolved,
+        betas: &[],
+        changes: &[],
+        strip_billing_header: true,
+    };
+    let out = to_invoke(body.as_bytes(), &opts).expect("builds");
+    let text = String::from_utf8(out.bytes).expect("utf8");
+    for part in [tools, messages, ctx, r#""output_config":{"effort":"high"}"#] {
+        assert!(text.contains(part), "{part} changed in {text}");
+    }
+    assert!(out.dropped.is_empty());
+}
+
+#[test]
+fn betas_are_split_trimmed_deduplicated_and_filtered_per_model() {
+    let body = json!({"model": "claude-opus-5-5", "max_tokens": 10,
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, dropped) = build(
+        "claude-opus-5-5",
+        &body,
+        &[
+            "claude-code-20250219, effort-2025-11-24",
+            "effort-2025-11-24,,oauth-2025-04-20",
+            " compact-2026-01-12",
+        ],
+    );
+    assert_eq!(
+        parsed(&bytes)["anthropic_beta"],
+        json!(["effort-2025-11-24", "compact-2026-01-12"])
+    );
+    assert_eq!(
+        dropped,
+        ["beta:claude-code-20250219", "beta:oauth-2025-04-20"]
+    );
+    let (bytes, _) = build("claude-opus-5-5", &body, &["claude-code-20250219"]);
+    assert!(
+        parsed(&bytes).get("anthropic_beta").is_none(),
+        "no empty list"
+    );
+}
+
+#[test]
+fn fields_bedrock_has_no_place_for_are_dropped_by_name() {
+    let body = json!({"model": "claude-opus-5-5", "max_tokens": 10, "service_tier": "auto",
+                      "container": "c", "speed": "fast", "metadata": {"user_id": "u"},
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, dropped) = build("claude-opus-5-5", &body, &[]);
+    let v = parsed(&bytes);
+    for key in ["service_tier", "container", "speed"] {
+        assert!(v.get(key).is_none(), "{key}");
+    }
+    assert_eq!(v["metadata"]["user_id"], "u", "metadata travels");
+    assert_eq!(dropped, ["service_tier", "container", "speed"]);
+}
+
+#[test]
+fn output_config_is_dropped_for_models_before_4_6() {
+    let body = json!({"model": "m", "max_tokens": 10, "output_config": {"effort": "low"},
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, dropped) = build("claude-sonnet-4-5", &body, &[]);
+    assert!(parsed(&bytes).get("output_config").is_none());
+    assert_eq!(dropped, ["output_config"]);
+    let (bytes, _) = build("claude-sonnet-4-6", &body, &[]);
+    assert_eq!(parsed(&bytes)["output_config"]["effort"], "low");
+}
+
+#[test]
+fn catalog_rules_rewrite_only_their_fields() {
+    let body = json!({"model": "m", "max_tokens": 2000, "temperature": 0.2, "top_p": 0.5,
+                      "thinking": {"type": "enabled", "budget_tokens": 20000, "display": "summarized"},
+                      "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+                      "tool_choice": {"type": "tool", "name": "Bash", "disable_parallel_tool_use": true},
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, _) = build("claude-opus-5-5", &body, &[]);
+    let v = parsed(&bytes);
+    assert_eq!(
+        v["thinking"],
+        json!({"type": "adaptive", "display": "summarized"})
+    );
+    assert_eq!(v["output_config"]["effort"], "high");
+    assert_eq!(v["output_config"]["format"]["type"], "json_schema");
+    assert!(v.get("temperature").is_none() && v.get("top_p").is_none());
+    assert_eq!(
+        v["tool_choice"],
+        json!({"type": "auto", "disable_parallel_tool_use": true})
+    );
+
+    let disabled = json!({"model": "m", "max_tokens": 10, "thinking": {"type": "disabled"},
+                          "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, _) = build("claude-sonnet-5-5", &disabled, &[]);
+    assert_eq!(parsed(&bytes)["thinking"], json!({"type": "between_tools"}));
+    let (bytes, _) = build("claude-haiku-5-5", &disabled, &[]);
+    assert_eq!(parsed(&bytes)["thinking"], json!({"type": "disabled"}));
+}
+
+#[test]
+fn display_updates_travels_only_with_its_beta() {
+    let body = json!({"model": "m", "max_tokens": 10, "thinking": {"type": "adaptive", "display": "updates"},
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, _) = build("claude-opus-5-5", &body, &[]);
+    assert_eq!(parsed(&bytes)["thinking"], json!({"type": "adaptive"}));
+    let (bytes, _) = build("claude-opus-5-5", &body, &[rules::DISPLAY_UPDATES_BETA]);
+    let v = parsed(&bytes);
+    assert_eq!(v["thinking"]["display"], "updates");
+    assert_eq!(v["anthropic_beta"], json!([rules::DISPLAY_UPDATES_BETA]));
+}
+
+#[test]
+fn the_billing_header_block_is_removed_and_the_rest_of_system_keeps_its_bytes() {
+    let rest =
+        r#"{"type":"text","text":"You are   a test agent.","cache_control":{"type":"ephemeral"}}"#;
+    let body = format!(
+        r#"{{"model":"m","max_tokens":10,"system":[{{"type":"text","text":"x-anthropic-billing-header: cc_version=9.9.9; cch=ab12;"}},{rest}],"messages":[{{"role":"user","content":"hi"}}]}}"#
+    );
+    let c = catalog();
+    let resolved = c
+        .resolve("claude-opus-5-5", InferenceProfile::Global)
+        .expect("model");
+    let mut opts = NativeOptions {
+        model: &resolved,
+        betas: &[],
+        changes: &[],
+        strip_billing_header: true,
+    };
+    let out =
+        String::from_utf8(to_invoke(body.as_bytes(), &opts).expect("ok").bytes).expect("utf8");
+    assert!(out.contains(&format!(r#""system":[{rest}]"#)), "{out}");
+    assert!(!out.contains("billing"));
+    opts.strip_billing_header = false;
+    let kept =
+        String::from_utf8(to_invoke(body.as_bytes(), &opts).expect("ok").bytes).expect("utf8");
+    assert!(kept.contains("x-anthropic-billing-header"));
+    // A string system, or a billing line that is not first, is left alone.
+    let plain =
+        br#"{"model":"m","max_tokens":1,"system":"x-anthropic-billing-header: a","messages":[]}"#;
+    opts.strip_billing_header = true;
+    let out = String::from_utf8(to_invoke(plain, &opts).expect("ok").bytes).expect("utf8");
+    assert!(out.contains(r#""system":"x-anthropic-billing-header: a""#));
+}
