@@ -1,8 +1,8 @@
 """A recording HTTP proxy for the client tests: sits between a client (Claude Code) and the gateway.
 
 Every request is forwarded unchanged and kept in memory as `{"method", "path", "headers", "body",
-"status"}` (the body parsed as JSON when it is JSON; `authorization` and `x-api-key` are never
-kept). Responses are relayed as they arrive (streams stay streams), so the client sees what it
+"status"}` (the body parsed as JSON when it is JSON; the secret in `authorization` and
+`x-api-key` is never kept, only the auth scheme: `Bearer [scrubbed]`). Responses are relayed as they arrive (streams stay streams), so the client sees what it
 would see without the proxy. This keeps the gateway free of any content logging: only the test
 harness sees request bodies, and only on loopback.
 
@@ -50,6 +50,13 @@ class Recorder:
             self._records.append(record)
 
 
+def _scrubbed(name: str, value: str) -> str:
+    if name not in SECRET_HEADERS:
+        return value
+    scheme = value.split(" ", 1)[0] if " " in value else ""
+    return f"{scheme} [scrubbed]".strip()
+
+
 def _parse(raw: bytes):
     if not raw:
         return None
@@ -84,7 +91,7 @@ def _handler(recorder: Recorder):
             record = {
                 "method": self.command,
                 "path": self.path,
-                "headers": {k.lower(): v for k, v in self.headers.items() if k.lower() not in SECRET_HEADERS},
+                "headers": {k.lower(): _scrubbed(k.lower(), v) for k, v in self.headers.items()},
                 "body": _parse(raw),
             }
             upstream = http.client.HTTPConnection(recorder._host, recorder._port, timeout=300)
