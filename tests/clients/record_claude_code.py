@@ -15,7 +15,8 @@ the version's directory. The scrubbing (see the README beside the fixtures):
   directory, HOME, this checkout) fixed stand-ins;
 - text Claude Code wrote (system blocks after the billing header, `role: "system"` messages,
   `<system-reminder>` blocks and any user text over 300 characters, tool and schema descriptions)
-  becomes a short stand-in of ours naming what it replaced and its length. Tool names, schemas,
+  becomes a short stand-in of ours naming what it replaced and its length; so does all message
+  text of count_tokens bodies (`/context` counts pieces of Claude Code's prompt). Tool names, schemas,
   our prompts, tool output and the emulator's answers (text, thinking and signatures) stay.
 It fails if a machine path survives the scrub.
 """
@@ -99,14 +100,25 @@ def scrub_descriptions(node, where: str):
     return node
 
 
-def scrub_body(body):
+def scrub_counted_message(message: dict) -> dict:
+    """count_tokens bodies hold pieces of Claude Code's own prompt as user text: none is ours."""
+    content = message["content"]
+    if isinstance(content, str):
+        return {**message, "content": stand_in("prompt part being counted", content)}
+    return {**message, "content": [
+        scrub_text_block(b, "prompt part being counted") if b.get("type") == "text" else b for b in content
+    ]}
+
+
+def scrub_body(body, *, counting: bool):
     if not isinstance(body, dict):
         return body
     body = dict(body)
     if "system" in body:
         body["system"] = scrub_system(body["system"])
     if "messages" in body:
-        body["messages"] = [scrub_message(m) for m in body["messages"]]
+        scrub_one = scrub_counted_message if counting else scrub_message
+        body["messages"] = [scrub_one(m) for m in body["messages"]]
     if "tools" in body:
         body["tools"] = [scrub_descriptions(t, t.get("name", "tool")) for t in body["tools"]]
     return body
@@ -138,7 +150,7 @@ def scrub(record: dict, raw: dict) -> dict:
         "method": record["method"],
         "path": record["path"],
         "headers": {k: v for k, v in sorted(record["headers"].items()) if k not in DROPPED_HEADERS},
-        "body": scrub_body(record["body"]),
+        "body": scrub_body(record["body"], counting=record["path"].startswith("/v1/messages/count_tokens")),
         "recorded_status": record["status"],
     }
     text = scrub_ids(scrub_paths(json.dumps(out, ensure_ascii=False), raw))

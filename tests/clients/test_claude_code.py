@@ -132,6 +132,19 @@ def test_mid_stream_error_falls_back_to_a_non_streaming_request(recorder, emulat
     assert calls[0]["body"]["stream"] is True and calls[-1]["body"].get("stream") is not True, calls
 
 
+def test_context_command_counts_tokens_through_the_gateway(recorder, tmp_path):
+    """`/context` (also in `-p` mode) sends a burst of count_tokens calls, one per prompt part and
+    tool, with the default model; every one must be answered."""
+    result = claude(recorder.url, tmp_path, "/context")
+    assert result["is_error"] is False, result
+    sent = recorder.records()
+    counts = [r for r in sent if r["path"].split("?")[0] == "/v1/messages/count_tokens"]
+    assert len(counts) >= 5, [(r["method"], r["path"]) for r in sent]
+    assert all(r["path"].endswith("?beta=true") and r["status"] == 200 for r in counts), counts
+    assert {r["body"]["model"] for r in counts} == {default_model()}
+    assert messages_calls(sent) == []
+
+
 def _new_log_lines(gateway, start: int) -> list:
     """The gateway's JSON log records written since byte offset `start`."""
     with open(gateway["log"], "rb") as f:
