@@ -17,10 +17,13 @@ the version's directory. The scrubbing (see the README beside the fixtures):
   `<system-reminder>` blocks and any user text over 300 characters, tool and schema descriptions)
   becomes a short stand-in of ours naming what it replaced and its length; so does all message
   text of count_tokens bodies (`/context` counts pieces of Claude Code's prompt). Tool names, schemas,
-  our prompts, tool output and the emulator's answers (text, thinking and signatures) stay.
+  our prompts, tool output and the emulator's answers (text, thinking) stay;
+- the emulator's thinking signatures become fixed ones of the form it verifies.
 It fails if a machine path survives the scrub.
 """
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -36,6 +39,7 @@ DROPPED_HEADERS = {"host", "content-length", "connection"}
 SECRET_HEADERS = {"authorization", "x-api-key", "proxy-authorization"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEVICE_ID = re.compile(r'(\\?"device_id\\?":\\?")[0-9a-f]{64}')
+SIGNATURE = re.compile(r"emu-sig-[A-Za-z0-9+/]+=*")
 LONG_USER_TEXT = 300
 
 
@@ -143,6 +147,20 @@ def scrub_ids(text: str) -> str:
     return DEVICE_ID.sub(lambda m: m.group(1) + "d" * 64, text)
 
 
+def emulator_signature(n: int) -> str:
+    """The n-th thinking signature, in the form the emulator issues and verifies without memory:
+    `emu-sig-` + base64(16-byte nonce + first 8 bytes of SHA-256(key, nonce)). A fixed nonce per
+    position keeps regenerated fixtures stable."""
+    nonce = hashlib.sha256(f"chatrix-fixture-signature-{n}".encode()).digest()[:16]
+    tag = hashlib.sha256(b"chatrix-emulator-thinking-signature" + nonce).digest()[:8]
+    return "emu-sig-" + base64.b64encode(nonce + tag).decode()
+
+
+def scrub_signatures(text: str, seen: dict) -> str:
+    """Each distinct signature the emulator issued in one test run becomes a fixed, valid one."""
+    return SIGNATURE.sub(lambda m: seen.setdefault(m.group(0), emulator_signature(len(seen) + 1)), text)
+
+
 def scrub(record: dict, raw: dict) -> dict:
     for name in SECRET_HEADERS & record["headers"].keys():
         assert record["headers"][name].endswith("[scrubbed]"), f"{name} was recorded unscrubbed"
@@ -154,6 +172,7 @@ def scrub(record: dict, raw: dict) -> dict:
         "recorded_status": record["status"],
     }
     text = scrub_ids(scrub_paths(json.dumps(out, ensure_ascii=False), raw))
+    text = scrub_signatures(text, raw.setdefault("signatures", {}))
     leak = re.search(r"/tmp/pytest-|/tmp/tmp|/root\b|/work/|/home/(?!dev)", text)
     assert not leak, f"{raw['test']}: a machine path survived the scrub: …{text[leak.start() - 60:leak.end() + 60]}…"
     return json.loads(text)
