@@ -7,6 +7,7 @@
 )]
 
 mod bad_input;
+mod claude_code_replay;
 mod count_tokens;
 mod current_models;
 mod faults;

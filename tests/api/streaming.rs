@@ -108,7 +108,7 @@ fn transcript(events: &[Event]) -> String {
 }
 
 /// Checks Anthropic's event grammar: message_start first, dense indices, one block open at a time.
-fn assert_grammar(events: &[Event]) {
+pub(crate) fn assert_grammar(events: &[Event]) {
     let names: Vec<&str> = events
         .iter()
         .map(|e| e.name.as_str())

@@ -3,7 +3,7 @@
 Not part of tests/run (it takes minutes); run it by hand after tests/run has installed the clients:
 
     CHATRIX_BIN=target/debug/chatrix EMULATOR_BIN=target/debug/bedrock-emulator \
-    CLAUDE_BIN=.cache/claude-code-2.1.197/node_modules/.bin/claude \
+    CLAUDE_BIN=.cache/claude-code-2.1.332/node_modules/.bin/claude \
     .cache/venv-anthropic-2.12.0/bin/python tests/clients/long_session.py [turns] [drip_ms]
 
 Each turn the emulator thinks (signed reasoning), says a sentence and calls Bash, slowly dripped;
