@@ -8,5 +8,6 @@
 
 pub mod errors;
 pub mod request;
+pub mod response;
 pub mod stream;
 pub mod usage;

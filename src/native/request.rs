@@ -19,6 +19,8 @@
 //!
 //! Pure: no I/O, no logging. `url` sources are inlined by the caller before this runs.
 
+use std::borrow::Cow;
+
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -48,7 +50,8 @@ pub const DROPPED_FIELDS: [&str; 8] = [
 /// Claude Code's per-build attribution block (`system[0]`).
 const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
 
-type Fields = IndexMap<String, Box<RawValue>>;
+/// The top level: the client's raw values borrowed, the rebuilt ones owned.
+type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, RawValue>>;
 
 /// Settings for one body.
 #[derive(Debug, Clone, Copy)]
@@ -73,8 +76,11 @@ pub struct NativeBody {
 /// [`ApiError::InvalidRequest`] when the body is not a JSON object (the typed parse, which runs
 /// first, reports field errors by name).
 pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, ApiError> {
-    let mut fields: Fields = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
+    let mut fields: Fields<'_> = serde_json::from_slice::<IndexMap<Cow<'_, str>, &RawValue>>(body)
+        .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?
+        .into_iter()
+        .map(|(k, v)| (k, Cow::Borrowed(v)))
+        .collect();
     let mut dropped = Vec::new();
     for key in ["model", "stream"] {
         fields.shift_remove(key);
@@ -93,7 +99,7 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
         strip_billing_header(&mut fields)?;
     }
     let betas = allowed_betas(&mut fields, opts, &mut dropped)?;
-    let mut out: Fields = IndexMap::with_capacity(fields.len() + 2);
+    let mut out: Fields<'_> = IndexMap::with_capacity(fields.len() + 2);
     out.insert("anthropic_version".into(), raw(&json!(BEDROCK_VERSION))?);
     if !betas.is_empty() {
         out.insert("anthropic_beta".into(), raw(&json!(betas))?);
@@ -104,8 +110,10 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     Ok(NativeBody { bytes, dropped })
 }
 
-fn raw(value: &Value) -> Result<Box<RawValue>, ApiError> {
-    serde_json::value::to_raw_value(value).map_err(|e| ApiError::Internal(e.into()))
+fn raw(value: &Value) -> Result<Cow<'static, RawValue>, ApiError> {
+    serde_json::value::to_raw_value(value)
+        .map(Cow::Owned)
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(field: &str, value: &RawValue) -> Result<T, ApiError> {
@@ -115,7 +123,7 @@ fn parse<T: serde::de::DeserializeOwned>(field: &str, value: &RawValue) -> Resul
 /// The client's betas (header values and any body `anthropic_beta`), split, trimmed and
 /// de-duplicated, that the model's Bedrock allow-list holds; the rest are named in `dropped`.
 fn allowed_betas(
-    fields: &mut Fields,
+    fields: &mut Fields<'_>,
     opts: &NativeOptions<'_>,
     dropped: &mut Vec<String>,
 ) -> Result<Vec<String>, ApiError> {
@@ -145,7 +153,7 @@ fn allowed_betas(
 
 /// Rewrites the fields the catalog rules change (see [`crate::models::rules::apply`] for the
 /// typed twin used on the Converse path).
-fn apply_changes(fields: &mut Fields, changes: &[Change]) -> Result<(), ApiError> {
+fn apply_changes(fields: &mut Fields<'_>, changes: &[Change]) -> Result<(), ApiError> {
     for change in changes {
         match change {
             Change::ThinkingToAdaptive { effort } => {
@@ -191,7 +199,7 @@ fn apply_changes(fields: &mut Fields, changes: &[Change]) -> Result<(), ApiError
     Ok(())
 }
 
-fn thinking_display(fields: &Fields) -> Result<Option<Value>, ApiError> {
+fn thinking_display(fields: &Fields<'_>) -> Result<Option<Value>, ApiError> {
     let Some(v) = fields.get("thinking") else {
         return Ok(None);
     };
@@ -201,14 +209,16 @@ fn thinking_display(fields: &Fields) -> Result<Option<Value>, ApiError> {
 
 /// Removes a leading `x-anthropic-billing-header:` text block from an array `system`; the other
 /// blocks keep their bytes. The same rule on every turn keeps the prefix stable from the first.
-fn strip_billing_header(fields: &mut Fields) -> Result<(), ApiError> {
+fn strip_billing_header(fields: &mut Fields<'_>) -> Result<(), ApiError> {
     let Some(system) = fields.get("system") else {
         return Ok(());
     };
     if !system.get().trim_start().starts_with('[') {
         return Ok(());
     }
-    let blocks: Vec<Box<RawValue>> = parse("system", system)?;
+    let system_text = system.get().to_owned();
+    let blocks: Vec<&RawValue> = serde_json::from_str(&system_text)
+        .map_err(|e| ApiError::invalid(format!("system: {e}")))?;
     let is_billing = |b: &RawValue| {
         serde_json::from_str::<Map<String, Value>>(b.get()).is_ok_and(|m| {
             m.get("type").and_then(Value::as_str) == Some("text")
@@ -229,9 +239,10 @@ fn strip_billing_header(fields: &mut Fields) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn raw_array(items: &[Box<RawValue>]) -> Result<Box<RawValue>, ApiError> {
+fn raw_array(items: &[&RawValue]) -> Result<Cow<'static, RawValue>, ApiError> {
     let joined: Vec<&str> = items.iter().map(|i| i.get()).collect();
     RawValue::from_string(format!("[{}]", joined.join(",")))
+        .map(Cow::Owned)
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
