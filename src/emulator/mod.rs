@@ -78,10 +78,12 @@ mod content;
 mod error;
 mod handlers;
 mod model_id;
+mod native;
 mod output;
 mod params;
 mod plan;
 mod respond;
+mod rules;
 mod script;
 mod stream;
 mod tokens;
@@ -121,6 +123,8 @@ pub(crate) enum Operation {
     Converse,
     ConverseStream,
     CountTokens,
+    InvokeModel,
+    InvokeModelWithResponseStream,
 }
 
 impl Operation {
@@ -129,6 +133,8 @@ impl Operation {
             Self::Converse => "Converse",
             Self::ConverseStream => "ConverseStream",
             Self::CountTokens => "CountTokens",
+            Self::InvokeModel => "InvokeModel",
+            Self::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
         }
     }
 }
@@ -136,7 +142,8 @@ impl Operation {
 /// One request the emulator received, as tests assert on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
-    /// `Converse`, `ConverseStream` or `CountTokens`.
+    /// `Converse`, `ConverseStream`, `CountTokens`, `InvokeModel` or
+    /// `InvokeModelWithResponseStream`.
     pub operation: String,
     /// Percent-decoded `modelId`.
     pub model_id: String,
@@ -144,6 +151,10 @@ pub struct RecordedRequest {
     pub body: Value,
     /// Request headers, lower-case names, without `authorization` and `x-amz-security-token`.
     pub headers: BTreeMap<String, String>,
+    /// InvokeModel operations: the body exactly as received (UTF-8, lossily decoded), so tests
+    /// can prove a client's bytes were forwarded unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<String>,
 }
 
 /// The emulator: catalog, script queue, recorded requests and prompt-cache memory.
@@ -200,6 +211,11 @@ impl Emulator {
             .route(
                 "/model/{model_id}/count-tokens",
                 post(handlers::count_tokens),
+            )
+            .route("/model/{model_id}/invoke", post(native::invoke))
+            .route(
+                "/model/{model_id}/invoke-with-response-stream",
+                post(native::invoke_stream),
             )
             .route("/_emulator/scripts", post(push_scripts))
             .route(
@@ -299,6 +315,29 @@ impl Emulator {
         body: Value,
         headers: &HeaderMap,
     ) {
+        self.push_record(operation, model_id, body, None, headers);
+    }
+
+    /// [`Self::record`] keeping the raw body too (the InvokeModel operations).
+    pub(crate) fn record_raw(
+        &self,
+        operation: Operation,
+        model_id: &str,
+        body: Value,
+        raw_body: String,
+        headers: &HeaderMap,
+    ) {
+        self.push_record(operation, model_id, body, Some(raw_body), headers);
+    }
+
+    fn push_record(
+        &self,
+        operation: Operation,
+        model_id: &str,
+        body: Value,
+        raw_body: Option<String>,
+        headers: &HeaderMap,
+    ) {
         let headers = headers
             .iter()
             .filter(|(name, _)| !matches!(name.as_str(), "authorization" | "x-amz-security-token"))
@@ -316,6 +355,7 @@ impl Emulator {
             model_id: model_id.to_owned(),
             body,
             headers,
+            raw_body,
         });
     }
 

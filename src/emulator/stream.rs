@@ -10,6 +10,7 @@ use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use aws_smithy_types::str_bytes::StrBytes;
 use axum::body::Body;
+use base64::Engine;
 use bytes::Bytes;
 use futures::Stream;
 use rand::distr::{Alphanumeric, SampleString};
@@ -21,20 +22,43 @@ use super::output::Block;
 use super::plan::Reply;
 use super::respond;
 
+/// The member of a native `message_stop` that carries Bedrock's own counts and latencies.
+pub(crate) const INVOCATION_METRICS: &str = "amazon-bedrock-invocationMetrics";
+
 /// One event of the stream, before framing.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Event {
+    /// The Converse event type, or the Anthropic event `type` of an InvokeModel chunk.
     pub(crate) kind: &'static str,
     pub(crate) payload: Value,
+    /// An InvokeModelWithResponseStream `chunk`: the payload travels base64-encoded in `bytes`.
+    pub(crate) chunk: bool,
 }
 
 impl Event {
     fn new(kind: &'static str, payload: Value) -> Self {
-        Self { kind, payload }
+        Self {
+            kind,
+            payload,
+            chunk: false,
+        }
+    }
+
+    /// A native chunk carrying one Anthropic streaming event.
+    pub(crate) fn chunk(kind: &'static str, payload: Value) -> Self {
+        Self {
+            kind,
+            payload,
+            chunk: true,
+        }
     }
 
     fn is_delta(&self) -> bool {
-        self.kind == "contentBlockDelta"
+        matches!(self.kind, "contentBlockDelta" | "content_block_delta")
+    }
+
+    fn is_stop(&self) -> bool {
+        matches!(self.kind, "messageStop" | "message_stop")
     }
 }
 
@@ -98,13 +122,13 @@ pub(crate) fn events(reply: &Reply, usage: &Value, paths: &[String]) -> Vec<Even
 }
 
 /// Two words per delta, as Claude streams roughly.
-fn text_pieces(text: &str) -> Vec<String> {
+pub(crate) fn text_pieces(text: &str) -> Vec<String> {
     let words: Vec<&str> = text.split_inclusive(' ').collect();
     words.chunks(2).map(|c| c.concat()).collect()
 }
 
 /// Tool input JSON in at most ~20 fragments of at least 16 characters.
-fn json_pieces(json: &str) -> Vec<String> {
+pub(crate) fn json_pieces(json: &str) -> Vec<String> {
     let chars: Vec<char> = json.chars().collect();
     let size = (chars.len() / 20).max(16);
     chars.chunks(size).map(|c| c.iter().collect()).collect()
@@ -120,14 +144,21 @@ fn encode(message: &Message) -> io::Result<Bytes> {
     Ok(Bytes::from(buf))
 }
 
-/// An `event` frame, with Bedrock's random `"p"` padding added to the payload.
+/// An `event` frame, with Bedrock's random `"p"` padding added to the payload. A native chunk's
+/// frame is `:event-type` `chunk` with `{"bytes": <base64 of the Anthropic event>, "p": …}`.
 pub(crate) fn event_frame(event: &Event) -> io::Result<Bytes> {
-    let mut payload = event.payload.clone();
+    let (kind, mut payload) = if event.chunk {
+        let bytes =
+            base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&event.payload)?);
+        ("chunk", json!({ "bytes": bytes }))
+    } else {
+        (event.kind, event.payload.clone())
+    };
     let mut rng = rand::rng();
     let pad_len = rng.random_range(1..=48);
     payload["p"] = Value::String(Alphanumeric.sample_string(&mut rng, pad_len));
     let message = Message::new(serde_json::to_vec(&payload)?)
-        .add_header(string_header(":event-type", event.kind.to_owned()))
+        .add_header(string_header(":event-type", kind.to_owned()))
         .add_header(string_header(":content-type", "application/json".into()))
         .add_header(string_header(":message-type", "event".into()));
     encode(&message)
@@ -199,12 +230,13 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
         let _open = &pacing.open;
         tokio::time::sleep(pacing.silence).await;
         let mut deltas = 0usize;
+        let mut first_byte_ms = None;
         for (i, mut event) in events.into_iter().enumerate() {
             if i > 0 {
                 tokio::time::sleep(pacing.drip).await;
             }
             // Breaks happen where a delta (or, after the last delta, `messageStop`) would go.
-            let breakpoint = event.is_delta() || event.kind == "messageStop";
+            let breakpoint = event.is_delta() || event.is_stop();
             if let Some((_, error)) = pacing.error.as_ref().filter(|(after, _)| breakpoint && deltas >= *after) {
                 yield exception_frame(error)?;
                 break;
@@ -214,9 +246,14 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
                     *text = Value::String(send_stamp());
                 }
             }
+            let latency = u64::try_from(pacing.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let first_byte = *first_byte_ms.get_or_insert(latency);
             if event.kind == "metadata" {
-                let latency = u64::try_from(pacing.started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 event.payload["metrics"] = respond::metrics(latency);
+            }
+            if let Some(metrics) = event.payload.get_mut(INVOCATION_METRICS) {
+                metrics["invocationLatency"] = json!(latency);
+                metrics["firstByteLatency"] = json!(first_byte);
             }
             let frame = event_frame(&event)?;
             if breakpoint && pacing.truncate_after.is_some_and(|after| deltas >= after) {
@@ -270,6 +307,23 @@ mod tests {
         let payload: Value = serde_json::from_slice(message.payload()).expect("json");
         assert_eq!(payload["delta"]["text"], "Hello");
         assert!(payload["p"].as_str().is_some_and(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn native_chunks_carry_the_anthropic_event_in_base64_bytes() {
+        let event = Event::chunk(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+        );
+        let message = read_message_from(event_frame(&event).expect("encodes")).expect("decodes");
+        assert_eq!(header(&message, ":event-type"), Some("chunk"));
+        assert_eq!(header(&message, ":message-type"), Some("event"));
+        let payload: Value = serde_json::from_slice(message.payload()).expect("json");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(payload["bytes"].as_str().expect("bytes"))
+            .expect("base64");
+        let inner: Value = serde_json::from_slice(&bytes).expect("inner json");
+        assert_eq!(inner, event.payload);
     }
 
     #[test]

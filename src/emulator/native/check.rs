@@ -1,0 +1,415 @@
+//! Native-path validation, first half: the content type, `anthropic_version`, the top-level key
+//! allow-list, `anthropic_beta`, and the per-model parameter rules of [`super::super::rules`].
+//!
+//! Two voices, as on Bedrock (NATIVE §1.4, §5.2): ARN-versioned models (≤ 4.6) have their body
+//! checked against Bedrock's JSON schema first (`Malformed input request: #…`); every Claude error
+//! past that is the back end's, behind `The model returned the following errors: ` — plain text
+//! for models before 4.7, a whole Anthropic error envelope from 4.7 on.
+
+use axum::http::{header, HeaderMap};
+use serde_json::{json, Map, Value};
+
+use crate::emulator::error::BedrockError;
+use crate::emulator::model_id::Model;
+use crate::emulator::rules::{self, Rules, Sampling, Thinking};
+
+pub(crate) const API_VERSION: &str = "bedrock-2023-05-31";
+const CONTENT_TYPE: &str = "The provided Content Type is invalid or not supported for this model";
+const ALLOWED_KEYS: [&str; 15] = [
+    "anthropic_version",
+    "max_tokens",
+    "messages",
+    "anthropic_beta",
+    "system",
+    "stop_sequences",
+    "temperature",
+    "top_p",
+    "top_k",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "metadata",
+    "output_config",
+    "context_management",
+];
+const ENABLED: &str = "\"thinking.type.enabled\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" to control thinking behavior.";
+const DISABLED: &str = "\"thinking.type.disabled\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" to control thinking behavior.";
+const DISABLED_BETWEEN_TOOLS: &str = "\"thinking.type.disabled\" is not supported for this model. Use \"thinking.type.between_tools\" for the lowest amount of thinking, or \"thinking.type.adaptive\".";
+const FORCED_TOOL_CHOICE: &str =
+    "tool_choice: type \"tool\" and \"any\" are not supported for this model.";
+const TEMPERATURE_AND_TOP_P: &str =
+    "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
+const THINKING_DOCS: &str = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+
+/// How this model's errors are worded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Voice {
+    /// Bedrock checks the body against its JSON schema first (ARN-versioned ids).
+    pub(crate) schema: bool,
+    /// Back-end errors are a whole Anthropic envelope (4.7 and later).
+    pub(crate) envelope: bool,
+}
+
+impl Voice {
+    pub(crate) fn of(model: &Model, rules: &Rules) -> Self {
+        Self {
+            schema: rules::schema_checked(&model.base_id),
+            envelope: rules.envelope,
+        }
+    }
+
+    /// An `invalid_request_error` from the Anthropic back end.
+    pub(crate) fn model(self, message: impl Into<String>) -> BedrockError {
+        let message = message.into();
+        if self.envelope {
+            let envelope = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
+            BedrockError::model(envelope)
+        } else {
+            BedrockError::model(message)
+        }
+    }
+
+    /// Bedrock's schema layer (everit wording, violations run together).
+    pub(crate) fn malformed(violations: &[String]) -> BedrockError {
+        BedrockError::validation(format!(
+            "Malformed input request: {}, please reformat your input and try again.",
+            violations.concat()
+        ))
+    }
+
+    /// A member of the wrong JSON type: `#/max_tokens: expected type: Integer, found: String`
+    /// from the schema, `max_tokens: Input should be a valid integer` from the back end.
+    pub(crate) fn wrong_type(self, path: &str, expected: Kind, found: &Value) -> BedrockError {
+        if self.schema {
+            let pointer = path.replace('.', "/");
+            return Self::malformed(&[format!(
+                "#/{pointer}: expected type: {}, found: {}",
+                expected.schema_name(),
+                kind_name(found)
+            )]);
+        }
+        self.model(format!(
+            "{path}: Input should be a valid {}",
+            expected.pydantic_name()
+        ))
+    }
+
+    /// A required member is missing.
+    pub(crate) fn required(self, key: &str) -> BedrockError {
+        if self.schema {
+            return Self::malformed(&[format!("#: required key [{key}] not found")]);
+        }
+        self.model(format!("{key}: Field required"))
+    }
+}
+
+/// JSON types the checks ask for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Integer,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    fn schema_name(self) -> &'static str {
+        match self {
+            Self::Integer => "Integer",
+            Self::Number => "Number",
+            Self::String => "String",
+            Self::Array => "JSONArray",
+            Self::Object => "JSONObject",
+        }
+    }
+
+    fn pydantic_name(self) -> &'static str {
+        match self {
+            Self::Integer => "integer",
+            Self::Number => "number",
+            Self::String => "string",
+            Self::Array => "list",
+            Self::Object => "dictionary",
+        }
+    }
+
+    fn matches(self, value: &Value) -> bool {
+        match self {
+            Self::Integer => value.is_i64() || value.is_u64(),
+            Self::Number => value.is_number(),
+            Self::String => value.is_string(),
+            Self::Array => value.is_array(),
+            Self::Object => value.is_object(),
+        }
+    }
+}
+
+fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "Null",
+        Value::Bool(_) => "Boolean",
+        Value::Number(n) if n.is_f64() => "BigDecimal",
+        Value::Number(_) => "Integer",
+        Value::String(_) => "String",
+        Value::Array(_) => "JSONArray",
+        Value::Object(_) => "JSONObject",
+    }
+}
+
+/// `value` has JSON type `kind`, or the voice's type error for `path`.
+pub(crate) fn expect(
+    voice: Voice,
+    path: &str,
+    kind: Kind,
+    value: &Value,
+) -> Result<(), BedrockError> {
+    if kind.matches(value) {
+        Ok(())
+    } else {
+        Err(voice.wrong_type(path, kind, value))
+    }
+}
+
+/// What the top-level checks learnt.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Checked {
+    /// Thinking is on (`enabled`, `adaptive` or `between_tools`).
+    pub(crate) thinking: bool,
+    pub(crate) max_tokens: i64,
+}
+
+/// The front end takes only `application/json` bodies (the Rust SDK's default is
+/// `application/octet-stream`, NATIVE §1.2).
+pub(crate) fn content_type(headers: &HeaderMap) -> Result<(), BedrockError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if media.as_deref() == Some("application/json") {
+        Ok(())
+    } else {
+        Err(BedrockError::validation(CONTENT_TYPE))
+    }
+}
+
+/// `anthropic_version`, allowed keys, required members and `anthropic_beta`, in that order.
+pub(crate) fn envelope_keys<'a>(
+    body: &'a Value,
+    model: &Model,
+    voice: Voice,
+) -> Result<&'a Map<String, Value>, BedrockError> {
+    let Some(map) = body.as_object() else {
+        return Err(voice.wrong_type("", Kind::Object, body));
+    };
+    match map.get("anthropic_version") {
+        None => return Err(voice.required("anthropic_version")),
+        Some(Value::String(v)) if v == API_VERSION => {}
+        Some(Value::String(v)) => {
+            return Err(BedrockError::validation(format!(
+                "Invalid API version: {v}"
+            )))
+        }
+        Some(other) => {
+            return Err(BedrockError::validation(format!(
+                "Invalid API version: {other}"
+            )))
+        }
+    }
+    let extra: Vec<&str> = map
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !ALLOWED_KEYS.contains(k))
+        .collect();
+    if let Some(first) = extra.first() {
+        if voice.schema {
+            let violations: Vec<String> = extra
+                .iter()
+                .map(|k| format!("#: extraneous key [{k}] is not permitted"))
+                .collect();
+            return Err(Voice::malformed(&violations));
+        }
+        return Err(voice.model(format!("{first}: Extra inputs are not permitted")));
+    }
+    for key in ["max_tokens", "messages"] {
+        if !map.contains_key(key) {
+            return Err(voice.required(key));
+        }
+    }
+    expect(voice, "max_tokens", Kind::Integer, &map["max_tokens"])?;
+    expect(voice, "messages", Kind::Array, &map["messages"])?;
+    if let Some(betas) = map.get("anthropic_beta") {
+        check_betas(betas, model, voice)?;
+    }
+    Ok(map)
+}
+
+fn check_betas(betas: &Value, model: &Model, voice: Voice) -> Result<(), BedrockError> {
+    expect(voice, "anthropic_beta", Kind::Array, betas)?;
+    for (i, beta) in betas.as_array().into_iter().flatten().enumerate() {
+        expect(voice, &format!("anthropic_beta.{i}"), Kind::String, beta)?;
+        let name = beta.as_str().unwrap_or_default();
+        if !model.betas.iter().any(|b| b == name) {
+            return Err(voice.model("invalid beta flag"));
+        }
+    }
+    Ok(())
+}
+
+/// `max_tokens`, `thinking`, sampling and `tool_choice` against the model's rules.
+pub(crate) fn parameters(
+    map: &Map<String, Value>,
+    rules: &Rules,
+    model_name: &str,
+    voice: Voice,
+) -> Result<Checked, BedrockError> {
+    let max_tokens = map["max_tokens"].as_i64().unwrap_or(i64::MAX);
+    if max_tokens < 1 {
+        return Err(voice.model("max_tokens: Input should be greater than or equal to 1"));
+    }
+    if u64::try_from(max_tokens).is_ok_and(|m| m > rules.max_output) {
+        return Err(voice.model(format!(
+            "max_tokens: {max_tokens} > {}, which is the maximum allowed number of output tokens for {model_name}",
+            rules.max_output
+        )));
+    }
+    let thinking = match map.get("thinking") {
+        Some(t) => check_thinking(t, rules, max_tokens, voice)?,
+        None => rules.thinking == Thinking::AlwaysOn,
+    };
+    sampling(map, rules, thinking, voice)?;
+    let forced = map
+        .get("tool_choice")
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "any" || t == "tool");
+    if forced && !rules.forced_tool_choice {
+        return Err(voice.model(FORCED_TOOL_CHOICE));
+    }
+    if forced && thinking {
+        return Err(voice.model("Thinking may not be enabled when tool_choice forces tool use."));
+    }
+    if let Some(stops) = map.get("stop_sequences") {
+        expect(voice, "stop_sequences", Kind::Array, stops)?;
+        for (i, stop) in stops.as_array().into_iter().flatten().enumerate() {
+            expect(voice, &format!("stop_sequences.{i}"), Kind::String, stop)?;
+        }
+    }
+    Ok(Checked {
+        thinking,
+        max_tokens,
+    })
+}
+
+fn sampling(
+    map: &Map<String, Value>,
+    rules: &Rules,
+    thinking: bool,
+    voice: Voice,
+) -> Result<(), BedrockError> {
+    for key in ["temperature", "top_p"] {
+        if let Some(v) = map.get(key) {
+            expect(voice, key, Kind::Number, v)?;
+            let v = v.as_f64().unwrap_or_default();
+            if !(0.0..=1.0).contains(&v) {
+                let bound = if v < 0.0 {
+                    "greater than or equal to 0"
+                } else {
+                    "less than or equal to 1"
+                };
+                return Err(voice.model(format!("{key}: Input should be {bound}")));
+            }
+        }
+    }
+    if let Some(v) = map.get("top_k") {
+        expect(voice, "top_k", Kind::Integer, v)?;
+    }
+    let temperature = map.get("temperature").and_then(Value::as_f64);
+    let not_one = temperature.is_some_and(|t| (t - 1.0).abs() > f64::EPSILON);
+    match rules.sampling {
+        Sampling::Deprecated => {
+            // Probed: temperature 1 passes; top_p and top_k fail at any value (NATIVE §7.3).
+            let deprecated = if not_one {
+                Some("temperature")
+            } else {
+                ["top_p", "top_k"]
+                    .into_iter()
+                    .find(|k| map.contains_key(*k))
+            };
+            if let Some(key) = deprecated {
+                return Err(voice.model(format!("`{key}` is deprecated for this model.")));
+            }
+        }
+        Sampling::TemperatureXorTopP if temperature.is_some() && map.contains_key("top_p") => {
+            return Err(voice.model(TEMPERATURE_AND_TOP_P));
+        }
+        _ => {}
+    }
+    if thinking && not_one {
+        return Err(voice.model(format!(
+            "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at {THINKING_DOCS}#important-considerations-when-using-extended-thinking"
+        )));
+    }
+    Ok(())
+}
+
+/// Returns whether thinking is on.
+fn check_thinking(
+    t: &Value,
+    rules: &Rules,
+    max_tokens: i64,
+    voice: Voice,
+) -> Result<bool, BedrockError> {
+    if rules.thinking == Thinking::None {
+        return Err(voice.model("thinking: Extra inputs are not permitted"));
+    }
+    expect(voice, "thinking", Kind::Object, t)?;
+    let kind = t.get("type").and_then(Value::as_str).unwrap_or_default();
+    let expected = match rules.thinking {
+        Thinking::Budget => "'disabled', 'enabled'",
+        Thinking::BetweenTools => "'adaptive', 'between_tools', 'disabled', 'enabled'",
+        _ => "'adaptive', 'disabled', 'enabled'",
+    };
+    let adaptive_ok = !matches!(rules.thinking, Thinking::Budget);
+    match kind {
+        "disabled" => match rules.thinking {
+            Thinking::AlwaysOn => Err(voice.model(DISABLED)),
+            Thinking::BetweenTools => Err(voice.model(DISABLED_BETWEEN_TOOLS)),
+            _ => Ok(false),
+        },
+        "adaptive" if adaptive_ok => Ok(true),
+        "between_tools" if rules.thinking == Thinking::BetweenTools => {
+            if let Some(key) = ["display", "budget_tokens", "block_binding"]
+                .into_iter()
+                .find(|k| t.get(*k).is_some())
+            {
+                return Err(voice.model(format!(
+                    "thinking.between_tools.{key}: Extra inputs are not permitted"
+                )));
+            }
+            Ok(true)
+        }
+        "enabled" if matches!(rules.thinking, Thinking::Budget | Thinking::BudgetOrAdaptive) => {
+            let budget = t
+                .get("budget_tokens")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| voice.model("thinking.enabled.budget_tokens: Field required"))?;
+            if budget < 1024 {
+                return Err(voice.model(
+                    "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+                ));
+            }
+            if max_tokens <= budget {
+                return Err(voice.model(format!(
+                    "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at {THINKING_DOCS}#max-tokens-and-context-window-size"
+                )));
+            }
+            Ok(true)
+        }
+        "enabled" => Err(voice.model(ENABLED)),
+        other => Err(voice.model(format!(
+            "thinking: Input tag '{other}' found using 'type' does not match any of the expected tags: {expected}"
+        ))),
+    }
+}
