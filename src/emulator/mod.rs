@@ -75,7 +75,9 @@
 //! length.
 
 mod content;
+mod control;
 mod error;
+mod frame;
 mod handlers;
 mod model_id;
 mod native;
@@ -97,15 +99,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use anyhow::Context;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use axum::{Json, Router};
-use bytes::Bytes;
+use axum::Router;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::models::Catalog;
 
@@ -217,15 +217,15 @@ impl Emulator {
                 "/model/{model_id}/invoke-with-response-stream",
                 post(native::invoke_stream),
             )
-            .route("/_emulator/scripts", post(push_scripts))
+            .route("/_emulator/scripts", post(control::push_scripts))
             .route(
                 "/_emulator/requests",
-                get(list_requests).delete(clear_requests),
+                get(control::list_requests).delete(control::clear_requests),
             )
-            .route("/_emulator/stats", get(stats))
-            .fallback(unknown_operation)
+            .route("/_emulator/stats", get(control::stats))
+            .fallback(control::unknown_operation)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(axum::middleware::map_response(add_request_id))
+            .layer(axum::middleware::map_response(control::add_request_id))
             .with_state(self.clone())
     }
 
@@ -364,58 +364,10 @@ impl Emulator {
     }
 }
 
-async fn add_request_id(mut response: Response) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
-    }
-    response
-}
-
-async fn unknown_operation() -> Response {
-    error::BedrockError::named(
-        "UnknownOperationException",
-        Some("The emulator does not implement this operation.".into()),
-        Some(404),
-    )
-    .into_response()
-}
-
-async fn push_scripts(State(emulator): State<Emulator>, body: Bytes) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body).and_then(|v| match v {
-        Value::Array(_) => serde_json::from_value::<Vec<Script>>(v),
-        _ => serde_json::from_value::<Script>(v).map(|s| vec![s]),
-    });
-    match parsed {
-        Ok(scripts) => {
-            let queued = scripts.len();
-            scripts.into_iter().for_each(|s| emulator.push_script(s));
-            Json(json!({ "queued": queued })).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "message": format!("invalid script: {e}") })),
-        )
-            .into_response(),
-    }
-}
-
-async fn list_requests(State(emulator): State<Emulator>) -> Json<Vec<RecordedRequest>> {
-    Json(emulator.requests())
-}
-
-async fn stats(State(emulator): State<Emulator>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({"open_streams": emulator.open_streams()}))
-}
-
-async fn clear_requests(State(emulator): State<Emulator>) -> StatusCode {
-    emulator.clear();
-    StatusCode::NO_CONTENT
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn only_the_most_recent_requests_are_remembered() -> anyhow::Result<()> {

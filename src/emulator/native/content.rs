@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::check::{expect, Kind, Voice};
+use super::voice::{expect, Kind, Voice};
 use crate::emulator::error::BedrockError;
 use crate::emulator::output::{is_our_redacted_data, is_our_signature};
 use crate::emulator::rules::Rules;

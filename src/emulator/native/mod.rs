@@ -9,6 +9,7 @@
 mod answer;
 mod check;
 mod content;
+mod voice;
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use super::rules::{self, Rules, Thinking};
 use super::stream::{self, Pacing};
 use super::tokens::Prompt;
 use super::{Emulator, Operation};
-use check::Voice;
+use voice::Voice;
 
 const TOO_LONG: &str = "Input is too long for requested model.";
 const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
