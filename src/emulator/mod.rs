@@ -8,16 +8,21 @@
 //! - `POST /model/{modelId}/converse`, `/converse-stream`, `/count-tokens` (`modelId`
 //!   percent-decoded). An `Authorization` header must be present (its value is not checked).
 //!   Every response carries `x-amzn-requestid`.
+//! - `POST /model/{modelId}/invoke`, `/invoke-with-response-stream`: the native Anthropic path
+//!   for Claude ([`native`]; routes, validation order, per-model rules ([`rules`]) and metrics are
+//!   documented in docs/emulator.md). Recorded with the exact body text (`raw_body`).
+//!   CountTokens also takes `input.invokeModel.body` and validates it the same way.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
-//!   /_emulator/stats` (`{"open_streams": n}`, ConverseStream bodies still being written).
+//!   /_emulator/stats` (`{"open_streams": n}`, stream bodies still being written).
 //!   Only the last [`RECORDED_REQUESTS`] requests are kept, so a long-running emulator (the
 //!   gateway's demo mode, a benchmark) stays small.
 //!
 //! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
 //! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
-//! ARNs are an unspecified Claude model; CountTokens wants a bare id of a `count_tokens` model.
+//! ARNs are an unspecified Claude model; CountTokens wants a bare id of a model [`rules`] says it
+//! serves (Claude up to 4.6).
 //! Validation is as strict as Bedrock's (see `validate`, `content` and `params`); bodies are parsed with
 //! unknown members denied (`wire`).
 //!
@@ -28,11 +33,11 @@
 //!    - `[[emu:text <words>]]` answers exactly that text;
 //!    - `[[emu:tool <Name> <json>]]` calls tool `<Name>` with that input (`stopReason` `tool_use`)
 //!      if `toolConfig` defines it, else says the tool is not available;
-//!    - `[[emu:thinking]]` adds a reasoning block (text + `emu-sig-…` signature), and
+//!    - `[[emu:thinking]]` adds a reasoning block (text + a verifiable `emu-sig-…` signature), and
 //!      `[[emu:redacted]]` a `redactedContent` block;
 //!    - `[[emu:error <ExceptionName>]]` fails with that exception before any output;
 //!    - `[[emu:stream-error <exceptionType> after=<N>]]` sends an exception frame after N content
-//!      deltas (Converse: same as `error`);
+//!      deltas (Converse / InvokeModel: same as `error`);
 //!    - `[[emu:truncate after=<N>]]` cuts the stream mid-frame after N deltas;
 //!    - `[[emu:corrupt after=<N>]]` sends a frame whose message checksum fails after N deltas,
 //!      then ends the stream;
@@ -168,7 +173,8 @@ pub struct Emulator {
 struct Inner {
     catalog: Catalog,
     state: Mutex<EmulatorState>,
-    /// ConverseStream bodies still being written; lets tests see a cancelled upstream call end.
+    /// Stream bodies (ConverseStream, InvokeModelWithResponseStream) still being written; lets
+    /// tests see a cancelled upstream call end.
     open_streams: Arc<AtomicUsize>,
 }
 
@@ -256,7 +262,7 @@ impl Emulator {
         Ok(format!("http://{addr}"))
     }
 
-    /// ConverseStream responses still in flight (a closed connection ends one).
+    /// Stream responses still in flight (a closed connection ends one).
     pub fn open_streams(&self) -> usize {
         self.inner.open_streams.load(Ordering::SeqCst)
     }

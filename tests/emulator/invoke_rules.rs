@@ -55,6 +55,14 @@ async fn anthropic_version_must_be_the_bedrock_one() {
         refused(&t, SONNET_45, &wrong).await,
         "Invalid API version: 2023-06-01"
     );
+    let newest = with(body("hi"), "anthropic_version", json!("2026-10-21"));
+    assert_eq!(
+        refused(&t, SONNET_45, &newest).await,
+        "Invalid API version: 2026-10-21"
+    );
+    invoke(&t, OPUS_47, &newest)
+        .await
+        .expect("4.7+ take the new API version");
     let mut missing = body("hi");
     missing
         .as_object_mut()

@@ -11,6 +11,7 @@ use crate::emulator::model_id::Model;
 use crate::emulator::rules::{Rules, Sampling, Thinking};
 
 pub(crate) const API_VERSION: &str = "bedrock-2023-05-31";
+const NEW_API_VERSION: &str = "2026-10-21";
 const CONTENT_TYPE: &str = "The provided Content Type is invalid or not supported for this model";
 const ALLOWED_KEYS: [&str; 15] = [
     "anthropic_version",
@@ -46,12 +47,17 @@ pub(crate) struct Checked {
     pub(crate) max_tokens: i64,
 }
 
-/// The front end takes only `application/json` bodies (the Rust SDK's default is
-/// `application/octet-stream`, NATIVE §1.2).
+/// The front end takes only `application/json` bodies: the Rust SDK's default
+/// `application/octet-stream` is refused (NATIVE §1.2; the Ruby SDK hit the same wording when it
+/// began sending a default, aws/aws-sdk-ruby#3033). A request without the header is taken as
+/// JSON, as boto3 samples that omit `contentType` work.
 pub(crate) fn content_type(headers: &HeaderMap) -> Result<(), BedrockError> {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media = value
+        .to_str()
+        .ok()
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
     if media.as_deref() == Some("application/json") {
@@ -73,6 +79,9 @@ pub(crate) fn envelope_keys<'a>(
     match map.get("anthropic_version") {
         None => return Err(voice.required("anthropic_version")),
         Some(Value::String(v)) if v == API_VERSION => {}
+        // Anthropic SDK majors from late 2026 send the new API version even through Bedrock;
+        // only the 4.7+ back end takes it (NATIVE §1.3).
+        Some(Value::String(v)) if v == NEW_API_VERSION && voice.envelope => {}
         Some(Value::String(v)) => {
             return Err(BedrockError::validation(format!(
                 "Invalid API version: {v}"

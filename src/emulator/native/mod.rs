@@ -254,3 +254,46 @@ pub(crate) fn count(
     let (error, silence) = plan::count_tokens_directives(&content::facts(&map).last_user_text);
     Ok((error.map_or(Ok(prompt.total), Err), silence))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Catalog;
+    use serde_json::json;
+
+    fn checked(model_id: &str, body: &Value) -> Result<check::Checked, BedrockError> {
+        let catalog = Catalog::embedded().expect("catalog");
+        let model = model_id::for_inference(&catalog, model_id).expect("model");
+        validate(body, &model).map(|(checked, _)| checked)
+    }
+
+    #[test]
+    fn always_on_models_think_without_being_asked_and_others_do_not() {
+        let body = json!({"anthropic_version": check::API_VERSION, "max_tokens": 100,
+                          "messages": [{"role": "user", "content": "hi"}]});
+        assert!(
+            checked("global.anthropic.claude-fable-5", &body)
+                .expect("ok")
+                .thinking
+        );
+        assert!(
+            !checked("global.anthropic.claude-opus-5", &body)
+                .expect("ok")
+                .thinking
+        );
+    }
+
+    #[test]
+    fn the_context_window_grows_from_4_6_on_or_with_the_beta() {
+        let old = rules::for_model("anthropic.claude-sonnet-4-5-20250929-v1:0");
+        let no_beta = serde_json::Map::new();
+        assert_eq!(context_window(&old, &no_beta), 200_000);
+        let beta = json!({"anthropic_beta": [CONTEXT_1M_BETA]});
+        assert_eq!(
+            context_window(&old, beta.as_object().expect("map")),
+            1_000_000
+        );
+        let new = rules::for_model("anthropic.claude-sonnet-4-6");
+        assert_eq!(context_window(&new, &no_beta), 1_000_000);
+    }
+}

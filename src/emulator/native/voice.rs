@@ -138,3 +138,39 @@ pub(crate) fn expect(
         Err(voice.wrong_type(path, kind, value))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_and_back_end_voices_word_the_same_fault_differently() {
+        let schema = Voice {
+            schema: true,
+            envelope: false,
+        };
+        let plain = Voice {
+            schema: false,
+            envelope: false,
+        };
+        let envelope = Voice {
+            schema: false,
+            envelope: true,
+        };
+        assert_eq!(
+            schema.wrong_type("max_tokens", Kind::Integer, &json!("9")).message,
+            "Malformed input request: #/max_tokens: expected type: Integer, found: String, please reformat your input and try again."
+        );
+        assert_eq!(
+            plain.required("messages").message,
+            "The model returned the following errors: messages: Field required"
+        );
+        let wrapped = envelope.model("invalid beta flag").message;
+        let inner = wrapped
+            .strip_prefix("The model returned the following errors: ")
+            .expect("prefix");
+        let inner: Value = serde_json::from_str(inner).expect("an envelope");
+        assert_eq!(inner["error"]["type"], "invalid_request_error");
+        assert_eq!(inner["error"]["message"], "invalid beta flag");
+    }
+}
