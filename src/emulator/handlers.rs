@@ -1,4 +1,5 @@
-//! The Bedrock operations: Converse, ConverseStream and CountTokens.
+//! The Bedrock operations: Converse, ConverseStream and CountTokens (the native InvokeModel
+//! operations are [`super::native`]'s).
 //!
 //! Each call is recorded first, then checked in Bedrock's order (authentication, model id, body
 //! shape, validation), then answered from [`super::plan`].
@@ -17,7 +18,7 @@ use super::error::BedrockError;
 use super::model_id::{self, Model};
 use super::plan::{self, Call};
 use super::stream::{self, Pacing};
-use super::tokens::{text_tokens, Prompt};
+use super::tokens::Prompt;
 use super::validate::{self, Checked};
 use super::wire::{self, ConverseRequest, CountTokensInput, CountTokensRequest};
 use super::{Emulator, Operation};
@@ -131,11 +132,7 @@ struct Accepted {
 
 impl Accepted {
     fn call(&self) -> Call<'_> {
-        Call {
-            req: &self.req,
-            model: &self.model,
-            thinking: self.checked.thinking,
-        }
+        Call::converse(&self.req, &self.model, self.checked.thinking)
     }
 }
 
@@ -175,7 +172,7 @@ fn count(
         CountTokensInput::Converse(converse) => {
             let req = ConverseRequest::from(converse);
             validate::check(&req, &model, false)?;
-            let (error, silence) = plan::count_tokens_directives(&req);
+            let (error, silence) = plan::count_tokens_directives(&plan::last_user_text(&req));
             let converse_body = body.pointer("/input/converse").unwrap_or(&Value::Null);
             let total = Prompt::of(converse_body, &model.base_id).total;
             Ok((error.map_or(Ok(total), Err), silence))
@@ -184,12 +181,7 @@ fn count(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(&invoke.body)
                 .map_err(|_| BedrockError::validation("Malformed input request: input.invokeModel.body: invalid base64, please reformat your input and try again."))?;
-            let native: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                BedrockError::validation(format!(
-                    "Malformed input request: {e}, please reformat your input and try again."
-                ))
-            })?;
-            Ok((Ok(native_tokens(&native).max(1)), std::time::Duration::ZERO))
+            super::native::count(&model, &bytes)
         }
     }
 }
@@ -215,23 +207,4 @@ fn received(
         let message = format!("Unable to parse the request body: {e}");
         BedrockError::named("SerializationException", Some(message), None)
     })
-}
-
-/// Native (InvokeModel) Anthropic body: every string counts except the structural ones.
-fn native_tokens(value: &Value) -> u64 {
-    match value {
-        Value::String(s) => text_tokens(s),
-        Value::Array(items) => items.iter().map(native_tokens).sum(),
-        Value::Object(map) => map
-            .iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    k.as_str(),
-                    "type" | "role" | "anthropic_version" | "media_type"
-                )
-            })
-            .map(|(k, v)| if k == "data" { 1_600 } else { native_tokens(v) })
-            .sum(),
-        _ => 0,
-    }
 }

@@ -8,16 +8,21 @@
 //! - `POST /model/{modelId}/converse`, `/converse-stream`, `/count-tokens` (`modelId`
 //!   percent-decoded). An `Authorization` header must be present (its value is not checked).
 //!   Every response carries `x-amzn-requestid`.
+//! - `POST /model/{modelId}/invoke`, `/invoke-with-response-stream`: the native Anthropic path
+//!   for Claude ([`native`]; routes, validation order, per-model rules ([`rules`]) and metrics are
+//!   documented in docs/emulator.md). Recorded with the exact body text (`raw_body`).
+//!   CountTokens also takes `input.invokeModel.body` and validates it the same way.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
-//!   /_emulator/stats` (`{"open_streams": n}`, ConverseStream bodies still being written).
+//!   /_emulator/stats` (`{"open_streams": n}`, stream bodies still being written).
 //!   Only the last [`RECORDED_REQUESTS`] requests are kept, so a long-running emulator (the
 //!   gateway's demo mode, a benchmark) stays small.
 //!
 //! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
 //! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
-//! ARNs are an unspecified Claude model; CountTokens wants a bare id of a `count_tokens` model.
+//! ARNs are an unspecified Claude model; CountTokens wants a bare id of a model [`rules`] says it
+//! serves (Claude up to 4.6).
 //! Validation is as strict as Bedrock's (see `validate`, `content` and `params`); bodies are parsed with
 //! unknown members denied (`wire`).
 //!
@@ -28,11 +33,11 @@
 //!    - `[[emu:text <words>]]` answers exactly that text;
 //!    - `[[emu:tool <Name> <json>]]` calls tool `<Name>` with that input (`stopReason` `tool_use`)
 //!      if `toolConfig` defines it, else says the tool is not available;
-//!    - `[[emu:thinking]]` adds a reasoning block (text + `emu-sig-…` signature), and
+//!    - `[[emu:thinking]]` adds a reasoning block (text + a verifiable `emu-sig-…` signature), and
 //!      `[[emu:redacted]]` a `redactedContent` block;
 //!    - `[[emu:error <ExceptionName>]]` fails with that exception before any output;
 //!    - `[[emu:stream-error <exceptionType> after=<N>]]` sends an exception frame after N content
-//!      deltas (Converse: same as `error`);
+//!      deltas (Converse / InvokeModel: same as `error`);
 //!    - `[[emu:truncate after=<N>]]` cuts the stream mid-frame after N deltas;
 //!    - `[[emu:corrupt after=<N>]]` sends a frame whose message checksum fails after N deltas,
 //!      then ends the stream;
@@ -75,13 +80,17 @@
 //! length.
 
 mod content;
+mod control;
 mod error;
+mod frame;
 mod handlers;
 mod model_id;
+mod native;
 mod output;
 mod params;
 mod plan;
 mod respond;
+mod rules;
 mod script;
 mod stream;
 mod tokens;
@@ -95,15 +104,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use anyhow::Context;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use axum::{Json, Router};
-use bytes::Bytes;
+use axum::Router;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::models::Catalog;
 
@@ -121,6 +128,8 @@ pub(crate) enum Operation {
     Converse,
     ConverseStream,
     CountTokens,
+    InvokeModel,
+    InvokeModelWithResponseStream,
 }
 
 impl Operation {
@@ -129,6 +138,8 @@ impl Operation {
             Self::Converse => "Converse",
             Self::ConverseStream => "ConverseStream",
             Self::CountTokens => "CountTokens",
+            Self::InvokeModel => "InvokeModel",
+            Self::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
         }
     }
 }
@@ -136,7 +147,8 @@ impl Operation {
 /// One request the emulator received, as tests assert on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
-    /// `Converse`, `ConverseStream` or `CountTokens`.
+    /// `Converse`, `ConverseStream`, `CountTokens`, `InvokeModel` or
+    /// `InvokeModelWithResponseStream`.
     pub operation: String,
     /// Percent-decoded `modelId`.
     pub model_id: String,
@@ -144,6 +156,10 @@ pub struct RecordedRequest {
     pub body: Value,
     /// Request headers, lower-case names, without `authorization` and `x-amz-security-token`.
     pub headers: BTreeMap<String, String>,
+    /// InvokeModel operations: the body exactly as received (UTF-8, lossily decoded), so tests
+    /// can prove a client's bytes were forwarded unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<String>,
 }
 
 /// The emulator: catalog, script queue, recorded requests and prompt-cache memory.
@@ -157,7 +173,8 @@ pub struct Emulator {
 struct Inner {
     catalog: Catalog,
     state: Mutex<EmulatorState>,
-    /// ConverseStream bodies still being written; lets tests see a cancelled upstream call end.
+    /// Stream bodies (ConverseStream, InvokeModelWithResponseStream) still being written; lets
+    /// tests see a cancelled upstream call end.
     open_streams: Arc<AtomicUsize>,
 }
 
@@ -201,15 +218,20 @@ impl Emulator {
                 "/model/{model_id}/count-tokens",
                 post(handlers::count_tokens),
             )
-            .route("/_emulator/scripts", post(push_scripts))
+            .route("/model/{model_id}/invoke", post(native::invoke))
+            .route(
+                "/model/{model_id}/invoke-with-response-stream",
+                post(native::invoke_stream),
+            )
+            .route("/_emulator/scripts", post(control::push_scripts))
             .route(
                 "/_emulator/requests",
-                get(list_requests).delete(clear_requests),
+                get(control::list_requests).delete(control::clear_requests),
             )
-            .route("/_emulator/stats", get(stats))
-            .fallback(unknown_operation)
+            .route("/_emulator/stats", get(control::stats))
+            .fallback(control::unknown_operation)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(axum::middleware::map_response(add_request_id))
+            .layer(axum::middleware::map_response(control::add_request_id))
             .with_state(self.clone())
     }
 
@@ -240,7 +262,7 @@ impl Emulator {
         Ok(format!("http://{addr}"))
     }
 
-    /// ConverseStream responses still in flight (a closed connection ends one).
+    /// Stream responses still in flight (a closed connection ends one).
     pub fn open_streams(&self) -> usize {
         self.inner.open_streams.load(Ordering::SeqCst)
     }
@@ -299,6 +321,29 @@ impl Emulator {
         body: Value,
         headers: &HeaderMap,
     ) {
+        self.push_record(operation, model_id, body, None, headers);
+    }
+
+    /// [`Self::record`] keeping the raw body too (the InvokeModel operations).
+    pub(crate) fn record_raw(
+        &self,
+        operation: Operation,
+        model_id: &str,
+        body: Value,
+        raw_body: String,
+        headers: &HeaderMap,
+    ) {
+        self.push_record(operation, model_id, body, Some(raw_body), headers);
+    }
+
+    fn push_record(
+        &self,
+        operation: Operation,
+        model_id: &str,
+        body: Value,
+        raw_body: Option<String>,
+        headers: &HeaderMap,
+    ) {
         let headers = headers
             .iter()
             .filter(|(name, _)| !matches!(name.as_str(), "authorization" | "x-amz-security-token"))
@@ -316,6 +361,7 @@ impl Emulator {
             model_id: model_id.to_owned(),
             body,
             headers,
+            raw_body,
         });
     }
 
@@ -324,58 +370,10 @@ impl Emulator {
     }
 }
 
-async fn add_request_id(mut response: Response) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
-    }
-    response
-}
-
-async fn unknown_operation() -> Response {
-    error::BedrockError::named(
-        "UnknownOperationException",
-        Some("The emulator does not implement this operation.".into()),
-        Some(404),
-    )
-    .into_response()
-}
-
-async fn push_scripts(State(emulator): State<Emulator>, body: Bytes) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body).and_then(|v| match v {
-        Value::Array(_) => serde_json::from_value::<Vec<Script>>(v),
-        _ => serde_json::from_value::<Script>(v).map(|s| vec![s]),
-    });
-    match parsed {
-        Ok(scripts) => {
-            let queued = scripts.len();
-            scripts.into_iter().for_each(|s| emulator.push_script(s));
-            Json(json!({ "queued": queued })).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "message": format!("invalid script: {e}") })),
-        )
-            .into_response(),
-    }
-}
-
-async fn list_requests(State(emulator): State<Emulator>) -> Json<Vec<RecordedRequest>> {
-    Json(emulator.requests())
-}
-
-async fn stats(State(emulator): State<Emulator>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({"open_streams": emulator.open_streams()}))
-}
-
-async fn clear_requests(State(emulator): State<Emulator>) -> StatusCode {
-    emulator.clear();
-    StatusCode::NO_CONTENT
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn only_the_most_recent_requests_are_remembered() -> anyhow::Result<()> {

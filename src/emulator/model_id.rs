@@ -2,11 +2,13 @@
 //!
 //! The catalog's models are what this Bedrock "has". Claude models with inference profiles are
 //! served only through them (`us.anthropic…`, or an `inference-profile/` ARN), as on real Bedrock;
-//! CountTokens wants the bare foundation-model id instead.
+//! CountTokens wants the bare foundation-model id instead, and serves only the models
+//! [`super::rules`] says it does.
 
 use crate::models::{Capabilities, Catalog, ModelSpec, PROFILE_PREFIXES};
 
 use super::error::BedrockError;
+use super::rules;
 
 const INVALID_ID: &str = "The provided model identifier is invalid.";
 const NO_COUNT_TOKENS: &str = "The provided model doesn't support counting tokens.";
@@ -102,7 +104,7 @@ pub(crate) fn for_count_tokens(catalog: &Catalog, id: &str) -> Result<Model, Bed
             let spec = catalog
                 .by_bedrock_id(base)
                 .ok_or_else(|| BedrockError::validation(INVALID_ID))?;
-            if runtime_counts_tokens(&spec.bedrock_id) {
+            if rules::for_model(&spec.bedrock_id).count_tokens {
                 Ok(Model::from_spec(spec))
             } else {
                 Err(BedrockError::validation(NO_COUNT_TOKENS))
@@ -112,17 +114,6 @@ pub(crate) fn for_count_tokens(catalog: &Catalog, id: &str) -> Result<Model, Bed
             Err(BedrockError::validation(NO_COUNT_TOKENS))
         }
     }
-}
-
-/// Which models bedrock-runtime CountTokens serves: the emulator's own knowledge, not the
-/// gateway's. Claude up to 4.6 (the ARN-versioned `-v1` ids, and Sonnet 4.6); 4.7 and later, the
-/// 5.x models and non-Claude models are refused (NATIVE.md §6: an Aug 2026 probe found Opus 5 and
-/// Sonnet 5 refused, Sonnet 4.6 served).
-fn runtime_counts_tokens(base_id: &str) -> bool {
-    base_id.starts_with("anthropic.claude")
-        && (base_id.ends_with("-v1:0")
-            || base_id.ends_with("-v1")
-            || base_id == "anthropic.claude-sonnet-4-6")
 }
 
 /// An application inference profile hides which Claude model it routes to, so the emulator
@@ -183,12 +174,10 @@ mod tests {
         let err = for_count_tokens(&c, &format!("us.{sonnet4}")).expect_err("profile");
         assert_eq!(err.message, NO_COUNT_TOKENS);
         assert!(for_count_tokens(&c, "anthropic.claude-opus-4-1-20250805-v1:0").is_ok());
-        for refused in [
-            "anthropic.claude-opus-4-7",
-            "anthropic.claude-opus-5-5",
-            "qwen.qwen3-32b-v1:0",
-        ] {
-            assert!(for_count_tokens(&c, refused).is_err(), "{refused}");
-        }
+        assert!(for_count_tokens(&c, "anthropic.claude-sonnet-4-6").is_ok());
+        let err = for_count_tokens(&c, "anthropic.claude-opus-4-7").expect_err("4.7");
+        assert_eq!(err.message, NO_COUNT_TOKENS);
+        assert!(for_count_tokens(&c, "anthropic.claude-sonnet-5").is_err());
+        assert!(for_count_tokens(&c, "qwen.qwen3-32b-v1:0").is_err());
     }
 }

@@ -10,6 +10,7 @@ use super::model_id::Model;
 use super::tokens::text_tokens;
 
 const DEFAULT_MAX_TOKENS: u64 = 8_192;
+const SIGNATURE_PREFIX: &str = "emu-sig-";
 const WORDS: [&str; 8] = [
     "lorem",
     "ipsum",
@@ -96,15 +97,51 @@ pub(crate) fn apply_limits(
 }
 
 pub(crate) fn reasoning(text: String, model: &Model) -> Block {
-    let signature = model.capabilities.claude.then(|| {
-        let mut bytes = [0u8; 24];
-        rand::rng().fill_bytes(&mut bytes);
-        format!(
-            "emu-sig-{}",
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        )
-    });
+    let signature = model.capabilities.claude.then(signature);
     Block::Reasoning { text, signature }
+}
+
+/// A fresh thinking signature: `emu-sig-` and base64 of 16 random bytes followed by 8 bytes of
+/// their keyed hash, so [`is_our_signature`] can tell ours from any other string (as Anthropic
+/// refuses signatures it did not issue) without remembering what was handed out.
+pub(crate) fn signature() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes[..16]);
+    let tag = signature_tag(&bytes[..16]);
+    bytes[16..].copy_from_slice(&tag);
+    format!(
+        "{SIGNATURE_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// Whether `signature` came from [`signature`] (of any emulator instance).
+pub(crate) fn is_our_signature(signature: &str) -> bool {
+    let Some(encoded) = signature.strip_prefix(SIGNATURE_PREFIX) else {
+        return false;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+        return false;
+    };
+    bytes.len() == 24 && signature_tag(&bytes[..16]) == bytes[16..]
+}
+
+fn signature_tag(nonce: &[u8]) -> [u8; 8] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"chatrix-emulator-thinking-signature")
+        .chain_update(nonce)
+        .finalize();
+    let mut tag = [0u8; 8];
+    tag.copy_from_slice(&digest[..8]);
+    tag
+}
+
+/// Whether `data` is a `redacted_thinking` payload from [`redacted_data`].
+pub(crate) fn is_our_redacted_data(data: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .is_ok_and(|bytes| bytes.starts_with(b"emu-redacted-"))
 }
 
 pub(crate) fn redacted_data() -> String {
@@ -125,4 +162,26 @@ pub(crate) fn long_text(n: usize) -> String {
         .map(|i| WORDS[i % WORDS.len()])
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_signatures_the_emulator_issued_verify() {
+        let issued = signature();
+        assert!(issued.starts_with("emu-sig-"));
+        assert!(is_our_signature(&issued));
+        assert!(!is_our_signature("emu-sig-AAAA"));
+        assert!(!is_our_signature("EqQBCkYIARgCKkB"));
+        let mut forged = issued.into_bytes();
+        let last = forged.len() - 3;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        assert!(!is_our_signature(
+            &String::from_utf8(forged).expect("ascii")
+        ));
+        assert!(is_our_redacted_data(&redacted_data()));
+        assert!(!is_our_redacted_data("bm9wZQ=="));
+    }
 }

@@ -38,11 +38,36 @@ impl Reply {
     }
 }
 
-/// The request facts the reply depends on.
+/// The request facts the reply depends on, whatever the wire shape (Converse or native).
 pub(crate) struct Call<'a> {
-    pub(crate) req: &'a ConverseRequest,
     pub(crate) model: &'a Model,
     pub(crate) thinking: bool,
+    /// The text of the last user message, tool results included (where directives live).
+    pub(crate) last_user_text: String,
+    /// The text of each tool result in the last user message (the default answer echoes them).
+    pub(crate) tool_results: Vec<String>,
+    /// Names of the tools the request defines.
+    pub(crate) tool_names: Vec<String>,
+    pub(crate) stop_sequences: Vec<String>,
+    pub(crate) max_tokens: Option<i64>,
+}
+
+impl<'a> Call<'a> {
+    /// The facts of a Converse-shaped request.
+    pub(crate) fn converse(req: &ConverseRequest, model: &'a Model, thinking: bool) -> Self {
+        let config = req.inference_config.as_ref();
+        Self {
+            model,
+            thinking,
+            last_user_text: last_user_text(req),
+            tool_results: tool_results(req),
+            tool_names: tool_names(req),
+            stop_sequences: config
+                .and_then(|c| c.stop_sequences.clone())
+                .unwrap_or_default(),
+            max_tokens: config.and_then(|c| c.max_tokens),
+        }
+    }
 }
 
 pub(crate) fn plan(script: Option<Script>, call: &Call<'_>) -> Reply {
@@ -62,11 +87,7 @@ pub(crate) fn plan(script: Option<Script>, call: &Call<'_>) -> Reply {
             .blocks
             .insert(0, reasoning(THINKING_TEXT.to_owned(), call.model));
     }
-    let config = call.req.inference_config.as_ref();
-    let stops = config
-        .and_then(|c| c.stop_sequences.as_deref())
-        .unwrap_or_default();
-    let limited = apply_limits(&mut reply.blocks, stops, config.and_then(|c| c.max_tokens));
+    let limited = apply_limits(&mut reply.blocks, &call.stop_sequences, call.max_tokens);
     if reply.stop_reason.is_empty() {
         reply.stop_reason = match &limited {
             Some((reason, _)) => (*reason).to_owned(),
@@ -88,7 +109,7 @@ pub(crate) fn plan(script: Option<Script>, call: &Call<'_>) -> Reply {
 
 fn from_script(script: Script, call: &Call<'_>) -> Reply {
     let blocks = if script.content.is_empty() {
-        default_blocks(call.req)
+        default_blocks(&call.tool_results)
     } else {
         script
             .content
@@ -143,11 +164,11 @@ fn from_directives(call: &Call<'_>) -> Reply {
         stamp: false,
     };
     let (mut reasoning_blocks, mut texts, mut tools) = (Vec::new(), Vec::new(), Vec::new());
-    for directive in directives(&last_user_text(call.req)) {
+    for directive in directives(&call.last_user_text) {
         match directive {
             Directive::Text(t) => texts.push(t),
             Directive::Long(n) => texts.push(long_text(n)),
-            Directive::Tool { name, input } if tool_names(call.req).contains(&name.as_str()) => {
+            Directive::Tool { name, input } if call.tool_names.contains(&name) => {
                 tools.push(Block::ToolUse {
                     id: tool_use_id(),
                     name,
@@ -180,16 +201,16 @@ fn from_directives(call: &Call<'_>) -> Reply {
     }
     reply.blocks.extend(tools);
     if !content_given {
-        reply.blocks = default_blocks(call.req);
+        reply.blocks = default_blocks(&call.tool_results);
     }
     reply
 }
 
 /// What the directives of the last user message ask of a CountTokens call: only `error` and
 /// `silence` apply (scripts are never used: they belong to the model calls a client makes next).
-pub(crate) fn count_tokens_directives(req: &ConverseRequest) -> (Option<BedrockError>, Duration) {
+pub(crate) fn count_tokens_directives(last_user_text: &str) -> (Option<BedrockError>, Duration) {
     let mut outcome = (None, Duration::ZERO);
-    for directive in directives(&last_user_text(req)) {
+    for directive in directives(last_user_text) {
         match directive {
             Directive::Error(kind) => outcome.0 = Some(BedrockError::named(&kind, None, None)),
             Directive::Silence(ms) => outcome.1 = Duration::from_millis(ms),
@@ -199,7 +220,7 @@ pub(crate) fn count_tokens_directives(req: &ConverseRequest) -> (Option<BedrockE
     outcome
 }
 
-fn last_user_text(req: &ConverseRequest) -> String {
+pub(crate) fn last_user_text(req: &ConverseRequest) -> String {
     let Some(message) = req.messages.iter().rfind(|m| m.role == "user") else {
         return String::new();
     };
@@ -228,9 +249,21 @@ fn tool_result_text(content: &[ToolResultContent]) -> String {
 }
 
 /// No directives: echo tool results, or greet.
-fn default_blocks(req: &ConverseRequest) -> Vec<Block> {
-    let results: Vec<String> = req
-        .messages
+fn default_blocks(tool_results: &[String]) -> Vec<Block> {
+    if tool_results.is_empty() {
+        return vec![Block::Text(DEFAULT_TEXT.to_owned())];
+    }
+    let joined = tool_results.join("\n");
+    let shown = if joined.trim().is_empty() {
+        "(empty)"
+    } else {
+        joined.trim()
+    };
+    vec![Block::Text(format!("Tool result: {shown}"))]
+}
+
+fn tool_results(req: &ConverseRequest) -> Vec<String> {
+    req.messages
         .iter()
         .rfind(|m| m.role == "user")
         .map(|m| {
@@ -242,25 +275,15 @@ fn default_blocks(req: &ConverseRequest) -> Vec<Block> {
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    if results.is_empty() {
-        return vec![Block::Text(DEFAULT_TEXT.to_owned())];
-    }
-    let joined = results.join("\n");
-    let shown = if joined.trim().is_empty() {
-        "(empty)"
-    } else {
-        joined.trim()
-    };
-    vec![Block::Text(format!("Tool result: {shown}"))]
+        .unwrap_or_default()
 }
 
-fn tool_names(req: &ConverseRequest) -> Vec<&str> {
+fn tool_names(req: &ConverseRequest) -> Vec<String> {
     req.tool_config
         .iter()
         .flat_map(|c| &c.tools)
         .filter_map(|t| match t {
-            Tool::ToolSpec(s) => Some(s.name.as_str()),
+            Tool::ToolSpec(s) => Some(s.name.clone()),
             _ => None,
         })
         .collect()
@@ -279,14 +302,7 @@ mod tests {
             model_id::for_inference(&catalog, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
                 .expect("model");
         let req: ConverseRequest = wire::parse(body).expect("parses");
-        plan(
-            None,
-            &Call {
-                req: &req,
-                model: &model,
-                thinking,
-            },
-        )
+        plan(None, &Call::converse(&req, &model, thinking))
     }
 
     fn user(text: &str) -> Value {
@@ -332,11 +348,11 @@ mod tests {
             "[[emu:text hi]] [[emu:error ThrottlingException]] [[emu:silence 40]]",
         ))
         .expect("parses");
-        let (error, silence) = count_tokens_directives(&req);
+        let (error, silence) = count_tokens_directives(&last_user_text(&req));
         assert_eq!(error.map(|e| e.status.as_u16()), Some(429));
         assert_eq!(silence, Duration::from_millis(40));
         let plain: ConverseRequest = wire::parse(&user("[[emu:text hi]]")).expect("parses");
-        assert!(count_tokens_directives(&plain).0.is_none());
+        assert!(count_tokens_directives(&last_user_text(&plain)).0.is_none());
     }
 
     #[test]

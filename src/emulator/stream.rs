@@ -1,40 +1,58 @@
-//! ConverseStream: the event sequence for a reply, event-stream frames, and the paced body.
-//!
-//! Frames are built with `aws-smithy-eventstream` (the SDK's own codec), each event payload gets
-//! a random `"p"` padding member like real Bedrock, and every frame is flushed as its own chunk.
+//! ConverseStream's event sequence for a reply, and the paced streaming body both stream
+//! operations share (silence, drip, in-stream exceptions, truncation, corruption, stamps, the
+//! open-streams count). Each frame ([`super::frame`]) is flushed as its own chunk.
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use aws_smithy_eventstream::frame::write_message_to;
-use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
-use aws_smithy_types::str_bytes::StrBytes;
 use axum::body::Body;
 use bytes::Bytes;
 use futures::Stream;
-use rand::distr::{Alphanumeric, SampleString};
-use rand::Rng;
 use serde_json::{json, Value};
 
 use super::error::BedrockError;
+use super::frame::{event_frame, exception_frame};
 use super::output::Block;
 use super::plan::Reply;
 use super::respond;
 
+/// The member of a native `message_stop` that carries Bedrock's own counts and latencies.
+pub(crate) const INVOCATION_METRICS: &str = "amazon-bedrock-invocationMetrics";
+
 /// One event of the stream, before framing.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Event {
+    /// The Converse event type, or the Anthropic event `type` of an InvokeModel chunk.
     pub(crate) kind: &'static str,
     pub(crate) payload: Value,
+    /// An InvokeModelWithResponseStream `chunk`: the payload travels base64-encoded in `bytes`.
+    pub(crate) chunk: bool,
 }
 
 impl Event {
-    fn new(kind: &'static str, payload: Value) -> Self {
-        Self { kind, payload }
+    pub(crate) fn new(kind: &'static str, payload: Value) -> Self {
+        Self {
+            kind,
+            payload,
+            chunk: false,
+        }
+    }
+
+    /// A native chunk carrying one Anthropic streaming event.
+    pub(crate) fn chunk(kind: &'static str, payload: Value) -> Self {
+        Self {
+            kind,
+            payload,
+            chunk: true,
+        }
     }
 
     fn is_delta(&self) -> bool {
-        self.kind == "contentBlockDelta"
+        matches!(self.kind, "contentBlockDelta" | "content_block_delta")
+    }
+
+    fn is_stop(&self) -> bool {
+        matches!(self.kind, "messageStop" | "message_stop")
     }
 }
 
@@ -98,48 +116,16 @@ pub(crate) fn events(reply: &Reply, usage: &Value, paths: &[String]) -> Vec<Even
 }
 
 /// Two words per delta, as Claude streams roughly.
-fn text_pieces(text: &str) -> Vec<String> {
+pub(crate) fn text_pieces(text: &str) -> Vec<String> {
     let words: Vec<&str> = text.split_inclusive(' ').collect();
     words.chunks(2).map(|c| c.concat()).collect()
 }
 
 /// Tool input JSON in at most ~20 fragments of at least 16 characters.
-fn json_pieces(json: &str) -> Vec<String> {
+pub(crate) fn json_pieces(json: &str) -> Vec<String> {
     let chars: Vec<char> = json.chars().collect();
     let size = (chars.len() / 20).max(16);
     chars.chunks(size).map(|c| c.iter().collect()).collect()
-}
-
-fn string_header(name: &'static str, value: String) -> Header {
-    Header::new(name, HeaderValue::String(StrBytes::from(value)))
-}
-
-fn encode(message: &Message) -> io::Result<Bytes> {
-    let mut buf = Vec::new();
-    write_message_to(message, &mut buf).map_err(io::Error::other)?;
-    Ok(Bytes::from(buf))
-}
-
-/// An `event` frame, with Bedrock's random `"p"` padding added to the payload.
-pub(crate) fn event_frame(event: &Event) -> io::Result<Bytes> {
-    let mut payload = event.payload.clone();
-    let mut rng = rand::rng();
-    let pad_len = rng.random_range(1..=48);
-    payload["p"] = Value::String(Alphanumeric.sample_string(&mut rng, pad_len));
-    let message = Message::new(serde_json::to_vec(&payload)?)
-        .add_header(string_header(":event-type", event.kind.to_owned()))
-        .add_header(string_header(":content-type", "application/json".into()))
-        .add_header(string_header(":message-type", "event".into()));
-    encode(&message)
-}
-
-/// An `exception` frame (`:exception-type` `throttlingException`, …).
-pub(crate) fn exception_frame(error: &BedrockError) -> io::Result<Bytes> {
-    let message = Message::new(serde_json::to_vec(&error.payload())?)
-        .add_header(string_header(":exception-type", error.stream_type()))
-        .add_header(string_header(":content-type", "application/json".into()))
-        .add_header(string_header(":message-type", "exception".into()));
-    encode(&message)
 }
 
 /// Counts an open stream for as long as it lives (it is moved into the body).
@@ -199,12 +185,13 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
         let _open = &pacing.open;
         tokio::time::sleep(pacing.silence).await;
         let mut deltas = 0usize;
+        let mut first_byte_ms = None;
         for (i, mut event) in events.into_iter().enumerate() {
             if i > 0 {
                 tokio::time::sleep(pacing.drip).await;
             }
             // Breaks happen where a delta (or, after the last delta, `messageStop`) would go.
-            let breakpoint = event.is_delta() || event.kind == "messageStop";
+            let breakpoint = event.is_delta() || event.is_stop();
             if let Some((_, error)) = pacing.error.as_ref().filter(|(after, _)| breakpoint && deltas >= *after) {
                 yield exception_frame(error)?;
                 break;
@@ -214,9 +201,14 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
                     *text = Value::String(send_stamp());
                 }
             }
+            let latency = u64::try_from(pacing.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let first_byte = *first_byte_ms.get_or_insert(latency);
             if event.kind == "metadata" {
-                let latency = u64::try_from(pacing.started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 event.payload["metrics"] = respond::metrics(latency);
+            }
+            if let Some(metrics) = event.payload.get_mut(INVOCATION_METRICS) {
+                metrics["invocationLatency"] = json!(latency);
+                metrics["firstByteLatency"] = json!(first_byte);
             }
             let frame = event_frame(&event)?;
             if breakpoint && pacing.truncate_after.is_some_and(|after| deltas >= after) {
@@ -246,48 +238,6 @@ fn frames(events: Vec<Event>, pacing: Pacing) -> impl Stream<Item = io::Result<B
 mod tests {
     use super::*;
     use aws_smithy_eventstream::frame::read_message_from;
-
-    fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
-        message
-            .headers()
-            .iter()
-            .find(|h| h.name().as_str() == name)
-            .and_then(|h| h.value().as_string().ok())
-            .map(StrBytes::as_str)
-    }
-
-    #[test]
-    fn event_frames_round_trip_with_padding() {
-        let event = Event::new(
-            "contentBlockDelta",
-            json!({"contentBlockIndex": 0, "delta": {"text": "Hello"}}),
-        );
-        let frame = event_frame(&event).expect("encodes");
-        let message = read_message_from(frame).expect("decodes");
-        assert_eq!(header(&message, ":event-type"), Some("contentBlockDelta"));
-        assert_eq!(header(&message, ":message-type"), Some("event"));
-        assert_eq!(header(&message, ":content-type"), Some("application/json"));
-        let payload: Value = serde_json::from_slice(message.payload()).expect("json");
-        assert_eq!(payload["delta"]["text"], "Hello");
-        assert!(payload["p"].as_str().is_some_and(|p| !p.is_empty()));
-    }
-
-    #[test]
-    fn exception_frames_carry_the_camel_case_type() {
-        let error = BedrockError::named("ThrottlingException", None, None);
-        let message =
-            read_message_from(exception_frame(&error).expect("encodes")).expect("decodes");
-        assert_eq!(
-            header(&message, ":exception-type"),
-            Some("throttlingException")
-        );
-        assert_eq!(header(&message, ":message-type"), Some("exception"));
-        let payload: Value = serde_json::from_slice(message.payload()).expect("json");
-        assert_eq!(
-            payload["message"],
-            "Too many requests, please wait before trying again."
-        );
-    }
 
     #[test]
     fn text_and_tool_input_are_split_into_several_deltas() {

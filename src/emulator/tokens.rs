@@ -131,6 +131,100 @@ impl Prompt {
     }
 }
 
+impl Prompt {
+    /// Walks a native (InvokeModel) Anthropic body: `tools`, `system`, `messages`. A block with
+    /// `cache_control` closes a prefix that includes it; the marker itself is not hashed, so
+    /// moving a breakpoint does not change what an earlier prefix was.
+    pub(crate) fn of_native(body: &Value, model_id: &str) -> Self {
+        let mut hasher = DefaultHasher::new();
+        model_id.hash(&mut hasher);
+        let mut prompt = Self {
+            total: 0,
+            checkpoints: Vec::new(),
+        };
+        let as_blocks = |v: Option<&Value>| match v {
+            Some(Value::String(text)) => vec![json!({"type": "text", "text": text})],
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        let mut elements: Vec<(String, Value)> = Vec::new();
+        let tools = as_blocks(body.get("tools"));
+        elements.extend(tools.into_iter().map(|t| ("tools".to_owned(), t)));
+        let system = as_blocks(body.get("system"));
+        elements.extend(system.into_iter().map(|s| ("system".to_owned(), s)));
+        let messages = body.get("messages").and_then(Value::as_array);
+        for (i, message) in messages.into_iter().flatten().enumerate() {
+            let role = message
+                .get("role")
+                .and_then(Value::as_str)
+                .unwrap_or("user");
+            let tag = format!("messages.{i}.{role}");
+            let content = as_blocks(message.get("content"));
+            elements.extend(content.into_iter().map(|c| (tag.clone(), c)));
+        }
+        for (section, mut element) in elements {
+            let marker = element
+                .as_object_mut()
+                .and_then(|o| o.remove("cache_control"));
+            (section, element.to_string()).hash(&mut hasher);
+            prompt.total += native_tokens(&element);
+            if let Some(marker) = marker {
+                prompt.checkpoints.push(Checkpoint {
+                    hash: hasher.clone().finish(),
+                    tokens: prompt.total,
+                    ttl: marker
+                        .get("ttl")
+                        .and_then(Value::as_str)
+                        .unwrap_or("5m")
+                        .to_owned(),
+                });
+            }
+        }
+        prompt.total = prompt.total.max(1);
+        prompt
+    }
+}
+
+/// Tokens of one native block or tool definition (`cache_control` already removed).
+fn native_tokens(element: &Value) -> u64 {
+    let str_of = |k: &str| {
+        element
+            .get(k)
+            .and_then(Value::as_str)
+            .map_or(0, text_tokens)
+    };
+    match element
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+    {
+        "text" => str_of("text"),
+        "image" => IMAGE_TOKENS,
+        "document" => match element.pointer("/source/type").and_then(Value::as_str) {
+            Some("text") => element
+                .pointer("/source/data")
+                .and_then(Value::as_str)
+                .map_or(0, text_tokens),
+            _ => BINARY_DOCUMENT_TOKENS,
+        },
+        "tool_use" => str_of("name") + element.get("input").map_or(0, json_tokens),
+        "tool_result" => match element.get("content") {
+            Some(Value::String(s)) => text_tokens(s),
+            Some(Value::Array(items)) => items.iter().map(native_tokens).sum(),
+            _ => 0,
+        },
+        "thinking" => str_of("thinking"),
+        "redacted_thinking" => 16,
+        // Tool definitions (custom tools carry no `type`, or `custom`).
+        "" | "custom" => {
+            str_of("name")
+                + str_of("description")
+                + element.get("input_schema").map_or(0, json_tokens)
+        }
+        _ => json_tokens(element),
+    }
+}
+
 /// Input-side usage of one call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct InputUsage {
@@ -230,6 +324,24 @@ mod tests {
         assert_eq!((second.cache_read, second.cache_write), (1_000, 0));
         let other_model = cache.account(&Prompt::of(&body(&system, "two"), "n"), Instant::now());
         assert_eq!(other_model.cache_read, 0);
+    }
+
+    #[test]
+    fn native_cache_control_closes_a_prefix_that_includes_its_block() {
+        let mut cache = CacheMemory::default();
+        let body = |q: &str| {
+            json!({
+                "system": [{"type": "text", "text": "y".repeat(4_000), "cache_control": {"type": "ephemeral"}}],
+                "messages": [{"role": "user", "content": q}]
+            })
+        };
+        let first = cache.account(&Prompt::of_native(&body("one"), "m"), Instant::now());
+        assert_eq!((first.cache_read, first.cache_write), (0, 1_000));
+        let second = cache.account(&Prompt::of_native(&body("two"), "m"), Instant::now());
+        assert_eq!(
+            (second.cache_read, second.cache_write, second.input),
+            (1_000, 0, 1)
+        );
     }
 
     #[test]

@@ -168,9 +168,15 @@ fn check_final_assistant_turn(req: &ConverseRequest) -> Result<(), BedrockError>
         Some(ContentBlock::ReasoningContent(_)) | None => return Ok(()),
         Some(block) => anthropic_type(block),
     };
-    Err(BedrockError::model(format!(
+    Err(BedrockError::model(thinking_first(i, found)))
+}
+
+/// The back end's answer when thinking is on and the last tool-calling assistant turn
+/// (message `i`) opens with a `found` block instead of its thinking.
+pub(crate) fn thinking_first(i: usize, found: &str) -> String {
+    format!(
         "messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
-    )))
+    )
 }
 
 /// Bedrock turns `cachePoint`s into `cache_control`, so Anthropic's indices skip them.

@@ -34,7 +34,11 @@ pub(crate) struct TestEmulator {
 }
 
 pub(crate) async fn spawn() -> TestEmulator {
-    let emulator = Emulator::new().expect("emulator");
+    spawn_with(Emulator::new().expect("emulator")).await
+}
+
+/// Serves `emulator` on a free port, with an SDK client pointed at it.
+pub(crate) async fn spawn_with(emulator: Emulator) -> TestEmulator {
     let url = emulator.spawn(0).await.expect("spawn");
     let conf = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())

@@ -11,5 +11,8 @@
 mod converse;
 mod helpers;
 mod http;
+mod invoke;
+mod invoke_rules;
+mod native;
 mod stream;
 mod validation;
