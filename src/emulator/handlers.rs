@@ -218,7 +218,7 @@ fn received(
 }
 
 /// Native (InvokeModel) Anthropic body: every string counts except the structural ones.
-fn native_tokens(value: &Value) -> u64 {
+pub(crate) fn native_tokens(value: &Value) -> u64 {
     match value {
         Value::String(s) => text_tokens(s),
         Value::Array(items) => items.iter().map(native_tokens).sum(),

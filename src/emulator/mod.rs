@@ -8,6 +8,8 @@
 //! - `POST /model/{modelId}/converse`, `/converse-stream`, `/count-tokens` (`modelId`
 //!   percent-decoded). An `Authorization` header must be present (its value is not checked).
 //!   Every response carries `x-amzn-requestid`.
+//! - bedrock-mantle's `POST /anthropic/v1/messages/count_tokens` (recorded as
+//!   `MantleCountTokens`; see [`mantle`]), so one emulator URL serves both endpoints.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
@@ -17,7 +19,8 @@
 //!
 //! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
 //! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
-//! ARNs are an unspecified Claude model; CountTokens wants a bare id of a `count_tokens` model.
+//! ARNs are an unspecified Claude model; CountTokens wants the bare id of a model it counts
+//! (`model_id::for_count_tokens`).
 //! Validation is as strict as Bedrock's (see `validate`, `content` and `params`); bodies are parsed with
 //! unknown members denied (`wire`).
 //!
@@ -77,6 +80,7 @@
 mod content;
 mod error;
 mod handlers;
+mod mantle;
 mod model_id;
 mod output;
 mod params;
@@ -121,6 +125,7 @@ pub(crate) enum Operation {
     Converse,
     ConverseStream,
     CountTokens,
+    MantleCountTokens,
 }
 
 impl Operation {
@@ -129,6 +134,7 @@ impl Operation {
             Self::Converse => "Converse",
             Self::ConverseStream => "ConverseStream",
             Self::CountTokens => "CountTokens",
+            Self::MantleCountTokens => "MantleCountTokens",
         }
     }
 }
@@ -136,9 +142,9 @@ impl Operation {
 /// One request the emulator received, as tests assert on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
-    /// `Converse`, `ConverseStream` or `CountTokens`.
+    /// `Converse`, `ConverseStream`, `CountTokens` or `MantleCountTokens`.
     pub operation: String,
-    /// Percent-decoded `modelId`.
+    /// Percent-decoded `modelId` (mantle: the body's `model`).
     pub model_id: String,
     /// The JSON body (a string holding the raw body when it was not JSON).
     pub body: Value,
@@ -200,6 +206,10 @@ impl Emulator {
             .route(
                 "/model/{model_id}/count-tokens",
                 post(handlers::count_tokens),
+            )
+            .route(
+                "/anthropic/v1/messages/count_tokens",
+                post(mantle::count_tokens),
             )
             .route("/_emulator/scripts", post(push_scripts))
             .route(

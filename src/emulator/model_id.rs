@@ -93,6 +93,10 @@ pub(crate) fn for_inference(catalog: &Catalog, id: &str) -> Result<Model, Bedroc
 }
 
 /// Resolves the `modelId` of a CountTokens call: a bare id of a model that supports counting.
+/// Those are the Claude models with dated `-v1:0` ids (up to Opus 4.5, Haiku 4.5): AWS's
+/// count-tokens guide says Claude models launched cross-Region-only are not counted on
+/// bedrock-runtime (count on bedrock-mantle instead), and peers observe runtime CountTokens
+/// accepting only the dated ids (PostHog/posthog#70768).
 ///
 /// # Errors
 /// `ValidationException` ("doesn't support counting tokens") for profiles and unsupported models.
@@ -102,7 +106,7 @@ pub(crate) fn for_count_tokens(catalog: &Catalog, id: &str) -> Result<Model, Bed
             let spec = catalog
                 .by_bedrock_id(base)
                 .ok_or_else(|| BedrockError::validation(INVALID_ID))?;
-            if spec.capabilities.count_tokens {
+            if spec.capabilities.claude && spec.bedrock_id.ends_with("-v1:0") {
                 Ok(Model::from_spec(spec))
             } else {
                 Err(BedrockError::validation(NO_COUNT_TOKENS))
@@ -171,6 +175,11 @@ mod tests {
         assert!(for_count_tokens(&c, sonnet4).is_ok());
         let err = for_count_tokens(&c, &format!("us.{sonnet4}")).expect_err("profile");
         assert_eq!(err.message, NO_COUNT_TOKENS);
-        assert!(for_count_tokens(&c, "anthropic.claude-opus-4-1-20250805-v1:0").is_err());
+        assert!(for_count_tokens(&c, "anthropic.claude-sonnet-4-5-20250929-v1:0").is_ok());
+        for current in ["anthropic.claude-sonnet-4-6", "anthropic.claude-opus-5"] {
+            let err = for_count_tokens(&c, current).expect_err(current);
+            assert_eq!(err.message, NO_COUNT_TOKENS);
+        }
+        assert!(for_count_tokens(&c, "qwen.qwen3-32b-v1:0").is_err());
     }
 }

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod count_tokens;
+mod count_tokens_mantle;
 mod faults;
 mod helpers;
 mod limits;
