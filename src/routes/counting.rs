@@ -131,16 +131,24 @@ async fn ask(
         Err(e) => e,
     };
     // The kind only: a counter's message can quote the input.
+    if refuses_the_model(&e) {
+        tracing::info!(
+            counter = ?counter,
+            model = base,
+            error_type = e.kind(),
+            status = e.status().as_u16(),
+            "this counter refuses the model; not asked again for an hour"
+        );
+        refusals.insert(remembered, ()).await;
+        return Asked::ModelRefused;
+    }
     tracing::warn!(
         counter = ?counter,
         error_type = e.kind(),
         status = e.status().as_u16(),
         "token count failed"
     );
-    if refuses_the_model(&e) {
-        refusals.insert(remembered, ()).await;
-        Asked::ModelRefused
-    } else if is_refusal(&e) {
+    if is_refusal(&e) {
         Asked::BodyRefused
     } else {
         Asked::Failed(e)
