@@ -6,7 +6,8 @@
 //! before signing (one client-level interceptor, [`OurBody`]; a per-call `customize()` would
 //! rebuild the client's runtime components on every request), and everything else — endpoint
 //! resolution, SigV4 or bearer auth, retries, response and event-stream parsing, error decoding —
-//! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else.
+//! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else. The one call the
+//! SDK has no operation for, bedrock-mantle's `count_tokens`, is in [`mantle`].
 
 use std::time::Duration;
 

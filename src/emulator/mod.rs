@@ -9,7 +9,7 @@
 //!   percent-decoded). An `Authorization` header must be present (its value is not checked).
 //!   Every response carries `x-amzn-requestid`.
 //! - bedrock-mantle's `POST /anthropic/v1/messages/count_tokens` (recorded as
-//!   `MantleCountTokens`; see [`mantle`]), so one emulator URL serves both endpoints.
+//!   `MantleCountTokens`; see `mantle.rs`), so one emulator URL serves both endpoints.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
