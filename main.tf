@@ -208,6 +208,20 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    sid = "CountTokensOnMantle"
+    # count_tokens for Claude models bedrock-runtime CountTokens does not count (those launched
+    # cross-Region-only, e.g. Opus 5, Sonnet 5): POST /anthropic/v1/messages/count_tokens on
+    # bedrock-mantle, SigV4 service bedrock-mantle. The action is bedrock-mantle:CountTokens
+    # ("Grant ... bedrock-mantle:CountTokens for token counting",
+    # https://code.claude.com/docs/en/amazon-bedrock; the endpoint:
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/count-tokens.html). Mantle authorises
+    # calls on a project (the account's default project serves calls that name none), as the
+    # AmazonBedrockMantleInferenceAccess managed policy scopes its inference actions.
+    actions   = ["bedrock-mantle:CountTokens"]
+    resources = ["arn:${local.partition}:bedrock-mantle:${var.region}:${local.account_id}:project/*"]
+  }
+
+  statement {
     sid       = "ReadApiKeys"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [local.api_key_secret_arn]

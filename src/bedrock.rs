@@ -6,7 +6,8 @@
 //! before signing (one client-level interceptor, [`OurBody`]; a per-call `customize()` would
 //! rebuild the client's runtime components on every request), and everything else — endpoint
 //! resolution, SigV4 or bearer auth, retries, response and event-stream parsing, error decoding —
-//! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else.
+//! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else. The one call the
+//! SDK has no operation for, bedrock-mantle's `count_tokens`, is in [`mantle`].
 
 use std::time::Duration;
 
@@ -33,12 +34,16 @@ use bytes::Bytes;
 
 use crate::error::ApiError;
 
+pub mod mantle;
+
 /// Seconds a throttled client is told to wait when Bedrock gives no hint.
 const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
 
 #[derive(Clone, Debug)]
 pub struct Bedrock {
     client: Client,
+    /// bedrock-mantle's `count_tokens`, signed with the same configuration's credentials.
+    mantle: mantle::Mantle,
 }
 
 /// Settings shared by the AWS and emulator clients.
@@ -110,17 +115,19 @@ fn client(sdk: &aws_config::SdkConfig) -> Client {
 
 impl Bedrock {
     /// A client from the standard AWS chain (`AWS_REGION`, credentials, profiles,
-    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK_MANTLE`).
     pub async fn from_env() -> Self {
         let sdk = tune(aws_config::defaults(BehaviorVersion::latest()))
             .load()
             .await;
         Self {
             client: client(&sdk),
+            mantle: mantle::Mantle::from_sdk(&sdk),
         }
     }
 
-    /// A client for the built-in emulator: fixed endpoint, dummy credentials.
+    /// A client for the built-in emulator: fixed endpoint (bedrock-runtime and bedrock-mantle
+    /// routes alike), dummy credentials.
     pub async fn for_endpoint(endpoint: &str) -> Self {
         let sdk = tune(aws_config::defaults(BehaviorVersion::latest()))
             .region(Region::new("us-east-1"))
@@ -136,6 +143,7 @@ impl Bedrock {
             .await;
         Self {
             client: client(&sdk),
+            mantle: mantle::Mantle::for_endpoint(&sdk, endpoint),
         }
     }
 
@@ -167,7 +175,12 @@ impl Bedrock {
         Ok(UpstreamEvents { inner: out.stream })
     }
 
-    /// CountTokens with a `{"input":{"converse":…}}` body.
+    /// bedrock-mantle's client, for the Anthropic `count_tokens` that runtime CountTokens lacks.
+    pub fn mantle(&self) -> &mantle::Mantle {
+        &self.mantle
+    }
+
+    /// CountTokens with a `{"input":{"converse":…}}` or `{"input":{"invokeModel":…}}` body.
     ///
     /// # Errors
     /// Any Bedrock or transport failure, mapped for the client.

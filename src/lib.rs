@@ -11,7 +11,8 @@
 //! - [`convert`]: pure functions between Anthropic and Bedrock Converse shapes; no I/O, no logging of
 //!   content.
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
-//! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`).
+//! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
+//!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
 //! - [`models`]: the model catalog (ids, capabilities, betas, prices); [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.

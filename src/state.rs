@@ -32,15 +32,26 @@ pub struct Shared {
     pub keys: Arc<Keys>,
     pub fetcher: Fetcher,
     pub token_counts: TokenCounts,
-    /// Bare model ids for which Bedrock refused CountTokens outright (the model or region does
-    /// not support it, or access is denied): answered by the estimate without asking again.
-    pub count_refusals: Cache<String, ()>,
+    /// Which counter refused which bare model id outright (the model or region is not served,
+    /// or access is denied): that counter is not asked about the model again for
+    /// [`COUNT_REFUSALS_TTL`]. See `docs/token-counting.md`.
+    pub count_refusals: Cache<(Counter, String), ()>,
+}
+
+/// The exact token counters, in the order they are asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counter {
+    /// bedrock-runtime CountTokens.
+    Runtime,
+    /// bedrock-mantle's Anthropic `count_tokens`.
+    Mantle,
 }
 
 /// Bedrock CountTokens answers, keyed by SHA-256 of the caller's key name, the bare model id and
 /// the CountTokens body (per key, so one caller cannot time another's requests).
-/// `Some(n)` is Bedrock's count; `None` means Bedrock refused to count that body for that model
-/// (unsupported model, validation, access), so the local estimate is answered without asking again.
+/// `Some(n)` is an exact count (bedrock-runtime's or bedrock-mantle's); `None` means every counter
+/// refused that body for that model (unsupported model, validation, access), so the local estimate
+/// is answered without asking again.
 /// Transient failures are never stored. See `docs/token-counting.md`.
 pub type TokenCounts = Cache<[u8; 32], Option<u64>>;
 
@@ -48,6 +59,11 @@ pub type TokenCounts = Cache<[u8; 32], Option<u64>>;
 const TOKEN_COUNTS_CAPACITY: u64 = 10_000;
 /// A count never changes for the same body and model; the TTL bounds how long a refusal sticks.
 const TOKEN_COUNTS_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long a model-level refusal is believed: support for a model changes with AWS launches,
+/// not between requests, and asking costs a round trip on every count.
+pub const COUNT_REFUSALS_TTL: Duration = Duration::from_secs(60 * 60);
+/// Models remembered as refused, per counter; far more than the catalog holds.
+const COUNT_REFUSALS_CAPACITY: u64 = 1_000;
 
 impl AppState {
     /// # Errors
@@ -74,8 +90,8 @@ impl AppState {
                 .time_to_live(TOKEN_COUNTS_TTL)
                 .build(),
             count_refusals: Cache::builder()
-                .max_capacity(1_000)
-                .time_to_live(TOKEN_COUNTS_TTL)
+                .max_capacity(COUNT_REFUSALS_CAPACITY)
+                .time_to_live(COUNT_REFUSALS_TTL)
                 .build(),
         })))
     }

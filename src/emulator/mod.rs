@@ -12,6 +12,8 @@
 //!   for Claude ([`native`]; routes, validation order, per-model rules ([`rules`]) and metrics are
 //!   documented in docs/emulator.md). Recorded with the exact body text (`raw_body`).
 //!   CountTokens also takes `input.invokeModel.body` and validates it the same way.
+//! - bedrock-mantle's `POST /anthropic/v1/messages/count_tokens` (recorded as
+//!   `MantleCountTokens`; see `mantle.rs`), so one emulator URL serves both endpoints.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
@@ -84,6 +86,7 @@ mod control;
 mod error;
 mod frame;
 mod handlers;
+mod mantle;
 mod model_id;
 mod native;
 mod output;
@@ -130,6 +133,7 @@ pub(crate) enum Operation {
     CountTokens,
     InvokeModel,
     InvokeModelWithResponseStream,
+    MantleCountTokens,
 }
 
 impl Operation {
@@ -140,6 +144,7 @@ impl Operation {
             Self::CountTokens => "CountTokens",
             Self::InvokeModel => "InvokeModel",
             Self::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
+            Self::MantleCountTokens => "MantleCountTokens",
         }
     }
 }
@@ -147,10 +152,10 @@ impl Operation {
 /// One request the emulator received, as tests assert on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
-    /// `Converse`, `ConverseStream`, `CountTokens`, `InvokeModel` or
-    /// `InvokeModelWithResponseStream`.
+    /// `Converse`, `ConverseStream`, `CountTokens`, `InvokeModel`,
+    /// `InvokeModelWithResponseStream` or `MantleCountTokens`.
     pub operation: String,
-    /// Percent-decoded `modelId`.
+    /// Percent-decoded `modelId` (mantle: the body's `model`).
     pub model_id: String,
     /// The JSON body (a string holding the raw body when it was not JSON).
     pub body: Value,
@@ -222,6 +227,10 @@ impl Emulator {
             .route(
                 "/model/{model_id}/invoke-with-response-stream",
                 post(native::invoke_stream),
+            )
+            .route(
+                "/anthropic/v1/messages/count_tokens",
+                post(mantle::count_tokens),
             )
             .route("/_emulator/scripts", post(control::push_scripts))
             .route(

@@ -95,6 +95,10 @@ pub(crate) fn for_inference(catalog: &Catalog, id: &str) -> Result<Model, Bedroc
 }
 
 /// Resolves the `modelId` of a CountTokens call: a bare id of a model that supports counting.
+/// Those are the Claude models with dated `-v1:0` ids (up to Opus 4.5, Haiku 4.5): AWS's
+/// count-tokens guide says Claude models launched cross-Region-only are not counted on
+/// bedrock-runtime (count on bedrock-mantle instead), and peers observe runtime CountTokens
+/// accepting only the dated ids (PostHog/posthog#70768).
 ///
 /// # Errors
 /// `ValidationException` ("doesn't support counting tokens") for profiles and unsupported models.

@@ -11,6 +11,8 @@
 //! Health and `HEAD /` need no key: load balancers and Claude Code's start-up probe call them.
 
 mod count_tokens;
+mod counting;
+mod mantle_body;
 mod messages;
 mod models;
 mod stream;

@@ -1,7 +1,8 @@
 //! Local input-token estimates for a parsed request.
 //!
-//! Used where no exact count exists: `count_tokens` for models Bedrock CountTokens does not serve
-//! (or when the call fails), and the `message_start` usage of a stream, which goes out before
+//! Used where no exact count exists: `count_tokens` for models neither Bedrock CountTokens nor
+//! bedrock-mantle counts (or when both calls fail), scaled per tokenizer generation
+//! ([`Generation`]), and the `message_start` usage of a stream, which goes out before
 //! Bedrock reports usage. Pure and synchronous: no I/O, no logging, nothing read but the request.
 //!
 //! An estimate is the sum of
@@ -17,6 +18,7 @@
 //! unknown types) cost nothing, as they never reach the model. Method, constants and measured
 //! error: `docs/token-counting.md`.
 
+mod generation;
 mod media;
 mod text;
 
@@ -31,6 +33,7 @@ use crate::anthropic::request::{
     ContentBlock, MessageContent, MessagesRequest, Role, Source, TextBlock, Tool, ToolChoiceKind,
 };
 
+pub use generation::{Generation, NEW_TOKENIZER_TEXT_FACTOR};
 pub use media::image_tokens;
 pub use text::text_tokens;
 
@@ -51,7 +54,7 @@ const MEDIA_FRAMING: u64 = 4;
 const TOOL_PROMPT_AUTO: u64 = 346;
 const TOOL_PROMPT_FORCED: u64 = 313;
 /// Stands in for a `url` source's block while Bedrock counts the rest of the request.
-const URL_STAND_IN: &str = "(attachment)";
+pub const URL_STAND_IN: &str = "(attachment)";
 
 /// An estimate, by what it was made from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

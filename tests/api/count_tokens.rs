@@ -1,20 +1,23 @@
 //! `POST /v1/messages/count_tokens`: Bedrock CountTokens under the bare model id, the local
-//! estimate where Bedrock cannot answer, one Bedrock call per burst, and the usual input errors.
+//! estimate where no counter answers, one Bedrock call per burst, and the usual input errors.
+//! bedrock-mantle's part of the chain: `count_tokens_mantle.rs`.
 
 use chatrix::anthropic::request::parse_count_tokens_request;
+use chatrix::tokens::Generation;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with, Reply, TestApp, KEY};
 
 const PATH: &str = "/v1/messages/count_tokens";
-/// In the catalog with `count_tokens: true` and a `global` profile, the gateway's default.
+/// Counted by bedrock-runtime CountTokens (a dated `-v1:0` id), with a `global` profile, the
+/// gateway's default.
 const COUNTED: &str = "claude-sonnet-4-20250514";
 const COUNTED_BARE_ID: &str = "anthropic.claude-sonnet-4-20250514-v1:0";
-/// A model bedrock-runtime CountTokens refuses (the emulator, like Bedrock, counts only Claude up
-/// to 4.6 there).
-const ESTIMATED: &str = "claude-opus-5";
+/// Counted by neither bedrock-runtime (a 5.x model) nor bedrock-mantle (Fable 5.2 is not served
+/// there).
+pub(crate) const ESTIMATED: &str = "claude-fable-5-2";
 
-fn body(model: &str, text: &str) -> Value {
+pub(crate) fn body(model: &str, text: &str) -> Value {
     json!({
         "model": model,
         "system": [{"type": "text", "text": "You answer questions about tides."}],
@@ -34,28 +37,34 @@ fn tools() -> Value {
     ])
 }
 
-async fn count(app: &TestApp, body: &Value) -> Reply {
+pub(crate) async fn count(app: &TestApp, body: &Value) -> Reply {
     app.post(PATH, body, &[("x-api-key", KEY)]).await
 }
 
-fn tokens_of(reply: &Reply) -> u64 {
+pub(crate) fn tokens_of(reply: &Reply) -> u64 {
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let n = reply.body["input_tokens"].as_u64().expect("input_tokens");
     assert!(n > 0, "a count is never 0: {:?}", reply.body);
     n
 }
 
-fn count_tokens_calls(app: &TestApp) -> Vec<chatrix::emulator::RecordedRequest> {
+pub(crate) fn calls_of(app: &TestApp, operation: &str) -> Vec<chatrix::emulator::RecordedRequest> {
     app.emulator
         .requests()
         .into_iter()
-        .filter(|r| r.operation == "CountTokens")
+        .filter(|r| r.operation == operation)
         .collect()
 }
 
-fn local_estimate(body: &Value) -> u64 {
+fn count_tokens_calls(app: &TestApp) -> Vec<chatrix::emulator::RecordedRequest> {
+    calls_of(app, "CountTokens")
+}
+
+/// The gateway's estimate for the body's model, scaled for its tokenizer generation.
+pub(crate) fn local_estimate(body: &Value) -> u64 {
     let req = parse_count_tokens_request(body.to_string().as_bytes()).expect("parses");
-    chatrix::tokens::estimate(&req).total()
+    let model = body["model"].as_str().expect("model");
+    chatrix::tokens::estimate(&req).total_for(Generation::of(model))
 }
 
 async fn raw_post(app: &TestApp, headers: &[(&str, &str)], raw: Vec<u8>) -> Reply {
@@ -121,11 +130,11 @@ async fn raw_profile_ids_and_arns_are_counted_under_the_bare_id() {
 }
 
 #[tokio::test]
-async fn a_model_count_tokens_refuses_gets_the_local_estimate_and_is_not_asked_again() {
+async fn other_vendors_models_get_the_local_estimate_without_a_bedrock_call() {
     let app = spawn_app().await;
-    let short = body(ESTIMATED, "Is it windy?");
+    let short = body("qwen3-32b", "Is it windy?");
     let long = body(
-        ESTIMATED,
+        "qwen3-32b",
         &"Describe the tidal range along the whole east coast, harbour by harbour. ".repeat(20),
     );
     let (a, b) = (
@@ -134,9 +143,21 @@ async fn a_model_count_tokens_refuses_gets_the_local_estimate_and_is_not_asked_a
     );
     assert_eq!(a, local_estimate(&short));
     assert!(b > a * 10, "{a} then {b}");
+    assert!(app.emulator.requests().is_empty(), "Bedrock was called");
+}
+
+#[tokio::test]
+async fn sonnet_4_5_is_counted_by_runtime_count_tokens() {
+    let app = spawn_app().await;
+    let request = body("claude-sonnet-4-5", "When is low water at Scarborough?");
+    tokens_of(&count(&app, &request).await);
     let calls = count_tokens_calls(&app);
-    assert_eq!(calls.len(), 1, "the refusal is remembered for the model");
-    assert_eq!(calls[0].model_id, "anthropic.claude-opus-5");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        calls[0].model_id,
+        "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    assert!(calls_of(&app, "MantleCountTokens").is_empty());
 }
 
 #[tokio::test]

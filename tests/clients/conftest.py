@@ -1,7 +1,8 @@
 """Starts the Bedrock emulator and the real `chatrix` binary for the client tests (SDK, Claude Code).
 
 The gateway reaches the emulator the way it reaches AWS: through the standard AWS configuration
-chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, region, static credentials), in `CHATRIX_BEDROCK=aws` mode.
+chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and `_BEDROCK_MANTLE`, region, static credentials), in
+`CHATRIX_BEDROCK=aws` mode.
 """
 
 import contextlib
@@ -101,6 +102,7 @@ def run_gateway(emulator, workdir, **extra_env):
         "AWS_ACCESS_KEY_ID": "AKIDSDKTEST",
         "AWS_SECRET_ACCESS_KEY": "sdk-test-secret",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
+        "AWS_ENDPOINT_URL_BEDROCK_MANTLE": emulator.url,
         "RUST_LOG": "info",
         "CHATRIX_PING_INTERVAL_SECS": "2",
     }

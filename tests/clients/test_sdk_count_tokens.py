@@ -1,8 +1,9 @@
 """`messages.count_tokens` through the official `anthropic` Python SDK (GA and beta resources).
 
-Two models: one Bedrock CountTokens serves (counted by the emulator under the bare model id) and
-one it does not (answered by the gateway's local estimate). Either way the SDK must get a positive
-integer, and tool definitions must raise it.
+Three models, one per link of the gateway's counting chain: one bedrock-runtime CountTokens counts
+(under the bare model id), one it refuses and bedrock-mantle's `count_tokens` counts (signed for
+`bedrock-mantle`, bare id in the body), and one neither counts (the gateway's local estimate).
+Either way the SDK must get a positive integer, and tool definitions must raise it.
 """
 
 import uuid
@@ -11,9 +12,17 @@ import pytest
 
 from conftest import MODEL
 
-# `count_tokens: true` in the catalog; MODEL (claude-sonnet-4-6) is `false`.
+# A dated `-v1:0` id: counted by bedrock-runtime CountTokens.
 COUNTED_MODEL = "claude-sonnet-4-20250514"
-MODELS = [COUNTED_MODEL, MODEL]
+# Launched cross-Region-only: runtime refuses it, bedrock-mantle counts it.
+MANTLE_MODEL = "claude-opus-5"
+# MODEL (claude-sonnet-4-6): refused by both, answered by the estimate.
+MODELS = [COUNTED_MODEL, MANTLE_MODEL, MODEL]
+BARE_IDS = {
+    COUNTED_MODEL: "anthropic.claude-sonnet-4-20250514-v1:0",
+    MANTLE_MODEL: "anthropic.claude-opus-5",
+    MODEL: "anthropic.claude-sonnet-4-6",
+}
 
 SYSTEM = "You are a terse assistant for a harbour master."
 MESSAGES = [{"role": "user", "content": "List the berths that are free after 14:00 today."}]
@@ -46,11 +55,17 @@ def test_count_tokens_returns_a_positive_integer(client, emulator, model):
     result = client.messages.count_tokens(model=model, system=SYSTEM, messages=fresh)
     assert isinstance(result.input_tokens, int)
     assert result.input_tokens > 0
-    called = "CountTokens" in emulator.operations()
-    assert called == (model == COUNTED_MODEL)
-    if called:
-        counted = [r for r in emulator.requests() if r["operation"] == "CountTokens"]
-        assert counted[-1]["model_id"] == "anthropic.claude-sonnet-4-20250514-v1:0"
+    runtime = [r for r in emulator.requests() if r["operation"] == "CountTokens"]
+    mantle = [r for r in emulator.requests() if r["operation"] == "MantleCountTokens"]
+    # Every counter is asked under the bare id, never a profile id.
+    assert all(r["model_id"] == BARE_IDS[model] for r in runtime + mantle), runtime + mantle
+    if model == COUNTED_MODEL:
+        assert len(runtime) == 1 and not mantle
+    if model == MANTLE_MODEL:
+        # Runtime's refusal of the model is remembered, so it may not be asked this time.
+        assert len(mantle) == 1
+        assert mantle[0]["body"]["model"] == BARE_IDS[model]
+        assert mantle[0]["headers"]["anthropic-version"] == "2023-06-01"
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -13,6 +13,7 @@ mod helpers;
 mod http;
 mod invoke;
 mod invoke_rules;
+mod mantle;
 mod native;
 mod stream;
 mod validation;
