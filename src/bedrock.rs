@@ -7,6 +7,10 @@
 //! rebuild the client's runtime components on every request), and everything else — endpoint
 //! resolution, SigV4 or bearer auth, retries, response and event-stream parsing, error decoding —
 //! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else.
+//!
+//! [`profiles`] holds the one control-plane call (`ListInferenceProfiles`, `aws-sdk-bedrock`).
+
+mod profiles;
 
 use std::time::Duration;
 
@@ -39,6 +43,8 @@ const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
 #[derive(Clone, Debug)]
 pub struct Bedrock {
     client: Client,
+    /// The control plane, built from the same AWS configuration.
+    control: aws_sdk_bedrock::Client,
 }
 
 /// Settings shared by the AWS and emulator clients.
@@ -100,24 +106,25 @@ impl Intercept for OurBody {
     }
 }
 
-/// The client for a loaded AWS configuration, with [`OurBody`] installed.
-fn client(sdk: &aws_config::SdkConfig) -> Client {
+/// The clients for a loaded AWS configuration, with [`OurBody`] installed on the runtime one.
+fn clients(sdk: &aws_config::SdkConfig) -> Bedrock {
     let config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
         .interceptor(OurBody)
         .build();
-    Client::from_conf(config)
+    Bedrock {
+        client: Client::from_conf(config),
+        control: profiles::control_client(sdk),
+    }
 }
 
 impl Bedrock {
     /// A client from the standard AWS chain (`AWS_REGION`, credentials, profiles,
-    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, and `AWS_ENDPOINT_URL_BEDROCK` for the control plane).
     pub async fn from_env() -> Self {
         let sdk = tune(aws_config::defaults(BehaviorVersion::latest()))
             .load()
             .await;
-        Self {
-            client: client(&sdk),
-        }
+        clients(&sdk)
     }
 
     /// A client for the built-in emulator: fixed endpoint, dummy credentials.
@@ -134,9 +141,7 @@ impl Bedrock {
             .endpoint_url(endpoint)
             .load()
             .await;
-        Self {
-            client: client(&sdk),
-        }
+        clients(&sdk)
     }
 
     /// Converse with a body built by [`crate::convert::request`].

@@ -12,6 +12,8 @@
 //!   content.
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`).
+//! - [`discovery`]: which inference profiles the account can call (`ListInferenceProfiles`, refreshed
+//!   in the background, never on the request path).
 //! - [`models`]: the model catalog (ids, capabilities, betas, prices); [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
@@ -32,6 +34,7 @@ pub mod auth;
 pub mod bedrock;
 pub mod config;
 pub mod convert;
+pub mod discovery;
 pub mod emulator;
 pub mod error;
 pub mod fetch;

@@ -55,6 +55,8 @@ pub struct Config {
     pub api_keys: Vec<NamedKey>,
     pub models_file: Option<PathBuf>,
     pub inference_profile: InferenceProfile,
+    /// How often the account's inference profiles are listed again; zero turns discovery off.
+    pub discovery_interval: Duration,
     pub log_format: LogFormat,
     pub strip_billing_header: bool,
     pub currency: Option<CurrencyConversion>,
@@ -200,6 +202,12 @@ impl Config {
                 Some(v) => v.parse().map_err(|m| err("CHATRIX_INFERENCE_PROFILE", m))?,
                 None => InferenceProfile::Global,
             },
+            discovery_interval: parse_secs(
+                "CHATRIX_DISCOVERY_INTERVAL_SECS",
+                get("CHATRIX_DISCOVERY_INTERVAL_SECS"),
+                3600,
+                0..=86_400,
+            )?,
             log_format: match get("CHATRIX_LOG_FORMAT").unwrap_or("json") {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,

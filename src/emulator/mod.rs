@@ -8,6 +8,9 @@
 //! - `POST /model/{modelId}/converse`, `/converse-stream`, `/count-tokens` (`modelId`
 //!   percent-decoded). An `Authorization` header must be present (its value is not checked).
 //!   Every response carries `x-amzn-requestid`.
+//! - The control plane's `GET /inference-profiles` (`ListInferenceProfiles`, for
+//!   `AWS_ENDPOINT_URL_BEDROCK`), scriptable through `/_emulator/inference-profiles`: see
+//!   `profiles`.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
@@ -81,6 +84,7 @@ mod model_id;
 mod output;
 mod params;
 mod plan;
+mod profiles;
 mod respond;
 mod script;
 mod stream;
@@ -107,6 +111,7 @@ use serde_json::{json, Value};
 
 use crate::models::Catalog;
 
+pub use profiles::{catalog_profiles, ListedProfile, ProfilesPatch};
 pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, UsageOverride};
 
 /// Bedrock's request limit is 20 MB; leave room so oversized bodies reach validation.
@@ -159,6 +164,8 @@ struct Inner {
     state: Mutex<EmulatorState>,
     /// ConverseStream bodies still being written; lets tests see a cancelled upstream call end.
     open_streams: Arc<AtomicUsize>,
+    /// Changes to the `ListInferenceProfiles` listing.
+    profiles: profiles::Listing,
 }
 
 #[derive(Debug, Default)]
@@ -185,6 +192,7 @@ impl Emulator {
                 catalog,
                 state: Mutex::new(EmulatorState::default()),
                 open_streams: Arc::new(AtomicUsize::new(0)),
+                profiles: profiles::Listing::default(),
             }),
         }
     }
@@ -207,6 +215,11 @@ impl Emulator {
                 get(list_requests).delete(clear_requests),
             )
             .route("/_emulator/stats", get(stats))
+            .route("/inference-profiles", get(profiles::list))
+            .route(
+                "/_emulator/inference-profiles",
+                post(profiles::patch).delete(profiles::reset),
+            )
             .fallback(unknown_operation)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(axum::middleware::map_response(add_request_id))

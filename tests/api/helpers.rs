@@ -42,6 +42,14 @@ pub(crate) async fn spawn_app_until(
     spawn(extra, None, shutdown).await
 }
 
+/// The app over an emulator prepared by the caller (for state the gateway reads at start-up,
+/// such as the `ListInferenceProfiles` listing).
+pub(crate) async fn spawn_app_on(emulator: Emulator, extra: &[(&str, &str)]) -> TestApp {
+    spawn_with(emulator, extra, None, std::future::pending())
+        .await
+        .0
+}
+
 /// The app with its Bedrock client pointed at `bedrock` instead of the emulator (which still
 /// runs, at `emulator_url`, for a relay in between to forward to).
 pub(crate) async fn spawn_app_routed(extra: &[(&str, &str)], bedrock: &str) -> TestApp {
@@ -54,6 +62,15 @@ async fn spawn(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let emulator = Emulator::new().expect("emulator starts");
+    spawn_with(emulator, extra, bedrock, shutdown).await
+}
+
+async fn spawn_with(
+    emulator: Emulator,
+    extra: &[(&str, &str)],
+    bedrock: Option<&str>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     let emulator_url = emulator.spawn(0).await.expect("emulator binds");
     let mut vars: HashMap<String, String> = HashMap::from([
         ("CHATRIX_API_KEYS".to_owned(), format!("test:{KEY}")),

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod count_tokens;
+mod discovery;
 mod faults;
 mod helpers;
 mod limits;

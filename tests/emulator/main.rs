@@ -11,5 +11,6 @@
 mod converse;
 mod helpers;
 mod http;
+mod profiles;
 mod stream;
 mod validation;
