@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::models::list::PageQuery;
+use crate::models::Catalog;
 
 fn profile(id: &str, name: &str) -> ProfileSummary {
     ProfileSummary {
