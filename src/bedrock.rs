@@ -8,7 +8,7 @@
 //! resolution, SigV4 or bearer auth, retries, response and event-stream parsing, error decoding —
 //! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else.
 //!
-//! [`profiles`] holds the one control-plane call (`ListInferenceProfiles`, `aws-sdk-bedrock`).
+//! `profiles` holds the one control-plane call (`ListInferenceProfiles`, `aws-sdk-bedrock`).
 
 mod profiles;
 

@@ -192,7 +192,7 @@ async fn refresh_loop(shared: Weak<Shared>, bedrock: Bedrock, every: Duration) {
         let result = bedrock
             .list_inference_profiles()
             .await
-            .map_err(|e| e.to_string());
+            .map_err(|e| format!("{e:#}"));
         let Some(shared) = shared.upgrade() else {
             return;
         };

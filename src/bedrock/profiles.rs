@@ -16,9 +16,9 @@ use aws_sdk_bedrock::types::{
     InferenceProfileStatus, InferenceProfileSummary, InferenceProfileType,
 };
 use aws_smithy_types::date_time::Format;
+use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::discovery::ProfileSummary;
-use crate::error::ApiError;
 
 /// Bedrock's largest page.
 const PAGE_SIZE: i32 = 1000;
@@ -45,8 +45,10 @@ impl super::Bedrock {
     ///
     /// # Errors
     /// Any Bedrock or transport failure (for example `AccessDeniedException` without
-    /// `bedrock:ListInferenceProfiles`), mapped like the runtime calls' errors.
-    pub async fn list_inference_profiles(&self) -> Result<Vec<ProfileSummary>, ApiError> {
+    /// `bedrock:ListInferenceProfiles`), described with its whole cause chain. Not an
+    /// [`crate::error::ApiError`]: no client sees it, and mapping it here would log every
+    /// failed refresh (discovery logs one WARN per failure streak itself).
+    pub async fn list_inference_profiles(&self) -> anyhow::Result<Vec<ProfileSummary>> {
         let mut pages = self
             .control
             .list_inference_profiles()
@@ -59,7 +61,9 @@ impl super::Bedrock {
             let Some(page) = pages.next().await else {
                 return Ok(out);
             };
-            let page = page.map_err(|e| super::map_sdk_error(e, |_| None))?;
+            let page = page.map_err(|e| {
+                anyhow::anyhow!("ListInferenceProfiles: {}", DisplayErrorContext(&e))
+            })?;
             out.extend(page.inference_profile_summaries().iter().map(summary));
         }
         tracing::warn!(

@@ -1,7 +1,7 @@
 """Starts the Bedrock emulator and the real `chatrix` binary for the client tests (SDK, Claude Code).
 
 The gateway reaches the emulator the way it reaches AWS: through the standard AWS configuration
-chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, region, static credentials), in `CHATRIX_BEDROCK=aws` mode.
+chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and `AWS_ENDPOINT_URL_BEDROCK`, region, static credentials), in `CHATRIX_BEDROCK=aws` mode.
 """
 
 import contextlib
@@ -101,6 +101,8 @@ def run_gateway(emulator, workdir, **extra_env):
         "AWS_ACCESS_KEY_ID": "AKIDSDKTEST",
         "AWS_SECRET_ACCESS_KEY": "sdk-test-secret",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
+        # The control plane (model discovery's ListInferenceProfiles): the emulator serves it too.
+        "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
         "RUST_LOG": "info",
         "CHATRIX_PING_INTERVAL_SECS": "2",
     }
