@@ -207,6 +207,26 @@ data "aws_iam_policy_document" "lambda" {
     resources = concat(local.bedrock_model_arns, local.bedrock_profile_arns)
   }
 
+  # Model discovery (docs/discovery.md): the account's system-defined inference profiles, listed
+  # in the background. A listing names no single resource, so ListInferenceProfiles needs "*"
+  # (Service Authorization Reference for Amazon Bedrock:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html;
+  # aws-samples/bedrock-access-gateway#123 reports the same).
+  statement {
+    sid       = "ListInferenceProfiles"
+    actions   = ["bedrock:ListInferenceProfiles"]
+    resources = ["*"]
+  }
+
+  # The gateway does not call GetInferenceProfile, but a listing is reported to leave out profiles
+  # the caller cannot get (ministryofjustice/analytical-platform#5325; unverified), so discovery
+  # may need it. Only system-defined profiles in the gateway's Region.
+  statement {
+    sid       = "ReadInferenceProfiles"
+    actions   = ["bedrock:GetInferenceProfile"]
+    resources = ["arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/*"]
+  }
+
   statement {
     sid = "CountTokensOnMantle"
     # count_tokens for Claude models bedrock-runtime CountTokens does not count (those launched

@@ -88,6 +88,7 @@ class Bench:
             "HOST": "127.0.0.1",
             "CHATRIX_BEDROCK": "aws",
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.emulator_url,
+            "AWS_ENDPOINT_URL_BEDROCK": self.emulator_url,
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "AKIDBENCH",
             "AWS_SECRET_ACCESS_KEY": "bench-secret",

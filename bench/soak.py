@@ -61,6 +61,7 @@ class Soak:
         wait_http(self.emu_port, "/_emulator/stats", self.emu, 30)
         env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1", CHATRIX_BEDROCK="aws",
                    AWS_ENDPOINT_URL_BEDROCK_RUNTIME=f"http://127.0.0.1:{self.emu_port}",
+                   AWS_ENDPOINT_URL_BEDROCK=f"http://127.0.0.1:{self.emu_port}",
                    AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="AKIDSOAK",
                    AWS_SECRET_ACCESS_KEY="soak", AWS_EC2_METADATA_DISABLED="true",
                    CHATRIX_API_KEYS=f"soak:{self.key}", RUST_LOG="warn")

@@ -8,6 +8,10 @@
 //! resolution, SigV4 or bearer auth, retries, response and event-stream parsing, error decoding —
 //! is the SDK's. Every SDK failure becomes an [`ApiError`] here and nowhere else. The one call the
 //! SDK has no operation for, bedrock-mantle's `count_tokens`, is in [`mantle`].
+//!
+//! `profiles` holds the one control-plane call (`ListInferenceProfiles`, `aws-sdk-bedrock`).
+
+mod profiles;
 
 use std::time::Duration;
 
@@ -44,6 +48,8 @@ pub struct Bedrock {
     client: Client,
     /// bedrock-mantle's `count_tokens`, signed with the same configuration's credentials.
     mantle: mantle::Mantle,
+    /// The control plane, built from the same AWS configuration.
+    control: aws_sdk_bedrock::Client,
 }
 
 /// Settings shared by the AWS and emulator clients.
@@ -105,25 +111,27 @@ impl Intercept for OurBody {
     }
 }
 
-/// The client for a loaded AWS configuration, with [`OurBody`] installed.
-fn client(sdk: &aws_config::SdkConfig) -> Client {
+/// The clients for a loaded AWS configuration, with [`OurBody`] installed on the runtime one.
+fn clients(sdk: &aws_config::SdkConfig, mantle: mantle::Mantle) -> Bedrock {
     let config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
         .interceptor(OurBody)
         .build();
-    Client::from_conf(config)
+    Bedrock {
+        client: Client::from_conf(config),
+        control: profiles::control_client(sdk),
+        mantle,
+    }
 }
 
 impl Bedrock {
     /// A client from the standard AWS chain (`AWS_REGION`, credentials, profiles,
-    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK_MANTLE`).
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK_MANTLE`, and
+    /// `AWS_ENDPOINT_URL_BEDROCK` for the control plane).
     pub async fn from_env() -> Self {
         let sdk = tune(aws_config::defaults(BehaviorVersion::latest()))
             .load()
             .await;
-        Self {
-            client: client(&sdk),
-            mantle: mantle::Mantle::from_sdk(&sdk),
-        }
+        clients(&sdk, mantle::Mantle::from_sdk(&sdk))
     }
 
     /// A client for the built-in emulator: fixed endpoint (bedrock-runtime and bedrock-mantle
@@ -141,10 +149,7 @@ impl Bedrock {
             .endpoint_url(endpoint)
             .load()
             .await;
-        Self {
-            client: client(&sdk),
-            mantle: mantle::Mantle::for_endpoint(&sdk, endpoint),
-        }
+        clients(&sdk, mantle::Mantle::for_endpoint(&sdk, endpoint))
     }
 
     /// Converse with a body built by [`crate::convert::request`].

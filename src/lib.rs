@@ -13,6 +13,8 @@
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
 //!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
+//! - [`discovery`]: which inference profiles the account can call (`ListInferenceProfiles`, refreshed
+//!   in the background, never on the request path).
 //! - [`models`]: the model catalog (ids, capabilities, betas, prices); [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
@@ -33,6 +35,7 @@ pub mod auth;
 pub mod bedrock;
 pub mod config;
 pub mod convert;
+pub mod discovery;
 pub mod emulator;
 pub mod error;
 pub mod fetch;

@@ -28,6 +28,7 @@ use std::sync::{Mutex, PoisonError};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::discovery::{pick_prefix, AvailableProfiles};
 use crate::error::ApiError;
 
 use ids::profile_prefix_of;
@@ -197,9 +198,24 @@ impl Catalog {
         model: &str,
         preferred: InferenceProfile,
     ) -> Result<ResolvedModel<'_>, ApiError> {
+        self.resolve_with(model, preferred, None)
+    }
+
+    /// [`Catalog::resolve`], choosing each model's profile from what the account can call
+    /// (`available`, from [`crate::discovery`]): the preferred geography when listed, otherwise
+    /// the best listed one (see [`crate::discovery::pick_prefix`]).
+    ///
+    /// # Errors
+    /// As [`Catalog::resolve`].
+    pub fn resolve_with(
+        &self,
+        model: &str,
+        preferred: InferenceProfile,
+        available: Option<&AvailableProfiles>,
+    ) -> Result<ResolvedModel<'_>, ApiError> {
         let name = model.trim();
         if let Some(spec) = self.get(name) {
-            let (bedrock_model_id, region) = profile_id(spec, preferred);
+            let (bedrock_model_id, region) = profile_id(spec, preferred, available);
             return Ok(self.resolved(model, bedrock_model_id, Some(spec), region.as_deref()));
         }
         let derive = self.unknown == UnknownModels::Derive;
@@ -222,9 +238,11 @@ impl Catalog {
             });
         }
         if derive && is_claude_name(name) {
-            let id = match preferred.prefix() {
-                Some(p) => format!("{p}.anthropic.{name}"),
-                None => format!("anthropic.{name}"),
+            let base = format!("anthropic.{name}");
+            let wanted = [preferred.to_string()];
+            let id = match pick_prefix(&wanted[0], &wanted, available, &base) {
+                Some(p) => format!("{p}.{base}"),
+                None => base,
             };
             return Ok(self.derived(model, name, id));
         }
@@ -310,15 +328,17 @@ fn is_claude_name(name: &str) -> bool {
         })
 }
 
-fn profile_id(spec: &ModelSpec, preferred: InferenceProfile) -> (String, Option<String>) {
-    let has = |p: &str| spec.profiles.iter().any(|x| x == p);
-    let chosen = match preferred.prefix() {
-        _ if spec.profiles.is_empty() => None,
-        Some("global") if has("global") => Some("global".to_owned()),
-        Some("global") => spec.profiles.first().cloned(),
-        Some(p) if has(p) => Some(p.to_owned()),
-        Some(_) | None => None,
-    };
+fn profile_id(
+    spec: &ModelSpec,
+    preferred: InferenceProfile,
+    available: Option<&AvailableProfiles>,
+) -> (String, Option<String>) {
+    let chosen = pick_prefix(
+        &preferred.to_string(),
+        &spec.profiles,
+        available,
+        &spec.bedrock_id,
+    );
     match chosen {
         Some(p) => (format!("{p}.{}", spec.bedrock_id), Some(p)),
         None => (spec.bedrock_id.clone(), None),

@@ -10,6 +10,7 @@ use moka::future::Cache;
 use crate::auth::Keys;
 use crate::bedrock::Bedrock;
 use crate::config::Config;
+use crate::discovery::Discovery;
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::models::Catalog;
 
@@ -29,6 +30,8 @@ pub struct Shared {
     pub cfg: Arc<Config>,
     pub catalog: Arc<Catalog>,
     pub bedrock: Bedrock,
+    /// The account's callable inference profiles, refreshed in the background.
+    pub discovery: Discovery,
     pub keys: Arc<Keys>,
     pub fetcher: Fetcher,
     pub token_counts: TokenCounts,
@@ -66,6 +69,8 @@ pub const COUNT_REFUSALS_TTL: Duration = Duration::from_secs(60 * 60);
 const COUNT_REFUSALS_CAPACITY: u64 = 1_000;
 
 impl AppState {
+    /// Also starts model discovery (a background task; see [`crate::discovery`]).
+    ///
     /// # Errors
     /// When the model catalog or the URL fetcher cannot be set up.
     pub fn new(cfg: Config, bedrock: Bedrock) -> anyhow::Result<Self> {
@@ -79,7 +84,9 @@ impl AppState {
             timeout: cfg.fetch_timeout,
             ..FetchLimits::default()
         })?;
+        let discovery = Discovery::start(bedrock.clone(), cfg.discovery_interval);
         Ok(Self(Arc::new(Shared {
+            discovery,
             keys: Arc::new(Keys::from_config(&cfg)),
             catalog: Arc::new(catalog),
             cfg: Arc::new(cfg),

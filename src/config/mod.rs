@@ -57,6 +57,8 @@ pub struct Config {
     pub inference_profile: InferenceProfile,
     /// `claude-*` names the catalog lacks: served by the naming rule, or refused.
     pub unknown_models: UnknownModels,
+    /// How often the account's inference profiles are listed again; zero turns discovery off.
+    pub discovery_interval: Duration,
     pub log_format: LogFormat,
     pub strip_billing_header: bool,
     pub currency: Option<CurrencyConversion>,
@@ -206,6 +208,12 @@ impl Config {
                 Some(v) => v.parse().map_err(|m| err("CHATRIX_UNKNOWN_MODELS", m))?,
                 None => UnknownModels::Derive,
             },
+            discovery_interval: parse_secs(
+                "CHATRIX_DISCOVERY_INTERVAL_SECS",
+                get("CHATRIX_DISCOVERY_INTERVAL_SECS"),
+                3600,
+                0..=86_400,
+            )?,
             log_format: match get("CHATRIX_LOG_FORMAT").unwrap_or("json") {
                 "json" => LogFormat::Json,
                 "text" => LogFormat::Text,

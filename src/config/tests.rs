@@ -209,3 +209,17 @@ fn the_origin_secret_is_optional_long_and_never_printed() {
     );
     assert!(!format!("{c:?}").contains("0123456789abcdef-origin"));
 }
+
+#[test]
+fn discovery_refreshes_hourly_unless_told_otherwise() {
+    let c = Config::from_vars(&vars(&[]), false).expect("defaults parse");
+    assert_eq!(c.discovery_interval, Duration::from_secs(3600));
+    let off = vars(&[("CHATRIX_DISCOVERY_INTERVAL_SECS", "0")]);
+    let c = Config::from_vars(&off, false).expect("zero parses");
+    assert!(c.discovery_interval.is_zero());
+    for bad in ["86401", "-1", "hourly"] {
+        let err = Config::from_vars(&vars(&[("CHATRIX_DISCOVERY_INTERVAL_SECS", bad)]), false)
+            .expect_err(bad);
+        assert_eq!(err.var, "CHATRIX_DISCOVERY_INTERVAL_SECS");
+    }
+}

@@ -14,6 +14,9 @@
 //!   CountTokens also takes `input.invokeModel.body` and validates it the same way.
 //! - bedrock-mantle's `POST /anthropic/v1/messages/count_tokens` (recorded as
 //!   `MantleCountTokens`; see `mantle.rs`), so one emulator URL serves both endpoints.
+//! - The control plane's `GET /inference-profiles` (`ListInferenceProfiles`, for
+//!   `AWS_ENDPOINT_URL_BEDROCK`), scriptable through `/_emulator/inference-profiles`: see
+//!   `profiles`.
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
@@ -92,6 +95,7 @@ mod native;
 mod output;
 mod params;
 mod plan;
+mod profiles;
 mod respond;
 mod rules;
 mod script;
@@ -117,6 +121,7 @@ use serde_json::Value;
 
 use crate::models::Catalog;
 
+pub use profiles::{catalog_profiles, ListedProfile, ProfilesPatch};
 pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, UsageOverride};
 
 /// Bedrock's request limit is 20 MB; leave room so oversized bodies reach validation.
@@ -181,6 +186,8 @@ struct Inner {
     /// Stream bodies (ConverseStream, InvokeModelWithResponseStream) still being written; lets
     /// tests see a cancelled upstream call end.
     open_streams: Arc<AtomicUsize>,
+    /// Changes to the `ListInferenceProfiles` listing.
+    profiles: profiles::Listing,
 }
 
 #[derive(Debug, Default)]
@@ -207,6 +214,7 @@ impl Emulator {
                 catalog,
                 state: Mutex::new(EmulatorState::default()),
                 open_streams: Arc::new(AtomicUsize::new(0)),
+                profiles: profiles::Listing::default(),
             }),
         }
     }
@@ -238,6 +246,11 @@ impl Emulator {
                 get(control::list_requests).delete(control::clear_requests),
             )
             .route("/_emulator/stats", get(control::stats))
+            .route("/inference-profiles", get(profiles::list))
+            .route(
+                "/_emulator/inference-profiles",
+                post(profiles::patch).delete(profiles::reset),
+            )
             .fallback(control::unknown_operation)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(axum::middleware::map_response(control::add_request_id))

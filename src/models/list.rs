@@ -9,6 +9,11 @@
 //! - `has_more` says whether more models lie beyond the page in the direction of travel, and
 //!   `first_id` / `last_id` are the page's ends (`null` on an empty page).
 //!
+//! With a discovery snapshot ([`crate::discovery::AvailableProfiles`]) the listing is what the
+//! account can call: catalog models with an ACTIVE profile (and those the catalog serves by bare
+//! id, which the snapshot cannot see), plus discovered Claude models the catalog lacks. Without
+//! one, it is the whole catalog.
+//!
 //! Everything here is pure; the handlers in `routes::models` only extract and serialize.
 
 use std::cmp::Ordering;
@@ -18,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{Catalog, ModelSpec};
+use crate::discovery::{AvailableProfiles, DiscoveredModel};
 use crate::error::ApiError;
 
 /// Page size when `limit` is absent.
@@ -36,6 +42,17 @@ pub struct ModelObject<'a> {
     pub display_name: &'a str,
     /// RFC 3339, as written in the catalog.
     pub created_at: &'a str,
+}
+
+impl<'a> From<DiscoveredModel<'a>> for ModelObject<'a> {
+    fn from(model: DiscoveredModel<'a>) -> Self {
+        Self {
+            kind: "model",
+            id: model.id,
+            display_name: model.display_name,
+            created_at: model.created_at,
+        }
+    }
 }
 
 impl<'a> From<&'a ModelSpec> for ModelObject<'a> {
@@ -132,6 +149,33 @@ impl Catalog {
         page(&newest_first(self.models()), query)
     }
 
+    /// One page of what the account can call, newest first; the whole catalog when `available`
+    /// is `None` (discovery off, not done yet, or failing).
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidRequest`] when the cursor is not a listed id.
+    pub fn list_available_page<'a>(
+        &'a self,
+        available: Option<&'a AvailableProfiles>,
+        query: &PageQuery<'_>,
+    ) -> Result<ModelPage<'a>, ApiError> {
+        let Some(available) = available else {
+            return self.list_page(query);
+        };
+        let mut objects: Vec<ModelObject<'a>> = self
+            .models()
+            .iter()
+            .filter(|m| m.profiles.is_empty() || available.serves(&m.bedrock_id))
+            .map(ModelObject::from)
+            .chain(available.unlisted_claude(self).map(ModelObject::from))
+            .collect();
+        objects.sort_by(|a, b| {
+            newer_first(unix_time(a.created_at), unix_time(b.created_at))
+                .then_with(|| a.id.cmp(b.id))
+        });
+        page_objects(&objects, query)
+    }
+
     /// The model object for a catalog id or alias.
     pub fn model_object(&self, name: &str) -> Option<ModelObject<'_>> {
         self.get(name).map(ModelObject::from)
@@ -166,6 +210,18 @@ pub fn page<'a>(
     ordered: &[&'a ModelSpec],
     query: &PageQuery<'_>,
 ) -> Result<ModelPage<'a>, ApiError> {
+    let objects: Vec<ModelObject<'a>> = ordered.iter().map(|m| ModelObject::from(*m)).collect();
+    page_objects(&objects, query)
+}
+
+/// The page of already ordered model objects that `query` selects.
+///
+/// # Errors
+/// As [`page`].
+pub fn page_objects<'a>(
+    ordered: &[ModelObject<'a>],
+    query: &PageQuery<'_>,
+) -> Result<ModelPage<'a>, ApiError> {
     let position = |id: &str, param: &str| {
         ordered.iter().position(|m| m.id == id).ok_or_else(|| {
             ApiError::invalid(format!(
@@ -193,10 +249,10 @@ pub fn page<'a>(
     };
     let slice = &ordered[start..end];
     Ok(ModelPage {
-        data: slice.iter().map(|m| ModelObject::from(*m)).collect(),
+        data: slice.to_vec(),
         has_more,
-        first_id: slice.first().map(|m| m.id.as_str()),
-        last_id: slice.last().map(|m| m.id.as_str()),
+        first_id: slice.first().map(|m| m.id),
+        last_id: slice.last().map(|m| m.id),
     })
 }
 

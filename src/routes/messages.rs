@@ -284,7 +284,10 @@ pub(super) fn resolve_model<'s>(
     state: &'s AppState,
     name: &str,
 ) -> Result<ResolvedModel<'s>, ApiError> {
-    state.catalog.resolve(name, state.cfg.inference_profile)
+    let available = state.discovery.snapshot();
+    state
+        .catalog
+        .resolve_with(name, state.cfg.inference_profile, available.as_deref())
 }
 
 /// Conversion settings shared by `/v1/messages` and `/v1/messages/count_tokens`.

@@ -48,7 +48,8 @@ pub(crate) async fn spawn_app_until(
     .await
 }
 
-/// The app in front of a given emulator (one that knows models the gateway's catalog does not).
+/// The app over an emulator prepared by the caller (one that knows models the gateway's catalog
+/// does not, or a scripted `ListInferenceProfiles` listing the gateway reads at start-up).
 pub(crate) async fn spawn_app_on(emulator: Emulator, extra: &[(&str, &str)]) -> TestApp {
     spawn(extra, None, emulator, std::future::pending()).await.0
 }

@@ -11,6 +11,7 @@ mod claude_code_replay;
 mod count_tokens;
 mod count_tokens_mantle;
 mod current_models;
+mod discovery;
 mod faults;
 mod helpers;
 mod limits;

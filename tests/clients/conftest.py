@@ -1,8 +1,8 @@
 """Starts the Bedrock emulator and the real `chatrix` binary for the client tests (SDK, Claude Code).
 
 The gateway reaches the emulator the way it reaches AWS: through the standard AWS configuration
-chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and `_BEDROCK_MANTLE`, region, static credentials), in
-`CHATRIX_BEDROCK=aws` mode.
+chain (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `_BEDROCK_MANTLE` and `AWS_ENDPOINT_URL_BEDROCK`, region, static
+credentials), in `CHATRIX_BEDROCK=aws` mode.
 """
 
 import contextlib
@@ -103,6 +103,8 @@ def run_gateway(emulator, workdir, **extra_env):
         "AWS_SECRET_ACCESS_KEY": "sdk-test-secret",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,
         "AWS_ENDPOINT_URL_BEDROCK_MANTLE": emulator.url,
+        # The control plane (model discovery's ListInferenceProfiles): the emulator serves it too.
+        "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
         "RUST_LOG": "info",
         "CHATRIX_PING_INTERVAL_SECS": "2",
     }

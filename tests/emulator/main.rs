@@ -15,5 +15,6 @@ mod invoke;
 mod invoke_rules;
 mod mantle;
 mod native;
+mod profiles;
 mod stream;
 mod validation;
