@@ -84,6 +84,8 @@ pub enum Prefill {
 pub enum Change {
     /// `enabled` → `adaptive`; `effort` goes to `output_config.effort` unless the client set one.
     ThinkingToAdaptive { effort: &'static str },
+    /// `disabled` on an always-on model → `adaptive` at `low` effort (unless the client set one).
+    DisabledToAdaptive,
     /// `disabled` → `between_tools`.
     ThinkingToBetweenTools,
     /// `temperature`, `top_p` or `top_k` removed.
@@ -99,6 +101,7 @@ impl Change {
     pub fn name(&self) -> &'static str {
         match self {
             Self::ThinkingToAdaptive { .. } => "thinking.enabled->adaptive",
+            Self::DisabledToAdaptive => "thinking.disabled->adaptive",
             Self::ThinkingToBetweenTools => "thinking.disabled->between_tools",
             Self::DropSampling("temperature") => "temperature-dropped",
             Self::DropSampling("top_p") => "top_p-dropped",
@@ -113,7 +116,10 @@ impl Change {
     pub fn is_visible(&self) -> bool {
         matches!(
             self,
-            Self::ThinkingToAdaptive { .. } | Self::ThinkingToBetweenTools | Self::ToolChoiceToAuto
+            Self::ThinkingToAdaptive { .. }
+                | Self::DisabledToAdaptive
+                | Self::ThinkingToBetweenTools
+                | Self::ToolChoiceToAuto
         )
     }
 }
@@ -180,7 +186,7 @@ pub fn plan(rules: &Rules, view: &View<'_>, betas: &[String]) -> Result<Vec<Chan
             });
         }
         (Some(ThinkingKind::Disabled), _, DisabledThinking::ToAdaptiveLow) => {
-            changes.push(Change::ThinkingToAdaptive { effort: "low" });
+            changes.push(Change::DisabledToAdaptive);
         }
         (Some(ThinkingKind::Disabled), _, DisabledThinking::ToBetweenTools) => {
             changes.push(Change::ThinkingToBetweenTools);
@@ -231,16 +237,8 @@ pub fn effort_for_budget(budget: Option<u32>) -> &'static str {
 pub fn apply(req: &mut MessagesRequest, changes: &[Change]) {
     for change in changes {
         match change {
-            Change::ThinkingToAdaptive { effort } => {
-                if let Some(t) = &mut req.thinking {
-                    t.kind = ThinkingKind::Adaptive;
-                    t.budget_tokens = None;
-                }
-                let config = req.output_config.get_or_insert_with(OutputConfig::default);
-                if config.effort.is_none() {
-                    config.effort = Some((*effort).to_owned());
-                }
-            }
+            Change::ThinkingToAdaptive { effort } => to_adaptive(req, effort),
+            Change::DisabledToAdaptive => to_adaptive(req, "low"),
             Change::ThinkingToBetweenTools => {
                 if let Some(t) = &mut req.thinking {
                     t.kind = ThinkingKind::BetweenTools;
@@ -263,6 +261,17 @@ pub fn apply(req: &mut MessagesRequest, changes: &[Change]) {
                 }
             }
         }
+    }
+}
+
+fn to_adaptive(req: &mut MessagesRequest, effort: &str) {
+    if let Some(t) = &mut req.thinking {
+        t.kind = ThinkingKind::Adaptive;
+        t.budget_tokens = None;
+    }
+    let config = req.output_config.get_or_insert_with(OutputConfig::default);
+    if config.effort.is_none() {
+        config.effort = Some(effort.to_owned());
     }
 }
 

@@ -77,7 +77,15 @@ fn a_clients_own_effort_is_kept_when_thinking_becomes_adaptive() {
 #[test]
 fn disabled_thinking_on_an_always_on_model_becomes_low_effort_adaptive() {
     let changes = planned(STRICT, &json!({"thinking": {"type": "disabled"}}));
-    assert_eq!(changes, vec![Change::ThinkingToAdaptive { effort: "low" }]);
+    assert_eq!(changes, vec![Change::DisabledToAdaptive]);
+    assert_eq!(changes[0].name(), "thinking.disabled->adaptive");
+    let mut req = request(&json!({"thinking": {"type": "disabled"}}));
+    apply(&mut req, &changes);
+    assert_eq!(req.thinking.map(|t| t.kind), Some(ThinkingKind::Adaptive));
+    assert_eq!(
+        req.output_config.and_then(|c| c.effort).as_deref(),
+        Some("low")
+    );
 }
 
 #[test]

@@ -332,7 +332,7 @@ fn profile_setting_parses_and_rejects_unknown_values() {
 #[test]
 fn duplicate_names_are_rejected() {
     let dup = r#"{"models":[
-      {"id":"a","display_name":"A","created_at":"x","bedrock_id":"p.a","capabilities":{"claude":false,"thinking":false,"adaptive_thinking":false,"caching":false,"cache_ttl_1h":false,"count_tokens":false,"temperature_top_p_exclusive":false,"tools":true}},
-      {"id":"b","aliases":["a"],"display_name":"B","created_at":"x","bedrock_id":"p.b","capabilities":{"claude":false,"thinking":false,"adaptive_thinking":false,"caching":false,"cache_ttl_1h":false,"count_tokens":false,"temperature_top_p_exclusive":false,"tools":true}}]}"#;
+      {"id":"a","display_name":"A","created_at":"x","bedrock_id":"p.a","capabilities":{"claude":false,"thinking":false,"adaptive_thinking":false,"caching":false,"cache_ttl_1h":false,"temperature_top_p_exclusive":false,"tools":true}},
+      {"id":"b","aliases":["a"],"display_name":"B","created_at":"x","bedrock_id":"p.b","capabilities":{"claude":false,"thinking":false,"adaptive_thinking":false,"caching":false,"cache_ttl_1h":false,"temperature_top_p_exclusive":false,"tools":true}}]}"#;
     assert!(Catalog::parse(dup).is_err());
 }

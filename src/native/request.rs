@@ -156,20 +156,8 @@ fn allowed_betas(
 fn apply_changes(fields: &mut Fields<'_>, changes: &[Change]) -> Result<(), ApiError> {
     for change in changes {
         match change {
-            Change::ThinkingToAdaptive { effort } => {
-                let display = thinking_display(fields)?;
-                let mut thinking = json!({"type": "adaptive"});
-                if let Some(d) = display {
-                    thinking["display"] = d;
-                }
-                fields.insert("thinking".into(), raw(&thinking)?);
-                let mut config: Map<String, Value> = match fields.get("output_config") {
-                    Some(v) => parse("output_config", v)?,
-                    None => Map::new(),
-                };
-                config.entry("effort").or_insert_with(|| json!(effort));
-                fields.insert("output_config".into(), raw(&Value::Object(config))?);
-            }
+            Change::ThinkingToAdaptive { effort } => to_adaptive(fields, effort)?,
+            Change::DisabledToAdaptive => to_adaptive(fields, "low")?,
             Change::ThinkingToBetweenTools => {
                 fields.insert("thinking".into(), raw(&json!({"type": "between_tools"}))?);
             }
@@ -196,6 +184,22 @@ fn apply_changes(fields: &mut Fields<'_>, changes: &[Change]) -> Result<(), ApiE
             }
         }
     }
+    Ok(())
+}
+
+/// `thinking: adaptive` (keeping a `display`), and `output_config.effort` unless the client set one.
+fn to_adaptive(fields: &mut Fields<'_>, effort: &str) -> Result<(), ApiError> {
+    let mut thinking = json!({"type": "adaptive"});
+    if let Some(d) = thinking_display(fields)? {
+        thinking["display"] = d;
+    }
+    fields.insert("thinking".into(), raw(&thinking)?);
+    let mut config: Map<String, Value> = match fields.get("output_config") {
+        Some(v) => parse("output_config", v)?,
+        None => Map::new(),
+    };
+    config.entry("effort").or_insert_with(|| json!(effort));
+    fields.insert("output_config".into(), raw(&Value::Object(config))?);
     Ok(())
 }
 
