@@ -81,6 +81,7 @@
 
 mod content;
 mod control;
+mod converse_rules;
 mod error;
 mod frame;
 mod handlers;
