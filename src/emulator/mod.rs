@@ -86,6 +86,7 @@
 
 mod content;
 mod control;
+mod converse_rules;
 mod error;
 mod frame;
 mod handlers;

@@ -1,5 +1,6 @@
 //! Request validation, second half: modeled-shape constraints (Coral wording), inference
-//! parameters, tool definitions and `additionalModelRequestFields` (thinking, betas, `top_k`).
+//! parameters, tool definitions and `additionalModelRequestFields` (betas, `top_k`); the per-model
+//! rules (thinking, sampling, forced tool choice, prefill) run through [`super::converse_rules`].
 
 use std::collections::HashSet;
 
@@ -10,9 +11,6 @@ use super::model_id::Model;
 use super::validate::Checked;
 use super::wire::{CachePointBlock, ConverseRequest, Tool, ToolChoice};
 
-const TEMPERATURE_AND_TOP_P: &str =
-    "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
-const THINKING_DOCS: &str = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
 /// Claude-only members Bedrock forwards into the native body; other models reject them.
 const CLAUDE_ONLY_FIELDS: [&str; 3] = ["thinking", "top_k", "anthropic_beta"];
 const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
@@ -243,15 +241,6 @@ pub(crate) fn check_parameters(
     req: &ConverseRequest,
     model: &Model,
 ) -> Result<Checked, BedrockError> {
-    let config = req.inference_config.as_ref();
-    let temperature = config.and_then(|c| c.temperature);
-    let max_tokens = config.and_then(|c| c.max_tokens);
-    if model.capabilities.temperature_top_p_exclusive
-        && temperature.is_some()
-        && config.and_then(|c| c.top_p).is_some()
-    {
-        return Err(BedrockError::validation(TEMPERATURE_AND_TOP_P));
-    }
     if let Some(config) = &req.tool_config {
         let mut names = HashSet::new();
         let specs = config.tools.iter().filter_map(|t| match t {
@@ -290,27 +279,7 @@ pub(crate) fn check_parameters(
             ));
         }
     }
-    let thinking = match fields.get("thinking") {
-        Some(t) => check_thinking(t, model, max_tokens)?,
-        None => false,
-    };
-    if thinking {
-        if temperature.is_some_and(|t| (t - 1.0).abs() > f64::EPSILON) {
-            return Err(BedrockError::model(format!(
-                "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at {THINKING_DOCS}#important-considerations-when-using-extended-thinking"
-            )));
-        }
-        let forced = req
-            .tool_config
-            .as_ref()
-            .and_then(|t| t.tool_choice.as_ref())
-            .is_some_and(|c| !matches!(c, ToolChoice::Auto(_)));
-        if forced {
-            return Err(BedrockError::model(
-                "Thinking may not be enabled when tool_choice forces tool use.",
-            ));
-        }
-    }
+    let thinking = super::converse_rules::check(req, model, &fields)?;
     let context_window = if betas.iter().any(|b| b == CONTEXT_1M_BETA) {
         1_000_000
     } else {
@@ -344,43 +313,4 @@ fn check_betas(value: Option<&Value>, model: &Model) -> Result<Vec<String>, Bedr
         return Err(BedrockError::validation("invalid beta flag"));
     }
     Ok(list)
-}
-
-/// Returns whether thinking is on.
-fn check_thinking(t: &Value, model: &Model, max_tokens: Option<i64>) -> Result<bool, BedrockError> {
-    if !model.capabilities.thinking {
-        return Err(BedrockError::model(
-            "thinking: Extra inputs are not permitted",
-        ));
-    }
-    let kind = t.get("type").and_then(Value::as_str).unwrap_or_default();
-    let expected = if model.capabilities.adaptive_thinking {
-        "'adaptive', 'disabled', 'enabled'"
-    } else {
-        "'disabled', 'enabled'"
-    };
-    match kind {
-        "disabled" => Ok(false),
-        "adaptive" if model.capabilities.adaptive_thinking => Ok(true),
-        "enabled" => {
-            let budget = t
-                .get("budget_tokens")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| BedrockError::model("thinking.enabled.budget_tokens: Field required"))?;
-            if budget < 1024 {
-                return Err(BedrockError::model(
-                    "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
-                ));
-            }
-            if max_tokens.is_some_and(|max| max <= budget) {
-                return Err(BedrockError::model(format!(
-                    "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at {THINKING_DOCS}#max-tokens-and-context-window-size"
-                )));
-            }
-            Ok(true)
-        }
-        other => Err(BedrockError::model(format!(
-            "thinking: Input tag '{other}' found using 'type' does not match any of the expected tags: {expected}"
-        ))),
-    }
 }

@@ -101,7 +101,13 @@ const TABLE: &[(Family, u32, u32, Rules)] = &[
     (Haiku, 3, 0, rules(Thinking::None, Free, 4_096)),
     (Haiku, 3, 5, rules(Thinking::None, Free, 8_192)),
     (Haiku, 4, 5, rules(Budget, TemperatureXorTopP, 64_000)),
-    (Haiku, 5, 5, rules(Adaptive, Deprecated, 128_000)),
+    // Anthropic's Haiku 5.5 migration guide: no budget thinking, no sampling, no prefill.
+    (
+        Haiku,
+        5,
+        5,
+        no_prefill(rules(Adaptive, Deprecated, 128_000)),
+    ),
     (Sonnet, 3, 5, rules(Thinking::None, Free, 8_192)),
     (Sonnet, 3, 7, rules(Budget, Free, 64_000)),
     (Sonnet, 4, 0, rules(Budget, Free, 64_000)),

@@ -240,7 +240,7 @@ async fn a_launch_day_model_gets_the_rules_of_the_newest_of_its_family() {
 }
 
 #[tokio::test]
-async fn assistant_prefill_is_refused_by_sonnet_4_6_and_5() {
+async fn assistant_prefill_is_refused_by_sonnet_4_6_sonnet_5_and_haiku_5_5() {
     let t = spawn().await;
     let prefill = with(
         body("hi"),
@@ -251,6 +251,12 @@ async fn assistant_prefill_is_refused_by_sonnet_4_6_and_5() {
         .await
         .expect("4.5 takes a prefill");
     let message = refused(&t, "global.anthropic.claude-sonnet-5", &prefill).await;
+    assert!(
+        message.contains("This model does not support assistant message prefill."),
+        "{message}"
+    );
+    // Anthropic's Haiku 5.5 migration guide lists prefill among its 400s.
+    let message = refused(&t, "global.anthropic.claude-haiku-5-5", &prefill).await;
     assert!(
         message.contains("This model does not support assistant message prefill."),
         "{message}"

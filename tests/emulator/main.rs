@@ -9,6 +9,7 @@
 )]
 
 mod converse;
+mod converse_rules;
 mod helpers;
 mod http;
 mod invoke;

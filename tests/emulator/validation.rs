@@ -140,9 +140,10 @@ async fn invalid_requests_are_rejected_with_bedrock_wording() {
         .top_p(0.9)
         .build();
     let msg = validation_message(ask(&t, "x").inference_config(both)).await;
+    // A back-end error on ConverseStream too (aws-samples/bedrock-access-gateway#191).
     assert_eq!(
         msg,
-        "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+        "The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one."
     );
 
     let beta = doc(&json!({"anthropic_beta": ["made-up-beta-2099-01-01"]}));

@@ -37,6 +37,7 @@ const FORCED_TOOL_CHOICE: &str =
     "tool_choice: type \"tool\" and \"any\" are not supported for this model.";
 const TEMPERATURE_AND_TOP_P: &str =
     "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
+const PREFILL: &str = "This model does not support assistant message prefill. The conversation must end with a user message.";
 const THINKING_DOCS: &str = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
 
 /// What the top-level checks learnt.
@@ -150,6 +151,29 @@ pub(crate) fn parameters(
             rules.max_output
         )));
     }
+    let thinking = model_rules(map, rules, Some(max_tokens), voice)?;
+    if let Some(stops) = map.get("stop_sequences") {
+        expect(voice, "stop_sequences", Kind::Array, stops)?;
+        for (i, stop) in stops.as_array().into_iter().flatten().enumerate() {
+            expect(voice, &format!("stop_sequences.{i}"), Kind::String, stop)?;
+        }
+    }
+    Ok(Checked {
+        thinking,
+        max_tokens,
+    })
+}
+
+/// `thinking`, sampling and `tool_choice` against the model's rules; returns whether thinking is
+/// on. Shared with Converse, whose `additionalModelRequestFields`, `inferenceConfig` and
+/// `toolConfig.toolChoice` Bedrock forwards to the same back end as these Anthropic fields.
+/// Without `max_tokens` (Converse's `maxTokens` is optional) the budget is not compared with it.
+pub(crate) fn model_rules(
+    map: &Map<String, Value>,
+    rules: &Rules,
+    max_tokens: Option<i64>,
+    voice: Voice,
+) -> Result<bool, BedrockError> {
     let thinking = match map.get("thinking") {
         Some(t) => check_thinking(t, rules, max_tokens, voice)?,
         None => rules.thinking == Thinking::AlwaysOn,
@@ -163,19 +187,24 @@ pub(crate) fn parameters(
     if forced && !rules.forced_tool_choice {
         return Err(voice.model(FORCED_TOOL_CHOICE));
     }
-    if forced && thinking {
+    // Only thinking the request turns on conflicts: Fable 5 thinks unasked yet takes a forced
+    // choice (NATIVE §7.3 refuses forcing only from Fable 5.1 on) [I].
+    if forced && thinking && map.contains_key("thinking") {
         return Err(voice.model("Thinking may not be enabled when tool_choice forces tool use."));
     }
-    if let Some(stops) = map.get("stop_sequences") {
-        expect(voice, "stop_sequences", Kind::Array, stops)?;
-        for (i, stop) in stops.as_array().into_iter().flatten().enumerate() {
-            expect(voice, &format!("stop_sequences.{i}"), Kind::String, stop)?;
-        }
+    Ok(thinking)
+}
+
+/// A conversation that ends with an assistant turn, on a model that refuses prefill.
+pub(crate) fn prefill(
+    ends_with_assistant: bool,
+    rules: &Rules,
+    voice: Voice,
+) -> Result<(), BedrockError> {
+    if ends_with_assistant && !rules.prefill {
+        return Err(voice.model(PREFILL));
     }
-    Ok(Checked {
-        thinking,
-        max_tokens,
-    })
+    Ok(())
 }
 
 fn sampling(
@@ -234,7 +263,7 @@ fn sampling(
 fn check_thinking(
     t: &Value,
     rules: &Rules,
-    max_tokens: i64,
+    max_tokens: Option<i64>,
     voice: Voice,
 ) -> Result<bool, BedrockError> {
     if rules.thinking == Thinking::None {
@@ -276,7 +305,7 @@ fn check_thinking(
                     "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
                 ));
             }
-            if max_tokens <= budget {
+            if max_tokens.is_some_and(|max| max <= budget) {
                 return Err(voice.model(format!(
                     "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at {THINKING_DOCS}#max-tokens-and-context-window-size"
                 )));

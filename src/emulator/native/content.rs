@@ -12,7 +12,6 @@ use crate::emulator::validate::thinking_first;
 
 const MAX_CACHE_CONTROL: usize = 4;
 const BLOCK_TYPES: &str = "'text', 'image', 'document', 'search_result', 'thinking', 'redacted_thinking', 'tool_use', 'tool_result', 'server_tool_use', 'web_search_tool_result'";
-const PREFILL: &str = "This model does not support assistant message prefill. The conversation must end with a user message.";
 const TOOLS_REQUIRED: &str =
     "Requests which include `tool_use` or `tool_result` blocks must define tools.";
 
@@ -56,9 +55,7 @@ pub(crate) fn check(
         .last()
         .and_then(|m| m.get("role"))
         .and_then(Value::as_str);
-    if last_role == Some("assistant") && !rules.prefill {
-        return Err(voice.model(PREFILL));
-    }
+    super::check::prefill(last_role == Some("assistant"), rules, voice)?;
     check_pairing(messages, map.contains_key("tools"), voice)?;
     if thinking {
         check_thinking_first(messages, voice)?;

@@ -26,7 +26,8 @@ use super::rules::{self, Rules, Thinking};
 use super::stream::{self, Pacing};
 use super::tokens::Prompt;
 use super::{Emulator, Operation};
-use voice::Voice;
+pub(crate) use check::{model_rules, prefill};
+pub(crate) use voice::Voice;
 
 const TOO_LONG: &str = "Input is too long for requested model.";
 const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
