@@ -38,7 +38,10 @@ use bytes::Bytes;
 
 use crate::error::ApiError;
 
+mod invoke;
 pub mod mantle;
+
+pub use invoke::UpstreamChunks;
 
 /// Seconds a throttled client is told to wait when Bedrock gives no hint.
 const DEFAULT_RETRY_AFTER_SECS: u64 = 1;

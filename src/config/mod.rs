@@ -39,6 +39,26 @@ pub enum BedrockMode {
     Emulator,
 }
 
+/// Which Bedrock API serves Claude models; other models always use Converse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaudeApi {
+    /// InvokeModel / InvokeModelWithResponseStream: the Anthropic body, nearly as sent.
+    Invoke,
+    /// Converse / ConverseStream: translated, as for every other model.
+    Converse,
+}
+
+impl std::str::FromStr for ClaudeApi {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "invoke" => Ok(Self::Invoke),
+            "converse" => Ok(Self::Converse),
+            other => Err(format!("`{other}` is not one of invoke, converse")),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
 pub struct ConfigError {
@@ -61,6 +81,8 @@ pub struct Config {
     pub discovery_interval: Duration,
     pub log_format: LogFormat,
     pub strip_billing_header: bool,
+    /// Which Bedrock API serves Claude models (`CHATRIX_CLAUDE_API`).
+    pub claude_api: ClaudeApi,
     pub currency: Option<CurrencyConversion>,
     pub max_body_bytes: usize,
     pub fetch_timeout: Duration,
@@ -223,6 +245,10 @@ impl Config {
                         format!("`{other}` is not json or text"),
                     ))
                 }
+            },
+            claude_api: match get("CHATRIX_CLAUDE_API") {
+                Some(v) => v.parse().map_err(|m| err("CHATRIX_CLAUDE_API", m))?,
+                None => ClaudeApi::Invoke,
             },
             strip_billing_header: parse_bool(
                 "CHATRIX_STRIP_BILLING_HEADER",

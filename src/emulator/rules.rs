@@ -55,6 +55,10 @@ pub(crate) struct Rules {
     pub(crate) forced_tool_choice: bool,
     /// A conversation may end with an assistant turn.
     pub(crate) prefill: bool,
+    /// `role: "system"` messages inside `messages` (mid-conversation system messages) are
+    /// accepted on InvokeModel: Opus 4.8, Fable 5 and the 5.5 models; not Sonnet 5 or older models
+    /// (NATIVE.md §7.3, from Anthropic's Bedrock legacy page and the 5.5 "what's new" pages).
+    pub(crate) system_messages: bool,
     /// Runtime CountTokens serves it.
     pub(crate) count_tokens: bool,
     pub(crate) max_output: u64,
@@ -72,6 +76,7 @@ const fn rules(thinking: Thinking, sampling: Sampling, max_output: u64) -> Rules
         sampling,
         forced_tool_choice: true,
         prefill: true,
+        system_messages: false,
         count_tokens: old,
         max_output,
         envelope: !old,
@@ -81,6 +86,13 @@ const fn rules(thinking: Thinking, sampling: Sampling, max_output: u64) -> Rules
 const fn no_prefill(r: Rules) -> Rules {
     Rules {
         prefill: false,
+        ..r
+    }
+}
+
+const fn system_messages(r: Rules) -> Rules {
+    Rules {
+        system_messages: true,
         ..r
     }
 }
@@ -106,7 +118,7 @@ const TABLE: &[(Family, u32, u32, Rules)] = &[
         Haiku,
         5,
         5,
-        no_prefill(rules(Adaptive, Deprecated, 128_000)),
+        system_messages(no_prefill(rules(Adaptive, Deprecated, 128_000))),
     ),
     (Sonnet, 3, 5, rules(Thinking::None, Free, 8_192)),
     (Sonnet, 3, 7, rules(Budget, Free, 64_000)),
@@ -128,7 +140,7 @@ const TABLE: &[(Family, u32, u32, Rules)] = &[
         Sonnet,
         5,
         5,
-        no_forced_tools(rules(BetweenTools, Deprecated, 128_000)),
+        system_messages(no_forced_tools(rules(BetweenTools, Deprecated, 128_000))),
     ),
     (Opus, 4, 0, rules(Budget, Free, 32_000)),
     (Opus, 4, 1, rules(Budget, Free, 32_000)),
@@ -140,15 +152,25 @@ const TABLE: &[(Family, u32, u32, Rules)] = &[
         rules(BudgetOrAdaptive, TemperatureXorTopP, 128_000),
     ),
     (Opus, 4, 7, rules(Adaptive, Deprecated, 128_000)),
-    (Opus, 4, 8, rules(Adaptive, Deprecated, 128_000)),
+    (
+        Opus,
+        4,
+        8,
+        system_messages(rules(Adaptive, Deprecated, 128_000)),
+    ),
     (Opus, 5, 0, rules(Adaptive, Deprecated, 128_000)),
     (
         Opus,
         5,
         5,
-        no_forced_tools(rules(AlwaysOn, Deprecated, 128_000)),
+        system_messages(no_forced_tools(rules(AlwaysOn, Deprecated, 128_000))),
     ),
-    (Fable, 5, 0, rules(AlwaysOn, Deprecated, 128_000)),
+    (
+        Fable,
+        5,
+        0,
+        system_messages(rules(AlwaysOn, Deprecated, 128_000)),
+    ),
     (
         Fable,
         5,
@@ -169,6 +191,7 @@ const UNKNOWN: Rules = Rules {
     sampling: Free,
     forced_tool_choice: true,
     prefill: true,
+    system_messages: false,
     count_tokens: false,
     max_output: 128_000,
     envelope: false,

@@ -25,6 +25,20 @@ pub struct Rules {
     pub sampling: Sampling,
     pub forced_tool_choice: ForcedToolChoice,
     pub prefill: Prefill,
+    pub system_messages: SystemMessages,
+}
+
+/// `role: "system"` messages inside `messages` (Claude Code's mid-conversation system messages),
+/// on the native path; Converse has no such role, so there they are always folded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemMessages {
+    /// Bedrock refuses the role (Sonnet 5 and older models): each becomes user text in place,
+    /// merged with its neighbouring user turn, the same way on every turn.
+    #[default]
+    Fold,
+    /// Accepted as sent (Opus 4.8, Fable 5, the 5.5 models).
+    Accept,
 }
 
 /// `thinking: {"type": "enabled", "budget_tokens": N}`.

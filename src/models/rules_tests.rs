@@ -25,6 +25,7 @@ const STRICT: Rules = Rules {
     sampling: Sampling::DefaultOnly,
     forced_tool_choice: ForcedToolChoice::ToAuto,
     prefill: Prefill::Reject,
+    system_messages: SystemMessages::Accept,
 };
 
 #[test]

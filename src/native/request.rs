@@ -26,7 +26,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::models::rules::Change;
+use crate::models::rules::{Change, SystemMessages};
 use crate::models::ResolvedModel;
 
 /// The `anthropic_version` Bedrock's Claude models accept.
@@ -95,6 +95,11 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
         dropped.push("output_config".to_owned());
     }
     apply_changes(&mut fields, opts.changes)?;
+    if opts.model.rules.system_messages == SystemMessages::Fold
+        && fold_system_messages(&mut fields)?
+    {
+        dropped.push("messages(system role folded into user turns)".to_owned());
+    }
     if opts.strip_billing_header {
         strip_billing_header(&mut fields)?;
     }
@@ -248,6 +253,113 @@ fn raw_array(items: &[&RawValue]) -> Result<Cow<'static, RawValue>, ApiError> {
     RawValue::from_string(format!("[{}]", joined.join(",")))
         .map(Cow::Owned)
         .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Folds `role: "system"` messages into user turns where the model refuses the role: each becomes
+/// a user turn in place, consecutive same-role turns are merged (string content as a text block),
+/// and in a merged user turn `tool_result` blocks come first, as Claude requires. The messages are
+/// parsed and written again only when a system message is present. Returns whether it changed.
+fn fold_system_messages(fields: &mut Fields<'_>) -> Result<bool, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct RoleOnly<'a> {
+        #[serde(borrow)]
+        role: Option<Cow<'a, str>>,
+    }
+    let Some(raw_messages) = fields.get("messages") else {
+        return Ok(false);
+    };
+    let text = raw_messages.get().to_owned();
+    let items: Vec<&RawValue> =
+        serde_json::from_str(&text).map_err(|e| ApiError::invalid(format!("messages: {e}")))?;
+    let role = |m: &RawValue| {
+        serde_json::from_str::<RoleOnly<'_>>(m.get())
+            .ok()
+            .and_then(|r| r.role)
+            .is_some_and(|r| r == "system")
+    };
+    if !items.iter().any(|m| role(m)) {
+        return Ok(false);
+    }
+    let mut out: Vec<Map<String, Value>> = Vec::with_capacity(items.len());
+    for item in items {
+        let mut message: Map<String, Value> = parse("messages", item)?;
+        if message.get("role").and_then(Value::as_str) == Some("system") {
+            message.insert("role".into(), json!("user"));
+        }
+        match out.last_mut() {
+            Some(last) if last.get("role") == message.get("role") => merge_turn(last, message),
+            _ => out.push(message),
+        }
+    }
+    let messages = Value::Array(out.into_iter().map(Value::Object).collect());
+    fields.insert("messages".into(), raw(&messages)?);
+    Ok(true)
+}
+
+fn merge_turn(into: &mut Map<String, Value>, mut next: Map<String, Value>) {
+    let as_blocks = |content: Option<Value>| match content {
+        Some(Value::String(text)) => vec![json!({"type": "text", "text": text})],
+        Some(Value::Array(blocks)) => blocks,
+        _ => Vec::new(),
+    };
+    let mut blocks = as_blocks(into.remove("content"));
+    blocks.extend(as_blocks(next.remove("content")));
+    if into.get("role").and_then(Value::as_str) == Some("user") {
+        let is_result = |b: &Value| b.get("type").and_then(Value::as_str) == Some("tool_result");
+        let (mut results, rest): (Vec<_>, Vec<_>) = blocks.into_iter().partition(is_result);
+        results.extend(rest);
+        blocks = results;
+    }
+    into.insert("content".into(), Value::Array(blocks));
+}
+
+/// Every `url` image/document source in a body's `messages`, in the order the typed request's
+/// `url_sources_mut` visits them (blocks, `tool_result` content, `content` documents), so that a
+/// caller can replace each with its downloaded bytes. Tool inputs are never searched.
+pub fn url_sources_mut(body: &mut Value) -> Vec<&mut Map<String, Value>> {
+    let mut out = Vec::new();
+    if let Some(Value::Array(messages)) = body.get_mut("messages") {
+        for message in messages {
+            if let Some(Value::Array(blocks)) = message.get_mut("content") {
+                collect_url_sources(blocks, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn collect_url_sources<'a>(blocks: &'a mut [Value], out: &mut Vec<&'a mut Map<String, Value>>) {
+    for block in blocks {
+        let Some(block) = block.as_object_mut() else {
+            continue;
+        };
+        let kind = block
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match kind {
+            "image" | "document" => {
+                let Some(Value::Object(source)) = block.get_mut("source") else {
+                    continue;
+                };
+                match source.get("type").and_then(Value::as_str) {
+                    Some("url") => out.push(source),
+                    Some("content") => {
+                        if let Some(Value::Array(inner)) = source.get_mut("content") {
+                            collect_url_sources(inner, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "tool_result" => {
+                if let Some(Value::Array(inner)) = block.get_mut("content") {
+                    collect_url_sources(inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

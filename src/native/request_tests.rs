@@ -198,3 +198,52 @@ fn the_billing_header_block_is_removed_and_the_rest_of_system_keeps_its_bytes() 
     let out = String::from_utf8(to_invoke(plain, &opts).expect("ok").bytes).expect("utf8");
     assert!(out.contains(r#""system":"x-anthropic-billing-header: a""#));
 }
+
+#[test]
+fn url_sources_are_found_where_the_typed_request_finds_them_and_nowhere_else() {
+    let mut body = json!({"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "url", "url": "https://a/1.png"}},
+        {"type": "tool_result", "tool_use_id": "t", "content": [
+            {"type": "document", "source": {"type": "url", "url": "https://a/2.pdf"}}]},
+        {"type": "document", "source": {"type": "content", "content": [
+            {"type": "image", "source": {"type": "url", "url": "https://a/3.png"}}]}},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}]},
+      {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Fetch",
+        "input": {"source": {"type": "url", "url": "https://not/me"}}}]}]});
+    let urls: Vec<String> = url_sources_mut(&mut body)
+        .iter()
+        .map(|s| s["url"].as_str().expect("url").to_owned())
+        .collect();
+    assert_eq!(
+        urls,
+        ["https://a/1.png", "https://a/2.pdf", "https://a/3.png"]
+    );
+}
+
+#[test]
+fn system_messages_are_folded_into_user_turns_where_the_model_refuses_the_role() {
+    let body = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "first"},
+        {"role": "system", "content": "Agents available: none."},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
+        {"role": "system", "content": [{"type": "text", "text": "reminder"}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}]});
+    let (bytes, dropped) = build("claude-sonnet-5", &body, &[]);
+    let messages = parsed(&bytes)["messages"].clone();
+    assert_eq!(
+        messages,
+        json!([
+        {"role": "user", "content": [{"type": "text", "text": "first"}, {"type": "text", "text": "Agents available: none."}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}, {"type": "text", "text": "reminder"}]}])
+    );
+    assert!(dropped.iter().any(|d| d.starts_with("messages(")));
+    // A model that takes the role gets the messages byte for byte.
+    let (bytes, _) = build("claude-opus-5-5", &body, &[]);
+    assert_eq!(parsed(&bytes)["messages"], body["messages"]);
+    // No system message: untouched, even where the model refuses the role.
+    let plain = json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]});
+    let (bytes, dropped) = build("claude-sonnet-5", &plain, &[]);
+    assert_eq!(parsed(&bytes)["messages"], plain["messages"]);
+    assert!(dropped.is_empty());
+}

@@ -73,6 +73,7 @@ mod tests {
         );
         let ctx = NativeContext {
             client_model: "opus".into(),
+            input_estimate: 1,
             price: Some(ModelPrice {
                 base: Price {
                     input: 4.0,

@@ -24,6 +24,8 @@ use crate::pricing::CurrencyConversion;
 #[derive(Debug, Clone)]
 pub struct NativeContext {
     pub client_model: String,
+    /// Input tokens for a `message_start` of our own (see [`NativeStream::start`]); never 0.
+    pub input_estimate: u64,
     pub price: Option<ModelPrice>,
     pub currency: Option<CurrencyConversion>,
 }
@@ -37,6 +39,8 @@ pub struct NativeStream {
     final_usage: Option<Usage>,
     failure: Option<&'static str>,
     done: bool,
+    /// A `message_start` was sent before Bedrock's arrived.
+    started: bool,
 }
 
 #[derive(Deserialize)]
@@ -54,7 +58,25 @@ impl NativeStream {
             final_usage: None,
             failure: None,
             done: false,
+            started: false,
         }
+    }
+
+    /// Bedrock was silent for a whole ping interval before its first event: the client gets a
+    /// `message_start` of ours (clients require it before anything else, pings included), and
+    /// Bedrock's, when it comes, only lends its usage to the final `message_delta`.
+    pub fn start(&mut self) -> Vec<Bytes> {
+        if self.started || self.done {
+            return Vec::new();
+        }
+        self.started = true;
+        let message = serde_json::json!({"type": "message_start", "message": {
+            "id": crate::anthropic::response::new_message_id(), "type": "message",
+            "role": "assistant", "model": self.ctx.client_model, "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": self.ctx.input_estimate.max(1), "output_tokens": 0,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}});
+        vec![sse_value("message_start", &message)]
     }
 
     pub fn is_done(&self) -> bool {
@@ -136,6 +158,9 @@ impl NativeStream {
                 self.reported = serde_json::from_value(u.clone()).unwrap_or_default();
             }
             message.insert("model".into(), Value::String(self.ctx.client_model.clone()));
+        }
+        if std::mem::replace(&mut self.started, true) {
+            return Vec::new();
         }
         vec![sse_value("message_start", &Value::Object(event))]
     }

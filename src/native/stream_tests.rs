@@ -6,6 +6,7 @@ use crate::models::Price;
 fn ctx(estimated: bool) -> NativeContext {
     NativeContext {
         client_model: "claude-opus-5-5".into(),
+        input_estimate: 42,
         price: Some(ModelPrice {
             base: Price {
                 input: 4.0,
@@ -177,4 +178,24 @@ fn a_chunk_with_a_raw_newline_stays_one_data_line() {
     let mut s = NativeStream::new(ctx(false));
     let out = events(&s.on_chunk(b"{\"type\":\"content_block_stop\",\n\"index\":0}"));
     assert_eq!(out[0].1, json!({"type": "content_block_stop", "index": 0}));
+}
+
+#[test]
+fn after_a_silent_start_our_message_start_stands_and_bedrocks_only_lends_its_usage() {
+    let mut s = NativeStream::new(ctx(false));
+    let ours = events(&s.start());
+    assert_eq!(ours[0].0, "message_start");
+    assert_eq!(ours[0].1["message"]["model"], "claude-opus-5-5");
+    assert_eq!(ours[0].1["message"]["usage"]["input_tokens"], 42);
+    assert!(
+        s.on_chunk(&chunk(&start())).is_empty(),
+        "no second message_start"
+    );
+    s.on_chunk(&chunk(&json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}})));
+    let out = events(&s.on_chunk(br#"{"type":"message_stop"}"#));
+    assert_eq!(
+        out[0].1["usage"]["cache_read_input_tokens"], 2000,
+        "Bedrock's start usage is kept"
+    );
+    assert!(s.start().is_empty());
 }

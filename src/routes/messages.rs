@@ -14,9 +14,10 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::anthropic::request::{parse_messages_request, MessagesRequest, Source};
 use crate::auth::AuthedKey;
+use crate::config::ClaudeApi;
 use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
 use crate::convert::response::{from_converse, ResponseContext};
-use crate::convert::stream::StreamContext;
+use crate::convert::stream::{StreamContext, StreamState};
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::fetch::Fetcher;
@@ -49,12 +50,41 @@ pub(super) async fn create_message(
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
     let mut request = parse_messages_request(&bytes)?;
-    drop(bytes);
     let model = resolve_model(&state, &request.model)?;
     let betas = beta_headers(&headers);
     let changes = apply_model_rules(&model, &mut request, &betas)?;
+    let log = StreamLog {
+        request_id: request_id
+            .map(|Extension(RequestId(id))| id)
+            .unwrap_or_default(),
+        model: model.client_model.clone(),
+        key: key.map(|Extension(k)| k.name),
+    };
+    let response = if state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude {
+        let call = super::native::NativeCall {
+            state: &state,
+            model: &model,
+            betas: &betas,
+            changes: &changes,
+        };
+        super::native::message(call, bytes, request, log).await
+    } else {
+        drop(bytes);
+        converse_message(&state, &model, request, &betas, log).await
+    };
+    response.map(|r| with_changes(r, &changes))
+}
+
+/// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
+async fn converse_message(
+    state: &AppState,
+    model: &ResolvedModel<'_>,
+    mut request: MessagesRequest,
+    betas: &[String],
+    log: StreamLog,
+) -> Result<Response, ApiError> {
     inline_url_sources(&state.fetcher, &mut request).await?;
-    let converse = to_converse(&request, &convert_options(&state, &model, &betas))?;
+    let converse = to_converse(&request, &convert_options(state, model, betas))?;
     if !converse.dropped.is_empty() {
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
     }
@@ -71,25 +101,16 @@ pub(super) async fn create_message(
     } = converse;
     let body = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.into()))?;
     let call = Call {
-        state: &state,
-        model: &model,
+        state,
+        model,
         tool_names,
         stop_sequences,
         body,
     };
-    if let Some(input_estimate) = input_estimate {
-        let log = StreamLog {
-            request_id: request_id
-                .map(|Extension(RequestId(id))| id)
-                .unwrap_or_default(),
-            model: model.client_model.clone(),
-            key: key.map(|Extension(k)| k.name),
-        };
-        return stream_message(call, log, input_estimate)
-            .await
-            .map(|r| with_changes(r, &changes));
+    match input_estimate {
+        Some(input_estimate) => stream_message(call, log, input_estimate).await,
+        None => json_message(call).await,
     }
-    json_message(call).await.map(|r| with_changes(r, &changes))
 }
 
 /// Applies the model's catalog rules (`models::rules`) to the request. The names of the changes
@@ -156,15 +177,23 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
     let mut message = from_converse(&output, &ctx);
     message.usage.cost = priced(call.state, call.model, &message.usage);
     message.usage.cost_estimated = call.model.price.is_some_and(|p| p.estimated);
-    let log = log_line(call.model, &message.usage);
-    let mut response = Json(&message).into_response();
-    if let Some(cost) = &message.usage.cost {
+    let response = Json(&message).into_response();
+    Ok(with_cost(response, call.model, &message.usage))
+}
+
+/// A JSON answer's `x-chatrix-cost-usd` header and request-log line.
+pub(super) fn with_cost(
+    mut response: Response,
+    model: &ResolvedModel<'_>,
+    usage: &crate::anthropic::response::Usage,
+) -> Response {
+    if let Some(cost) = &usage.cost {
         if let Ok(v) = HeaderValue::from_str(&pricing::header_value(cost)) {
             response.headers_mut().insert("x-chatrix-cost-usd", v);
         }
     }
-    response.extensions_mut().insert(log);
-    Ok(response)
+    response.extensions_mut().insert(log_line(model, usage));
+    response
 }
 
 /// `input_estimate` goes in `message_start` (never 0: Claude Code ignores a zero input count);
@@ -187,8 +216,9 @@ async fn stream_message(
         .bedrock
         .converse_stream(&call.model.bedrock_model_id, call.body.into())
         .await?;
+    let relay = StreamState::new(ctx);
     let mut response =
-        super::stream::respond(upstream, ctx, call.state.cfg.ping_interval, log).await?;
+        super::stream::respond(upstream, relay, call.state.cfg.ping_interval, log).await?;
     response.extensions_mut().insert(RequestLog {
         model: Some(call.model.client_model.clone()),
         stream: true,
@@ -210,7 +240,10 @@ fn priced(
     ))
 }
 
-fn log_line(model: &ResolvedModel<'_>, usage: &crate::anthropic::response::Usage) -> RequestLog {
+pub(super) fn log_line(
+    model: &ResolvedModel<'_>,
+    usage: &crate::anthropic::response::Usage,
+) -> RequestLog {
     RequestLog {
         model: Some(model.client_model.clone()),
         stream: false,
@@ -239,6 +272,18 @@ async fn inline_url_sources(
     if urls.is_empty() {
         return Ok(());
     }
+    let fetched = fetch_sources(fetcher, urls).await?;
+    for (source, (media_type, data)) in request.url_sources_mut().into_iter().zip(fetched) {
+        *source = Source::Base64 { media_type, data };
+    }
+    Ok(())
+}
+
+/// Each URL's bytes as `(media type, base64)`, fetched four at a time, in order.
+pub(super) async fn fetch_sources(
+    fetcher: &Fetcher,
+    urls: Vec<String>,
+) -> Result<Vec<(String, String)>, ApiError> {
     let downloads = urls.into_iter().map(|url| {
         let fetcher = fetcher.clone();
         async move { fetcher.fetch(&url).await }
@@ -247,14 +292,14 @@ async fn inline_url_sources(
         .buffered(4)
         .try_collect()
         .await?;
-    for (source, f) in request.url_sources_mut().into_iter().zip(fetched) {
-        let media_type = sniff_media_type(&f.media_type, &f.bytes);
-        *source = Source::Base64 {
-            media_type,
-            data: base64::engine::general_purpose::STANDARD.encode(&f.bytes),
-        };
-    }
-    Ok(())
+    Ok(fetched
+        .into_iter()
+        .map(|f| {
+            let media_type = sniff_media_type(&f.media_type, &f.bytes);
+            let data = base64::engine::general_purpose::STANDARD.encode(&f.bytes);
+            (media_type, data)
+        })
+        .collect())
 }
 
 /// Servers often label images and PDFs `application/octet-stream`; the magic bytes are reliable.

@@ -15,6 +15,7 @@ mod counting;
 mod mantle_body;
 mod messages;
 mod models;
+mod native;
 mod stream;
 
 use std::future::Future;

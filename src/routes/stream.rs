@@ -1,4 +1,5 @@
-//! The async shell around the stream fold: Bedrock events in, SSE bytes out, flushed one by one.
+//! The async shell around a stream fold ([`Relay`]: the Converse fold, or the native chunk relay):
+//! Bedrock events in, SSE bytes out, flushed one by one.
 //!
 //! A reader task owns the upstream receiver and forwards events through a channel; it stops (and
 //! dropping the receiver cancels the Bedrock call) as soon as the client goes away, even while
@@ -11,6 +12,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use std::future::Future;
+
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
@@ -19,11 +22,111 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::bedrock::UpstreamEvents;
-use crate::convert::stream::{SseEvent, StreamContext, StreamState};
+use crate::anthropic::response::Usage;
+use crate::bedrock::{UpstreamChunks, UpstreamEvents};
+use crate::convert::stream::{SseEvent, StreamState};
 use crate::error::ApiError;
+use crate::native::stream::NativeStream;
 
-type Upstream = mpsc::Receiver<Result<ConverseStreamOutput, ApiError>>;
+/// A Bedrock event stream, read by its own task.
+pub(super) trait Source: Send + 'static {
+    type Event: Send + 'static;
+    fn recv(&mut self) -> impl Future<Output = Result<Option<Self::Event>, ApiError>> + Send;
+}
+
+impl Source for UpstreamEvents {
+    type Event = ConverseStreamOutput;
+    fn recv(&mut self) -> impl Future<Output = Result<Option<Self::Event>, ApiError>> + Send {
+        UpstreamEvents::recv(self)
+    }
+}
+
+impl Source for UpstreamChunks {
+    type Event = Bytes;
+    fn recv(&mut self) -> impl Future<Output = Result<Option<Self::Event>, ApiError>> + Send {
+        UpstreamChunks::recv(self)
+    }
+}
+
+/// A pure fold from upstream events to SSE bytes (no clock, no I/O).
+pub(super) trait Relay: Send + 'static {
+    type Event;
+    /// What to send when no event arrived within the first ping interval.
+    fn start(&mut self) -> Vec<Bytes>;
+    fn on_event(&mut self, event: &Self::Event) -> Vec<Bytes>;
+    fn fail(&mut self, error: &ApiError) -> Vec<Bytes>;
+    fn finish(&mut self) -> Vec<Bytes>;
+    fn is_done(&self) -> bool;
+    /// The message is over but its usage has not arrived yet.
+    fn awaits_usage(&self) -> bool;
+    fn failure(&self) -> Option<&'static str>;
+    fn final_usage(&self) -> Option<&Usage>;
+}
+
+fn sse(events: Vec<SseEvent>) -> Vec<Bytes> {
+    events
+        .into_iter()
+        .map(|e| Bytes::from(e.to_bytes()))
+        .collect()
+}
+
+impl Relay for StreamState {
+    type Event = ConverseStreamOutput;
+    fn start(&mut self) -> Vec<Bytes> {
+        sse(self.on_start())
+    }
+    fn on_event(&mut self, event: &ConverseStreamOutput) -> Vec<Bytes> {
+        sse(StreamState::on_event(self, event))
+    }
+    fn fail(&mut self, error: &ApiError) -> Vec<Bytes> {
+        sse(StreamState::fail(self, error))
+    }
+    fn finish(&mut self) -> Vec<Bytes> {
+        sse(StreamState::finish(self))
+    }
+    fn is_done(&self) -> bool {
+        StreamState::is_done(self)
+    }
+    fn awaits_usage(&self) -> bool {
+        StreamState::awaits_usage(self)
+    }
+    fn failure(&self) -> Option<&'static str> {
+        StreamState::failure(self)
+    }
+    fn final_usage(&self) -> Option<&Usage> {
+        StreamState::final_usage(self)
+    }
+}
+
+impl Relay for NativeStream {
+    type Event = Bytes;
+    fn start(&mut self) -> Vec<Bytes> {
+        NativeStream::start(self)
+    }
+    fn on_event(&mut self, chunk: &Bytes) -> Vec<Bytes> {
+        self.on_chunk(chunk)
+    }
+    fn fail(&mut self, error: &ApiError) -> Vec<Bytes> {
+        NativeStream::fail(self, error)
+    }
+    fn finish(&mut self) -> Vec<Bytes> {
+        NativeStream::finish(self)
+    }
+    fn is_done(&self) -> bool {
+        NativeStream::is_done(self)
+    }
+    fn awaits_usage(&self) -> bool {
+        NativeStream::awaits_usage(self)
+    }
+    fn failure(&self) -> Option<&'static str> {
+        NativeStream::failure(self)
+    }
+    fn final_usage(&self) -> Option<&Usage> {
+        NativeStream::final_usage(self)
+    }
+}
+
+type Upstream<E> = mpsc::Receiver<Result<E, ApiError>>;
 
 /// How long usage may lag behind `messageStop` before the message is closed with the estimate.
 const USAGE_GRACE: Duration = Duration::from_secs(5);
@@ -44,12 +147,16 @@ pub(super) struct StreamLog {
 ///
 /// # Errors
 /// An upstream failure that arrives before any event and within one ping interval.
-pub(super) async fn respond(
-    upstream: UpstreamEvents,
-    ctx: StreamContext,
+pub(super) async fn respond<S, R>(
+    upstream: S,
+    relay: R,
     ping: Duration,
     log: StreamLog,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ApiError>
+where
+    S: Source,
+    R: Relay<Event = S::Event>,
+{
     let mut events = spawn_reader(upstream);
     let first = match tokio::time::timeout(ping, events.recv()).await {
         Ok(Some(Ok(event))) => Some(event),
@@ -61,7 +168,7 @@ pub(super) async fn respond(
         }
         Err(_) => None,
     };
-    let body = sse_body(StreamState::new(ctx), first, events, ping, log);
+    let body = sse_body(relay, first, events, ping, log);
     let mut response = Response::new(Body::from_stream(body.map(Ok::<Bytes, Infallible>)));
     let headers = response.headers_mut();
     headers.insert(
@@ -74,7 +181,7 @@ pub(super) async fn respond(
     Ok(response)
 }
 
-fn spawn_reader(mut upstream: UpstreamEvents) -> Upstream {
+fn spawn_reader<S: Source>(mut upstream: S) -> Upstream<S::Event> {
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         loop {
@@ -96,23 +203,26 @@ fn spawn_reader(mut upstream: UpstreamEvents) -> Upstream {
     rx
 }
 
-fn sse_body(
-    mut state: StreamState,
-    first: Option<ConverseStreamOutput>,
-    mut upstream: Upstream,
+fn sse_body<R: Relay>(
+    mut state: R,
+    first: Option<R::Event>,
+    mut upstream: Upstream<R::Event>,
     ping: Duration,
     log: StreamLog,
-) -> impl futures::Stream<Item = Bytes> {
+) -> impl futures::Stream<Item = Bytes>
+where
+    R::Event: Send + 'static,
+{
     async_stream::stream! {
         let mut guard = EndLog { log, finished: None };
         let mut last_event = tokio::time::Instant::now();
         if let Some(event) = first {
             for e in state.on_event(&event) {
-                yield Bytes::from(e.to_bytes());
+                yield e;
             }
         } else {
-            for e in state.on_start() {
-                yield Bytes::from(e.to_bytes());
+            for e in state.start() {
+                yield e;
             }
             yield Bytes::from(SseEvent::ping().to_bytes());
         }
@@ -124,7 +234,7 @@ fn sse_body(
                 Err(_) if last_event.elapsed() >= MAX_UPSTREAM_SILENCE => state.fail(&ApiError::Timeout(
                     format!("Bedrock sent nothing for {} s", MAX_UPSTREAM_SILENCE.as_secs()),
                 )),
-                Err(_) => vec![SseEvent::ping()],
+                Err(_) => vec![Bytes::from(SseEvent::ping().to_bytes())],
                 Ok(Some(Ok(event))) => {
                     last_event = tokio::time::Instant::now();
                     state.on_event(&event)
@@ -133,7 +243,7 @@ fn sse_body(
                 Ok(None) => state.finish(),
             };
             for e in produced {
-                yield Bytes::from(e.to_bytes());
+                yield e;
             }
         }
         guard.finished = Some(match state.failure() {
@@ -151,7 +261,7 @@ struct EndLog {
 }
 
 impl EndLog {
-    fn report(&mut self, state: &StreamState) {
+    fn report<R: Relay>(&mut self, state: &R) {
         let usage = state.final_usage();
         let outcome = self
             .finished

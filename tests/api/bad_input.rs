@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{check_doc, spawn_app_with, KEY};
+use crate::helpers::{check_doc, converse_path, spawn_app_with, KEY};
 
 struct Case {
     name: String,
@@ -29,6 +29,19 @@ enum Want {
     /// A 200: the gateway repairs or drops this on purpose, for the reason given.
     Accepted(&'static str),
 }
+
+/// `converse` on the Converse path, where the gateway rebuilds the request and repairs what
+/// Bedrock would refuse; `invoke` on the native path, where the body goes as sent and Bedrock
+/// answers as Anthropic's API does.
+fn per_path(converse: Want, invoke: Want) -> Want {
+    if converse_path() {
+        converse
+    } else {
+        invoke
+    }
+}
+
+const INVOKE_REFUSES: Want = Want::Refused(400, "invalid_request_error");
 
 fn authed() -> Vec<(String, String)> {
     vec![
@@ -153,7 +166,7 @@ fn corpus() -> Vec<Case> {
         bad("messages missing", |b| drop(b.as_object_mut().map(|o| o.remove("messages"))), INVALID),
         bad("role is not user or assistant", turns(json!([{"role": "robot", "content": "x"}])), INVALID),
         bad("content is a number", turns(json!([{"role": "user", "content": 42}])), INVALID),
-        bad("content block list empty", turns(json!([{"role": "user", "content": []}])), Want::Accepted("an empty turn gets a \".\" placeholder, as Anthropic's API tolerates it and Bedrock would refuse it")),
+        bad("content block list empty", turns(json!([{"role": "user", "content": []}])), per_path(Want::Accepted("Converse: an empty turn gets a \".\" placeholder, which Bedrock's Converse would refuse"), INVOKE_REFUSES)),
         bad("temperature is a string", |b| b["temperature"] = json!("hot"), INVALID),
         bad("temperature above 1", |b| b["temperature"] = json!(5), INVALID),
         bad("top_p negative", |b| b["top_p"] = json!(-0.5), INVALID),
@@ -163,7 +176,7 @@ fn corpus() -> Vec<Case> {
         bad("system is a number", |b| b["system"] = json!(7), INVALID),
         bad("system block of an unknown type", |b| b["system"] = json!([{"type": "video", "text": "x"}]), INVALID),
         // Content blocks.
-        block("unknown block type", json!({"type": "hologram", "text": "x"}), Want::Accepted("dropped by name: newer clients send block types Bedrock has no equivalent for")),
+        block("unknown block type", json!({"type": "hologram", "text": "x"}), per_path(Want::Accepted("Converse: dropped by name, as newer clients send block types Converse has no equivalent for"), INVOKE_REFUSES)),
         block("text block without text", json!({"type": "text"}), INVALID),
         block("image: base64 that is not", json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "not base64!!"}}), INVALID),
         block("image: empty data", json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": ""}}), INVALID),
@@ -200,7 +213,7 @@ fn corpus() -> Vec<Case> {
             ])),
             INVALID,
         ),
-        bad("tool name with spaces", |b| b["tools"] = json!([tool("get weather!")]), Want::Accepted("renamed for Bedrock and restored in the answer (MCP tool names often break Bedrock's pattern)")),
+        bad("tool name with spaces", |b| b["tools"] = json!([tool("get weather!")]), per_path(Want::Accepted("Converse: renamed for Bedrock and restored in the answer (MCP tool names often break Converse's pattern)"), INVOKE_REFUSES)),
         bad("two tools with one name", |b| b["tools"] = json!([tool("get"), tool("get")]), INVALID),
         bad("tool without input_schema", |b| b["tools"] = json!([{"name": "get"}]), INVALID),
         bad(

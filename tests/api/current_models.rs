@@ -128,8 +128,8 @@ async fn unknown_models_can_be_refused_instead() {
 }
 
 #[tokio::test]
-async fn the_rules_of_opus_5_5_reach_the_upstream_and_the_visible_ones_are_named() {
-    let app = spawn_app().await;
+async fn the_rules_of_opus_5_5_reach_converse_and_the_visible_ones_are_named() {
+    let app = crate::helpers::spawn_app_with(crate::messages::CONVERSE).await;
     let mut body = ask("claude-opus-5-5");
     body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
     body["temperature"] = json!(0.3);
@@ -163,4 +163,31 @@ async fn prefill_is_refused_before_bedrock_where_the_model_refuses_it() {
     let r = app.post_messages(&body).await;
     crate::helpers::assert_error(&r, 400, "invalid_request_error");
     assert!(app.emulator.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_rules_of_opus_5_5_reach_invoke_model_and_the_visible_ones_are_named() {
+    let app = crate::helpers::spawn_app_with(&[("CHATRIX_CLAUDE_API", "invoke")]).await;
+    let mut body = ask("claude-opus-5-5");
+    body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
+    body["temperature"] = json!(0.3);
+    body["top_k"] = json!(5);
+    body["tool_choice"] = json!({"type": "any"});
+    body["tools"] = json!([{"name": "Bash", "description": "Run a command.",
+        "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}]);
+    let r = app.post_messages(&body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        r.headers["x-chatrix-changes"],
+        "thinking.enabled->adaptive, tool_choice->auto"
+    );
+    let sent = app.emulator.requests().pop().expect("one call");
+    assert_eq!(sent.operation, "InvokeModel");
+    let body = &sent.body;
+    assert_eq!(body["thinking"], json!({"type": "adaptive"}));
+    assert_eq!(body["output_config"]["effort"], "low");
+    assert!(body.get("top_k").is_none() && body.get("temperature").is_none());
+    assert_eq!(body["tool_choice"], json!({"type": "auto"}));
+    assert_eq!(body["anthropic_version"], "bedrock-2023-05-31");
+    assert!(body.get("model").is_none() && body.get("stream").is_none());
 }

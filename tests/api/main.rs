@@ -17,6 +17,7 @@ mod helpers;
 mod limits;
 mod messages;
 mod models;
+mod native;
 mod origin;
 mod routes;
 mod streaming;

@@ -1,6 +1,9 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, KEY};
+use crate::helpers::{assert_error, spawn_app, spawn_app_with, KEY};
+
+/// For tests of the Converse translation itself: Claude through Converse whatever the run's path.
+pub(crate) const CONVERSE: &[(&str, &str)] = &[("CHATRIX_CLAUDE_API", "converse")];
 
 fn user(text: &str) -> Value {
     json!({"role": "user", "content": text})
@@ -45,7 +48,7 @@ async fn a_plain_request_is_answered_with_usage_and_cost() {
 
 #[tokio::test]
 async fn claude_code_shaped_requests_are_cleaned_for_bedrock() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(CONVERSE).await;
     let body = json!({
         "model": "claude-opus-4-8",
         "max_tokens": 64000,
@@ -100,7 +103,7 @@ async fn claude_code_shaped_requests_are_cleaned_for_bedrock() {
 
 #[tokio::test]
 async fn temperature_zero_reaches_bedrock() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(CONVERSE).await;
     let r = app
         .post_messages(&json!({"model": "claude-haiku-4-5", "max_tokens": 16, "temperature": 0, "messages": [user("hi")]}))
         .await;
@@ -113,7 +116,7 @@ async fn temperature_zero_reaches_bedrock() {
 
 #[tokio::test]
 async fn tool_names_bedrock_refuses_are_mapped_and_restored() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(CONVERSE).await;
     let name = "mcp__some.server__a_tool_with_a_name_that_is_far_too_long_for_bedrock_to_accept";
     let body = json!({
         "model": "claude-sonnet-4-5",
@@ -197,7 +200,7 @@ async fn missing_fields_are_named_in_the_error() {
 
 #[tokio::test]
 async fn every_request_fixture_converts_to_a_request_bedrock_accepts() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(CONVERSE).await;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/requests");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("fixtures dir") {

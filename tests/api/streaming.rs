@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp, KEY};
+use crate::helpers::{assert_error, converse_path, spawn_app, spawn_app_with, TestApp, KEY};
 
 pub(crate) struct Event {
     pub(crate) name: String,
@@ -84,6 +84,16 @@ pub(crate) async fn read_events(resp: reqwest::Response, started: Instant) -> Ve
 }
 
 /// The transcript with ids and signatures redacted, for snapshots.
+/// Each Claude path has its own transcripts: Converse's are rebuilt by the gateway, the native
+/// path's are Bedrock's events relayed.
+fn snapshot(name: &str) -> String {
+    if converse_path() {
+        name.to_owned()
+    } else {
+        format!("{name}_invoke")
+    }
+}
+
 fn transcript(events: &[Event]) -> String {
     let mut out = String::new();
     for e in events {
@@ -177,7 +187,7 @@ async fn text_streams_in_anthropics_grammar_with_usage_and_cost() {
             > 0.0
     );
     assert_eq!(events.last().map(|e| e.name.as_str()), Some("message_stop"));
-    insta::assert_snapshot!("sse_text", transcript(&events));
+    insta::assert_snapshot!(snapshot("sse_text"), transcript(&events));
 }
 
 #[tokio::test]
@@ -208,7 +218,7 @@ async fn tool_calls_stream_their_input_across_deltas() {
     assert_eq!(input, json!({"command": "echo streamed-ok"}));
     let md = message_delta(&events);
     assert_eq!(md.data["delta"]["stop_reason"], "tool_use");
-    insta::assert_snapshot!("sse_tool_use", transcript(&events));
+    insta::assert_snapshot!(snapshot("sse_tool_use"), transcript(&events));
 }
 
 #[tokio::test]
@@ -225,7 +235,7 @@ async fn thinking_streams_with_its_signature() {
     );
     assert!(!text_of(&events, "thinking_delta", "thinking").is_empty());
     assert!(text_of(&events, "signature_delta", "signature").starts_with("emu-sig-"));
-    insta::assert_snapshot!("sse_thinking", transcript(&events));
+    insta::assert_snapshot!(snapshot("sse_thinking"), transcript(&events));
 }
 
 #[tokio::test]
@@ -243,7 +253,7 @@ async fn redacted_reasoning_arrives_as_a_whole_block() {
     assert!(block.data["content_block"]["data"]
         .as_str()
         .is_some_and(|d| !d.is_empty()));
-    insta::assert_snapshot!("sse_redacted", transcript(&events));
+    insta::assert_snapshot!(snapshot("sse_redacted"), transcript(&events));
 }
 
 #[tokio::test]
@@ -258,7 +268,7 @@ async fn stop_sequences_end_the_stream_with_the_sequence() {
         json!({"stop_reason": "stop_sequence", "stop_sequence": "HALT"})
     );
     assert!(!text_of(&events, "text_delta", "text").contains("HALT"));
-    insta::assert_snapshot!("sse_stop_sequence", transcript(&events));
+    insta::assert_snapshot!(snapshot("sse_stop_sequence"), transcript(&events));
 }
 
 #[tokio::test]
@@ -299,7 +309,7 @@ async fn a_mid_stream_exception_becomes_an_error_event() {
         last.data
     );
     assert!(!events.iter().any(|e| e.name == "message_stop"));
-    insta::assert_snapshot!("sse_mid_stream_error", transcript(&events));
+    insta::assert_snapshot!(snapshot("sse_mid_stream_error"), transcript(&events));
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! end checks them (block types, prefill, tool-use pairing, thinking signatures, `cache_control`),
 //! and the request facts the reply is planned from.
 
+use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::voice::{expect, Kind, Voice};
@@ -11,7 +12,7 @@ use crate::emulator::rules::Rules;
 use crate::emulator::validate::thinking_first;
 
 const MAX_CACHE_CONTROL: usize = 4;
-const BLOCK_TYPES: &str = "'text', 'image', 'document', 'search_result', 'thinking', 'redacted_thinking', 'tool_use', 'tool_result', 'server_tool_use', 'web_search_tool_result'";
+const BLOCK_TYPES: &str = "'text', 'image', 'document', 'search_result', 'thinking', 'redacted_thinking', 'tool_use', 'tool_result', 'server_tool_use', 'web_search_tool_result', 'tool_reference'";
 const TOOLS_REQUIRED: &str =
     "Requests which include `tool_use` or `tool_result` blocks must define tools.";
 
@@ -43,13 +44,14 @@ pub(crate) fn check(
     let messages = map["messages"].as_array().map_or(&[][..], Vec::as_slice);
     check_system(map.get("system"), voice)?;
     check_tools(map.get("tools"), voice)?;
+    check_tool_choice(map, voice)?;
     if messages.is_empty() {
         return Err(
             voice.model("messages: List should have at least 1 item after validation, not 0")
         );
     }
     for (i, message) in messages.iter().enumerate() {
-        check_message(i, message, messages.len(), voice)?;
+        check_message(i, message, messages.len(), rules.system_messages, voice)?;
     }
     let last_role = messages
         .last()
@@ -84,6 +86,100 @@ fn check_system(system: Option<&Value>, voice: Voice) -> Result<(), BedrockError
     }
 }
 
+/// Media types Claude takes, per block type, as Anthropic's validation names them.
+const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+const DOCUMENT_TYPES: [&str; 2] = ["application/pdf", "text/plain"];
+
+/// A `base64` source must hold decodable, non-empty data of a media type the block takes. Bedrock
+/// has no `url` sources (the gateway downloads them).
+fn check_source(
+    at: &str,
+    block_type: &str,
+    source: Option<&Value>,
+    voice: Voice,
+) -> Result<(), BedrockError> {
+    let Some(source) = source else {
+        return Err(voice.model(format!("{at}.{block_type}.source: Field required")));
+    };
+    let kind = source
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if kind != "base64" {
+        // `text`, `content` and `file` sources carry no bytes to check.
+        return match kind {
+            "url" => Err(voice.model(format!(
+                "{at}.{block_type}.source: url sources are not supported on Amazon Bedrock"
+            ))),
+            _ => Ok(()),
+        };
+    }
+    let media = source
+        .get("media_type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let allowed: &[&str] = if block_type == "image" {
+        &IMAGE_TYPES
+    } else {
+        &DOCUMENT_TYPES
+    };
+    if !allowed.contains(&media) {
+        let names: Vec<String> = allowed.iter().map(|m| format!("'{m}'")).collect();
+        return Err(voice.model(format!(
+            "{at}.{block_type}.source.base64.media_type: Input should be {}",
+            names.join(", ")
+        )));
+    }
+    let data = source
+        .get("data")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let decoded = base64::engine::general_purpose::STANDARD.decode(data);
+    if data.is_empty() || decoded.is_err() {
+        let what = if block_type == "image" {
+            "image"
+        } else {
+            "document"
+        };
+        return Err(voice.model(format!(
+            "{at}.{block_type}.source.base64.data: Could not process {what}"
+        )));
+    }
+    Ok(())
+}
+
+/// `tool_choice: {"type": "tool", "name": N}` must name a tool the request defines.
+pub(crate) fn check_tool_choice(
+    map: &Map<String, Value>,
+    voice: Voice,
+) -> Result<(), BedrockError> {
+    let Some(choice) = map.get("tool_choice") else {
+        return Ok(());
+    };
+    if choice.get("type").and_then(Value::as_str) != Some("tool") {
+        return Ok(());
+    }
+    let name = choice
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let defined = map
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| {
+            tools
+                .iter()
+                .any(|t| t.get("name").and_then(Value::as_str) == Some(name))
+        });
+    if defined {
+        Ok(())
+    } else {
+        Err(voice.model(format!(
+            "tool_choice: Tool '{name}' not found in provided tools"
+        )))
+    }
+}
+
 fn check_tools(tools: Option<&Value>, voice: Voice) -> Result<(), BedrockError> {
     let Some(tools) = tools else { return Ok(()) };
     expect(voice, "tools", Kind::Array, tools)?;
@@ -94,6 +190,15 @@ fn check_tools(tools: Option<&Value>, voice: Voice) -> Result<(), BedrockError> 
             return Err(voice.model(format!("tools.{i}.custom.name: Field required")));
         }
         let custom = matches!(kind(tool), "" | "custom");
+        let valid_name = name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if custom && !valid_name {
+            return Err(voice.model(format!(
+                "tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'"
+            )));
+        }
         if custom && tool.get("input_schema").is_none() {
             return Err(voice.model(format!("tools.{i}.custom.input_schema: Field required")));
         }
@@ -109,13 +214,15 @@ fn check_message(
     i: usize,
     message: &Value,
     count: usize,
+    system_messages: bool,
     voice: Voice,
 ) -> Result<(), BedrockError> {
     let role = message
         .get("role")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if role != "user" && role != "assistant" {
+    let allowed = role == "user" || role == "assistant" || (system_messages && role == "system");
+    if !allowed {
         return Err(voice.model(format!(
             "messages.{i}.role: Input should be 'user' or 'assistant'"
         )));
@@ -175,7 +282,8 @@ fn check_block(at: &str, block: &Value, voice: Voice) -> Result<(), BedrockError
             Some(Value::String(_)) => Ok(()),
             _ => Err(voice.model(format!("{at}.tool_result.tool_use_id: Field required"))),
         },
-        "image" | "document" | "search_result" | "web_search_tool_result" => Ok(()),
+        "image" | "document" => check_source(at, kind(block), block.get("source"), voice),
+        "search_result" | "web_search_tool_result" | "tool_reference" => Ok(()),
         other => Err(voice.model(format!(
             "{at}: Input tag '{other}' found using 'type' does not match any of the expected tags: {BLOCK_TYPES}"
         ))),

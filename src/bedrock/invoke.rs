@@ -1,0 +1,157 @@
+//! InvokeModel and InvokeModelWithResponseStream: Claude's native Anthropic path.
+//!
+//! The body is ours (built by [`crate::native::request`]) and replaces the SDK's before signing,
+//! as for Converse ([`super::OurBody`]); the SDK still sends `Content-Type: application/json`
+//! because it is set here (its default for this operation is `application/octet-stream`, which
+//! Bedrock refuses), and `Accept` / `X-Amzn-Bedrock-Accept` ask for JSON. Errors keep Bedrock's
+//! wording ([`crate::native::errors`]).
+
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
+use aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::InvokeModelWithResponseStreamError;
+use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
+use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
+use aws_sdk_bedrockruntime::types::ResponseStream;
+use aws_smithy_types::event_stream::RawMessage;
+use aws_smithy_types::Blob;
+use bytes::Bytes;
+
+use super::{map_sdk_error, sdk_error_kind, with_body, Bedrock};
+use crate::error::ApiError;
+use crate::native::errors::from_bedrock;
+
+const JSON: &str = "application/json";
+
+impl Bedrock {
+    /// InvokeModel with an Anthropic body; the answer is Bedrock's Message JSON, as bytes.
+    ///
+    /// # Errors
+    /// Any Bedrock or transport failure, Bedrock's wording kept.
+    pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Vec<u8>, ApiError> {
+        let call = self
+            .client
+            .invoke_model()
+            .model_id(model_id)
+            .content_type(JSON)
+            .accept(JSON)
+            .body(Blob::new(Vec::new()))
+            .send();
+        with_body(body, call)
+            .await
+            .map(|out| out.body.into_inner())
+            .map_err(|e| map_invoke_error(e, invoke_original_status))
+    }
+
+    /// InvokeModelWithResponseStream. Errors here come before any chunk; errors inside the stream
+    /// come from [`UpstreamChunks::recv`].
+    ///
+    /// # Errors
+    /// Any Bedrock or transport failure before the stream starts.
+    pub async fn invoke_stream(
+        &self,
+        model_id: &str,
+        body: Bytes,
+    ) -> Result<UpstreamChunks, ApiError> {
+        let call = self
+            .client
+            .invoke_model_with_response_stream()
+            .model_id(model_id)
+            .content_type(JSON)
+            .accept(JSON)
+            .body(Blob::new(Vec::new()))
+            .send();
+        let out = with_body(body, call)
+            .await
+            .map_err(|e| map_invoke_error(e, stream_original_status))?;
+        Ok(UpstreamChunks { inner: out.body })
+    }
+}
+
+/// The chunks of one InvokeModelWithResponseStream call, each one Anthropic event as JSON.
+/// Dropping it closes the connection, which cancels the generation upstream.
+#[derive(Debug)]
+pub struct UpstreamChunks {
+    inner: EventReceiver<ResponseStream, ResponseStreamError>,
+}
+
+impl UpstreamChunks {
+    /// The next chunk's bytes; `Ok(None)` at a clean end. Event types this SDK does not know are
+    /// skipped (Bedrock may add some); a truncated or corrupt frame is an error.
+    ///
+    /// # Errors
+    /// In-stream exceptions and transport failures, mapped for the client.
+    pub async fn recv(&mut self) -> Result<Option<Bytes>, ApiError> {
+        loop {
+            match self.inner.recv().await.map_err(map_stream_error)? {
+                None => return Ok(None),
+                Some(ResponseStream::Chunk(part)) => {
+                    let bytes = part.bytes.map(Blob::into_inner).unwrap_or_default();
+                    return Ok(Some(Bytes::from(bytes)));
+                }
+                Some(_) => tracing::debug!("skipped an unknown InvokeModel stream event"),
+            }
+        }
+    }
+}
+
+fn map_invoke_error<E, R>(err: SdkError<E, R>, original: impl Fn(&E) -> Option<i32>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(ctx) => {
+            let e = ctx.err();
+            from_bedrock(e.code(), e.message(), original(e))
+        }
+        _ => map_sdk_error(err, |_: &E| None),
+    }
+}
+
+fn invoke_original_status(e: &InvokeModelError) -> Option<i32> {
+    match e {
+        InvokeModelError::ModelErrorException(m) => m.original_status_code(),
+        _ => None,
+    }
+}
+
+fn stream_original_status(e: &InvokeModelWithResponseStreamError) -> Option<i32> {
+    match e {
+        InvokeModelWithResponseStreamError::ModelErrorException(m) => m.original_status_code(),
+        InvokeModelWithResponseStreamError::ModelStreamErrorException(m) => {
+            m.original_status_code()
+        }
+        _ => None,
+    }
+}
+
+/// In-stream exceptions name themselves by variant (their metadata carries no code); anything
+/// else mid-stream means Bedrock was reached and its answer broke off.
+fn map_stream_error(err: SdkError<ResponseStreamError, RawMessage>) -> ApiError {
+    let SdkError::ServiceError(ctx) = &err else {
+        if matches!(err, SdkError::TimeoutError(_)) {
+            return map_sdk_error(err, |_: &ResponseStreamError| None);
+        }
+        // The kind of failure only: the error may carry the raw frame, i.e. model output.
+        tracing::warn!(failure = sdk_error_kind(&err), "Bedrock stream broke off");
+        return ApiError::Upstream(
+            "the Bedrock stream broke off (connection reset, or a truncated or corrupt frame)"
+                .into(),
+        );
+    };
+    let e = ctx.err();
+    let (code, original) = match e {
+        ResponseStreamError::ThrottlingException(_) => ("ThrottlingException", None),
+        ResponseStreamError::ServiceUnavailableException(_) => {
+            ("ServiceUnavailableException", None)
+        }
+        ResponseStreamError::InternalServerException(_) => ("InternalServerException", None),
+        ResponseStreamError::ValidationException(_) => ("ValidationException", None),
+        ResponseStreamError::ModelTimeoutException(_) => ("ModelTimeoutException", None),
+        ResponseStreamError::ModelStreamErrorException(m) => {
+            ("ModelStreamErrorException", m.original_status_code())
+        }
+        other => (other.code().unwrap_or_default(), None),
+    };
+    from_bedrock(Some(code), e.message(), original)
+}
