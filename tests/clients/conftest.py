@@ -107,6 +107,8 @@ def run_gateway(emulator, workdir, **extra_env):
         "AWS_ENDPOINT_URL_BEDROCK": emulator.url,
         "RUST_LOG": "info",
         "CHATRIX_PING_INTERVAL_SECS": "2",
+        # tests/run runs the SDK tests once per Claude path (invoke by default, then converse).
+        "CHATRIX_CLAUDE_API": os.environ.get("CHATRIX_CLAUDE_API"),
     }
     env.update(extra_env)
     env = {k: v for k, v in env.items() if v is not None}
