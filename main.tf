@@ -45,6 +45,11 @@ locals {
     "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/${prefix}.${id}"
     if prefix != null
   ]
+  # Launch-day Claude models and discovery's fallback geographies (var.allow_new_claude_models).
+  bedrock_claude_arns = var.allow_new_claude_models ? [
+    "arn:${local.partition}:bedrock:*::foundation-model/anthropic.claude-*",
+    "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/*.anthropic.claude-*",
+  ] : []
 
   cors_environment = {
     for k, v in { CHATRIX_CORS_ORIGINS = join(",", var.cors_origins) } : k => v if length(var.cors_origins) > 0
@@ -204,7 +209,7 @@ data "aws_iam_policy_document" "lambda" {
       "bedrock:InvokeModelWithResponseStream",
       "bedrock:CountTokens",
     ]
-    resources = concat(local.bedrock_model_arns, local.bedrock_profile_arns)
+    resources = concat(local.bedrock_model_arns, local.bedrock_profile_arns, local.bedrock_claude_arns)
   }
 
   # Model discovery (docs/discovery.md): the account's system-defined inference profiles, listed

@@ -133,6 +133,11 @@ variable "bedrock_models" {
     "anthropic.claude-sonnet-5",
     "anthropic.claude-opus-5",
     "anthropic.claude-fable-5",
+    "anthropic.claude-fable-5-1",
+    "anthropic.claude-opus-5-5",
+    "anthropic.claude-sonnet-5-5",
+    "anthropic.claude-haiku-5-5",
+    "anthropic.claude-fable-5-2",
   ]
 
   validation {
@@ -142,6 +147,12 @@ variable "bedrock_models" {
     ])
     error_message = "bedrock_models: at least one bare foundation model id such as anthropic.claude-sonnet-4-5-20250929-v1:0; no geography prefix (that comes from inference_profile) and no ARN."
   }
+}
+
+variable "allow_new_claude_models" {
+  description = "Also allow every Anthropic Claude model through any of the account's inference profiles (foundation-model/anthropic.claude-* and inference-profile/*.anthropic.claude-*), so that a model launched after this deployment, which the gateway serves by its naming rule (docs/models.md), and the profile model discovery picks when the configured one is missing, are not refused by IAM. Set false to allow exactly bedrock_models through inference_profile."
+  type        = bool
+  default     = true
 }
 
 variable "inference_profile" {

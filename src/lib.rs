@@ -10,12 +10,15 @@
 //! - [`anthropic`]: Anthropic wire types (requests, responses, errors), serde only.
 //! - [`convert`]: pure functions between Anthropic and Bedrock Converse shapes; no I/O, no logging of
 //!   content.
+//! - [`native`]: Claude's native path, pure: the InvokeModel body (the client's bytes with named
+//!   changes), the chunk relay fold, usage merging, Bedrock's errors in their own words.
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
 //!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
 //! - [`discovery`]: which inference profiles the account can call (`ListInferenceProfiles`, refreshed
 //!   in the background, never on the request path).
-//! - [`models`]: the model catalog (ids, capabilities, betas, prices); [`pricing`] turns usage into USD.
+//! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
+//!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
 //! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
@@ -24,11 +27,16 @@
 //! 1. `routes` assigns a `request-id`, logs the request line, enforces the body limit.
 //! 2. `auth` checks `x-api-key` / `Authorization: Bearer` before the body is read.
 //! 3. `routes::messages` parses the body into [`anthropic::request::MessagesRequest`] (errors name the
-//!    field), resolves the model in [`models::Catalog`], and lets [`fetch`] inline `url` sources.
-//! 4. [`convert::request::to_converse`] builds the Converse JSON body (key order preserved).
-//! 5. [`bedrock::Bedrock::converse`] sends it through the SDK client (signing, endpoint, errors).
-//! 6. [`convert::response`] maps the output back (tool names restored, stop sequence, usage) and
-//!    [`pricing`] adds `usage.cost` and the `x-chatrix-cost-usd` header.
+//!    field), resolves the model in [`models::Catalog`] (the [`discovery`] snapshot picks the
+//!    profile), and plans the model's [`models::rules`].
+//! 4. Claude, by default (`CHATRIX_CLAUDE_API=invoke`): `routes::native` hands the client's bytes to
+//!    [`native::request::to_invoke`], [`bedrock::Bedrock::invoke`] / `invoke_stream` send them, and
+//!    [`native::response`] or [`native::stream`] relay Bedrock's Anthropic answer with its cost.
+//! 5. Other models (and Claude with `converse`): [`fetch`] inlines `url` sources,
+//!    [`convert::request::to_converse`] builds the Converse JSON, [`bedrock::Bedrock::converse`] sends
+//!    it, and [`convert::response`] / [`convert::stream`] map the answer back.
+//! 6. Either way [`pricing`] adds `usage.cost` and `x-chatrix-cost-usd`; streams go through one
+//!    shell (`routes::stream`: pings, cancellation, the end-of-stream log line).
 
 pub mod anthropic;
 pub mod auth;
