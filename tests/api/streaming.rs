@@ -112,6 +112,14 @@ fn transcript(events: &[Event]) -> String {
         if data["delta"]["type"] == "signature_delta" {
             data["delta"]["signature"] = json!("[signature]");
         }
+        // Bedrock's own timings in the native stream's last event.
+        if let Some(m) = data.get_mut("amazon-bedrock-invocationMetrics") {
+            for timing in ["invocationLatency", "firstByteLatency"] {
+                if m.get(timing).is_some() {
+                    m[timing] = json!("[ms]");
+                }
+            }
+        }
         out.push_str(&format!("event: {}\ndata: {data}\n\n", e.name));
     }
     out
