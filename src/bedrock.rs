@@ -215,17 +215,28 @@ impl UpstreamEvents {
     /// # Errors
     /// In-stream exceptions and transport failures, mapped for the client.
     pub async fn recv(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
-        self.inner.recv().await.map_err(map_stream_error)
+        self.inner
+            .recv()
+            .await
+            .map_err(|e| map_stream_error(e, classify_converse_stream, map_service_error))
     }
 }
 
-/// In-stream exceptions carry no error code in their metadata, so the variant names it. Anything
-/// else mid-stream (a reset, a truncated or corrupt frame) means Bedrock was reached and its answer
-/// broke off.
-fn map_stream_error(err: SdkError<ConverseStreamOutputError, RawMessage>) -> ApiError {
+/// In-stream exceptions carry no error code in their metadata, so `classify` names them by variant
+/// (with the model's own status where the exception carries one), and `service` maps them as the
+/// path maps HTTP errors. Anything else mid-stream (a reset, a truncated or corrupt frame) means
+/// Bedrock was reached and its answer broke off.
+fn map_stream_error<E>(
+    err: SdkError<E, RawMessage>,
+    classify: fn(&E) -> (&str, Option<i32>),
+    service: fn(Option<&str>, Option<&str>, Option<i32>) -> ApiError,
+) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     let SdkError::ServiceError(ctx) = &err else {
         if matches!(err, SdkError::TimeoutError(_)) {
-            return map_sdk_error(err, |_: &ConverseStreamOutputError| None);
+            return map_sdk_error(err, |_: &E| None);
         }
         // The kind of failure only: the error may carry the raw frame, i.e. model output.
         tracing::warn!(failure = sdk_error_kind(&err), "Bedrock stream broke off");
@@ -235,7 +246,12 @@ fn map_stream_error(err: SdkError<ConverseStreamOutputError, RawMessage>) -> Api
         );
     };
     let e = ctx.err();
-    let (code, original) = match e {
+    let (code, original) = classify(e);
+    service(Some(code), e.message(), original)
+}
+
+fn classify_converse_stream(e: &ConverseStreamOutputError) -> (&str, Option<i32>) {
+    match e {
         ConverseStreamOutputError::ThrottlingException(_) => ("ThrottlingException", None),
         ConverseStreamOutputError::ServiceUnavailableException(_) => {
             ("ServiceUnavailableException", None)
@@ -246,8 +262,7 @@ fn map_stream_error(err: SdkError<ConverseStreamOutputError, RawMessage>) -> Api
             ("ModelStreamErrorException", m.original_status_code())
         }
         other => (other.code().unwrap_or_default(), None),
-    };
-    map_service_error(Some(code), e.message(), original)
+    }
 }
 
 fn sdk_error_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
@@ -324,10 +339,15 @@ pub fn map_service_error(
         retry_after: Some(DEFAULT_RETRY_AFTER_SECS),
     };
     match lower.as_str() {
-        "validationexception" if is_too_long(&msg) => {
-            ApiError::InvalidRequest(format!("prompt is too long: {msg}"))
-        }
-        "validationexception" | "serializationexception" => ApiError::InvalidRequest(msg),
+        // Bedrock's words, unwrapped as on the native path (an Anthropic envelope keeps its type);
+        // Converse's clients also get Anthropic's own "prompt is too long" wording in front.
+        "validationexception" => match crate::native::errors::unwrap_validation(&msg) {
+            ApiError::InvalidRequest(m) if is_too_long(&m) => {
+                ApiError::InvalidRequest(format!("prompt is too long: {m}"))
+            }
+            unwrapped => unwrapped,
+        },
+        "serializationexception" => ApiError::InvalidRequest(msg),
         "accessdeniedexception" => ApiError::Permission(msg),
         "unrecognizedclientexception"
         | "invalidsignatureexception"

@@ -12,11 +12,10 @@ use aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::Invoke
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
 use aws_sdk_bedrockruntime::types::ResponseStream;
-use aws_smithy_types::event_stream::RawMessage;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
 
-use super::{map_sdk_error, sdk_error_kind, with_body, Bedrock};
+use super::{map_sdk_error, map_stream_error, with_body, Bedrock};
 use crate::error::ApiError;
 use crate::native::errors::from_bedrock;
 
@@ -82,7 +81,8 @@ impl UpstreamChunks {
     /// In-stream exceptions and transport failures, mapped for the client.
     pub async fn recv(&mut self) -> Result<Option<Bytes>, ApiError> {
         loop {
-            match self.inner.recv().await.map_err(map_stream_error)? {
+            let next = self.inner.recv().await;
+            match next.map_err(|e| map_stream_error(e, classify_invoke_stream, from_bedrock))? {
                 None => return Ok(None),
                 Some(ResponseStream::Chunk(part)) => {
                     let bytes = part.bytes.map(Blob::into_inner).unwrap_or_default();
@@ -125,22 +125,8 @@ fn stream_original_status(e: &InvokeModelWithResponseStreamError) -> Option<i32>
     }
 }
 
-/// In-stream exceptions name themselves by variant (their metadata carries no code); anything
-/// else mid-stream means Bedrock was reached and its answer broke off.
-fn map_stream_error(err: SdkError<ResponseStreamError, RawMessage>) -> ApiError {
-    let SdkError::ServiceError(ctx) = &err else {
-        if matches!(err, SdkError::TimeoutError(_)) {
-            return map_sdk_error(err, |_: &ResponseStreamError| None);
-        }
-        // The kind of failure only: the error may carry the raw frame, i.e. model output.
-        tracing::warn!(failure = sdk_error_kind(&err), "Bedrock stream broke off");
-        return ApiError::Upstream(
-            "the Bedrock stream broke off (connection reset, or a truncated or corrupt frame)"
-                .into(),
-        );
-    };
-    let e = ctx.err();
-    let (code, original) = match e {
+fn classify_invoke_stream(e: &ResponseStreamError) -> (&str, Option<i32>) {
+    match e {
         ResponseStreamError::ThrottlingException(_) => ("ThrottlingException", None),
         ResponseStreamError::ServiceUnavailableException(_) => {
             ("ServiceUnavailableException", None)
@@ -152,6 +138,5 @@ fn map_stream_error(err: SdkError<ResponseStreamError, RawMessage>) -> ApiError 
             ("ModelStreamErrorException", m.original_status_code())
         }
         other => (other.code().unwrap_or_default(), None),
-    };
-    from_bedrock(Some(code), e.message(), original)
+    }
 }

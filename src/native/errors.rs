@@ -40,7 +40,9 @@ pub fn from_bedrock(code: Option<&str>, message: Option<&str>, original: Option<
     }
 }
 
-fn unwrap_validation(message: &str) -> ApiError {
+/// A `ValidationException`'s message without Bedrock's wrapper: an embedded Anthropic envelope
+/// as its own type and words, plain text as an `invalid_request_error`.
+pub fn unwrap_validation(message: &str) -> ApiError {
     let rest = message.strip_prefix(MODEL_ERRORS).unwrap_or(message);
     match serde_json::from_str::<Envelope>(rest) {
         Ok(e) if e.kind == "error" => from_envelope(&e.error.kind, e.error.message),
