@@ -47,6 +47,21 @@ pub const DROPPED_FIELDS: [&str; 8] = [
     "diagnostics",
 ];
 
+/// Betas Bedrock knows by another name (NATIVE.md §2.4–§2.5: LiteLLM's Bedrock Invoke map and
+/// xiehust/anthropic_api_converter agree): renamed before the allow-list is applied.
+pub const BETA_RENAMES: [(&str, &str); 1] = [(
+    "advanced-tool-use-2025-11-20",
+    "tool-search-tool-2025-10-19",
+)];
+
+/// Body fields that only work with one of these betas (Claude Code's gateway guidance: a beta and
+/// its field travel together). When none of them survives the model's allow-list the field is
+/// dropped too, rather than sent to a model that answers `Extra inputs are not permitted`.
+pub const BETA_FIELDS: [(&str, &[&str]); 1] = [(
+    "context_management",
+    &["context-management-2025-06-27", "compact-2026-01-12"],
+)];
+
 /// Claude Code's per-build attribution block (`system[0]`).
 const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
 
@@ -104,6 +119,12 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
         strip_billing_header(&mut fields)?;
     }
     let betas = allowed_betas(&mut fields, opts, &mut dropped)?;
+    for (field, needs) in BETA_FIELDS {
+        let paired = betas.iter().any(|b| needs.contains(&b.as_str()));
+        if !paired && fields.shift_remove(field).is_some() {
+            dropped.push(format!("{field}(its beta is not allowed for this model)"));
+        }
+    }
     let mut out: Fields<'_> = IndexMap::with_capacity(fields.len() + 2);
     out.insert("anthropic_version".into(), raw(&json!(BEDROCK_VERSION))?);
     if !betas.is_empty() {
@@ -139,7 +160,10 @@ fn allowed_betas(
     let mut kept: Vec<String> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     let all = opts.betas.iter().flat_map(|v| v.split(','));
-    for beta in all.chain(in_body.iter().map(String::as_str)).map(str::trim) {
+    for beta in all
+        .chain(in_body.iter().map(String::as_str))
+        .map(|b| renamed(b.trim()))
+    {
         if beta.is_empty() || seen.contains(&beta) {
             continue;
         }
@@ -154,6 +178,13 @@ fn allowed_betas(
         }
     }
     Ok(kept)
+}
+
+fn renamed(beta: &str) -> &str {
+    BETA_RENAMES
+        .iter()
+        .find(|(from, _)| *from == beta)
+        .map_or(beta, |(_, to)| to)
 }
 
 /// Rewrites the fields the catalog rules change (see [`crate::models::rules::apply`] for the

@@ -58,9 +58,10 @@ fn everything_no_rule_touches_keeps_its_exact_bytes() {
     let resolved = c
         .resolve("claude-opus-5-5", InferenceProfile::Global)
         .expect("model");
+    let betas = ["context-management-2025-06-27".to_owned()];
     let opts = NativeOptions {
         model: &resolved,
-        betas: &[],
+        betas: &betas,
         changes: &[],
         strip_billing_header: true,
     };
@@ -246,4 +247,40 @@ fn system_messages_are_folded_into_user_turns_where_the_model_refuses_the_role()
     let (bytes, dropped) = build("claude-sonnet-5", &plain, &[]);
     assert_eq!(parsed(&bytes)["messages"], plain["messages"]);
     assert!(dropped.is_empty());
+}
+
+#[test]
+fn advanced_tool_use_is_sent_as_bedrocks_tool_search_beta() {
+    let body =
+        json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, _) = build(
+        "claude-opus-5-5",
+        &body,
+        &["advanced-tool-use-2025-11-20,tool-search-tool-2025-10-19"],
+    );
+    assert_eq!(
+        parsed(&bytes)["anthropic_beta"],
+        json!(["tool-search-tool-2025-10-19"])
+    );
+}
+
+#[test]
+fn context_management_travels_only_with_a_beta_the_model_allows() {
+    let body = json!({"model": "m", "max_tokens": 10,
+        "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+        "messages": [{"role": "user", "content": "hi"}]});
+    let (bytes, _) = build("claude-opus-5-5", &body, &["context-management-2025-06-27"]);
+    assert!(parsed(&bytes).get("context_management").is_some());
+    // Opus 4.8's allow-list has no context-management beta: the field goes with it.
+    let (bytes, dropped) = build("claude-opus-4-8", &body, &["context-management-2025-06-27"]);
+    assert!(parsed(&bytes).get("context_management").is_none());
+    assert!(
+        dropped.iter().any(|d| d.starts_with("context_management(")),
+        "{dropped:?}"
+    );
+    let (bytes, _) = build("claude-opus-5-5", &body, &[]);
+    assert!(
+        parsed(&bytes).get("context_management").is_none(),
+        "no beta sent, no field"
+    );
 }

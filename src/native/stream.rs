@@ -5,6 +5,7 @@
 //! - `message_delta`: held until `message_stop` arrives (they come back to back), so that usage
 //!   Bedrock reports only in `amazon-bedrock-invocationMetrics` can be put where clients read it;
 //!   it leaves with the cumulative usage, `cost` and `cost_estimated`;
+//! - `message_stop` leaves as Anthropic's plain `{"type":"message_stop"}`;
 //! - a chunk without `type` is a keep-alive and is dropped; an `error` event is relayed and ends
 //!   the stream.
 //!
@@ -19,6 +20,8 @@ use crate::anthropic::response::Usage;
 use crate::error::ApiError;
 use crate::models::ModelPrice;
 use crate::pricing::CurrencyConversion;
+
+const MESSAGE_STOP: &[u8] = br#"{"type":"message_stop"}"#;
 
 /// What the relay needs to know about the request.
 #[derive(Debug, Clone)]
@@ -103,7 +106,9 @@ impl NativeStream {
         }
         let kind = match serde_json::from_slice::<TypeOnly<'_>>(chunk) {
             Ok(TypeOnly { kind: Some(k) }) => k.into_owned(),
-            Ok(TypeOnly { kind: None }) => return Vec::new(),
+            // A keep-alive. Before anything was sent, the client still needs a `message_start`
+            // first (pings may follow it).
+            Ok(TypeOnly { kind: None }) => return self.start(),
             Err(_) => {
                 return self.fail(&ApiError::Upstream(
                     "Bedrock sent a stream event that is not JSON".into(),
@@ -114,7 +119,9 @@ impl NativeStream {
             "message_start" => self.on_start(chunk),
             "message_delta" => self.on_delta(chunk),
             "message_stop" => self.on_stop(chunk),
-            k if !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => Vec::new(),
+            k if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+                Vec::new()
+            }
             "error" => {
                 self.done = true;
                 self.failure = Some("upstream error event");
@@ -142,7 +149,7 @@ impl NativeStream {
             return Vec::new();
         }
         match self.held_delta.is_some() {
-            true => self.complete(&Metrics::default(), br#"{"type":"message_stop"}"#),
+            true => self.complete(&Metrics::default()),
             false => self.fail(&ApiError::Upstream(
                 "the Bedrock stream ended before the message was complete".into(),
             )),
@@ -193,10 +200,10 @@ impl NativeStream {
                 "Bedrock ended the message without a message_delta".into(),
             ));
         }
-        self.complete(&metrics, chunk)
+        self.complete(&metrics)
     }
 
-    fn complete(&mut self, metrics: &Metrics, stop: &[u8]) -> Vec<Bytes> {
+    fn complete(&mut self, metrics: &Metrics) -> Vec<Bytes> {
         let usage = usage::priced(
             self.reported.filled_from(metrics).to_usage(),
             self.ctx.price.as_ref(),
@@ -211,9 +218,11 @@ impl NativeStream {
         delta.insert("usage".into(), Value::Object(target));
         self.final_usage = Some(usage);
         self.done = true;
+        // Bedrock's `amazon-bedrock-invocationMetrics` have been folded into the delta's usage;
+        // the client gets Anthropic's plain `message_stop`.
         vec![
             sse_value("message_delta", &Value::Object(delta)),
-            sse("message_stop", stop),
+            sse("message_stop", MESSAGE_STOP),
         ]
     }
 }

@@ -146,8 +146,10 @@ fn a_missing_message_stop_after_the_last_delta_still_completes_the_message() {
 #[test]
 fn error_chunks_are_relayed_verbatim_and_keep_alives_are_dropped() {
     let mut s = NativeStream::new(ctx(false));
+    s.on_chunk(&chunk(&start()));
     assert!(s.on_chunk(br#"{"keepalive":true}"#).is_empty());
     assert!(s.on_chunk(br#"{"type":"bad\nname"}"#).is_empty());
+    assert!(s.on_chunk(br#"{"type":""}"#).is_empty());
     let err = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     let out = s.on_chunk(err);
     assert_eq!(
@@ -198,4 +200,12 @@ fn after_a_silent_start_our_message_start_stands_and_bedrocks_only_lends_its_usa
         "Bedrock's start usage is kept"
     );
     assert!(s.start().is_empty());
+}
+
+#[test]
+fn a_keep_alive_before_anything_else_opens_the_message_first() {
+    let mut s = NativeStream::new(ctx(false));
+    let out = events(&s.on_chunk(br#"{}"#));
+    assert_eq!(out[0].0, "message_start");
+    assert!(s.on_chunk(&chunk(&start())).is_empty());
 }

@@ -72,7 +72,22 @@ pub(super) async fn create_message(
         drop(bytes);
         converse_message(&state, &model, request, &betas, log).await
     };
-    response.map(|r| with_changes(r, &changes))
+    response
+        .map(|r| with_changes(r, &changes))
+        .map_err(|e| unknown_to_bedrock(&model, e))
+}
+
+/// A launch-day name Bedrock does not know after all: Bedrock's own words, as the 404 an unknown
+/// model is (clients such as Claude Code then say the model is unavailable).
+fn unknown_to_bedrock(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
+    match error {
+        ApiError::InvalidRequest(m)
+            if model.derived && m.contains("model identifier is invalid") =>
+        {
+            ApiError::NotFound(m)
+        }
+        other => other,
+    }
 }
 
 /// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
@@ -130,7 +145,18 @@ pub(super) fn apply_model_rules(
         .filter(|b| model.allows_beta(b))
         .map(str::to_owned)
         .collect();
-    let changes = rules::plan(&model.rules, &rules::View::of(request), &sent)?;
+    let view = rules::View::of(request);
+    let mut changes = rules::plan(&model.rules, &view, &sent)?;
+    // Models that take only one of the two (Sonnet and Haiku 4.5): temperature is the one
+    // clients mean to set. On Converse the converter would drop it too; the native path needs it.
+    let top_p = Change::DropSampling("top_p");
+    if model.capabilities.temperature_top_p_exclusive
+        && view.temperature
+        && view.top_p
+        && !changes.contains(&top_p)
+    {
+        changes.push(top_p);
+    }
     if !changes.is_empty() {
         let names: Vec<_> = changes.iter().map(Change::name).collect();
         tracing::debug!(changes = ?names, "model rules changed the request");

@@ -17,7 +17,6 @@ use crate::native::request::{to_invoke, url_sources_mut, NativeOptions};
 use crate::native::response::relay_message;
 use crate::native::stream::{NativeContext, NativeStream};
 use crate::state::AppState;
-use crate::tokens;
 
 /// One request on its way to InvokeModel.
 pub(super) struct NativeCall<'a> {
@@ -40,12 +39,9 @@ pub(super) async fn message(
 ) -> Result<Response, ApiError> {
     let stream = request.stream == Some(true);
     let has_urls = !request.url_sources_mut().is_empty();
-    // Only used if Bedrock is silent before its first event (see `NativeStream::start`).
-    let input_estimate = if stream {
-        tokens::estimate(&request).total()
-    } else {
-        0
-    };
+    // Only shown if Bedrock is silent before its first event (`NativeStream::start`); the exact
+    // count follows in `message_delta`. Four bytes a token, so no walk of the body is paid for it.
+    let input_estimate = u64::try_from(body.len() / 4).unwrap_or(u64::MAX);
     // The parse holds a copy of every payload; only the client's bytes go on from here.
     drop(request);
     let body = match has_urls {

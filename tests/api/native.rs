@@ -75,7 +75,7 @@ async fn tool_search_context_management_and_effort_reach_bedrock_byte_for_byte()
     ] {
         assert!(raw.contains(&part), "{part}\nnot in\n{raw}");
     }
-    assert!(raw.starts_with(r#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["context-management-2025-06-27","effort-2025-11-24"]"#), "{raw}");
+    assert!(raw.starts_with(r#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["tool-search-tool-2025-10-19","context-management-2025-06-27","effort-2025-11-24"]"#), "{raw}");
     assert!(!raw.contains(r#""model""#) && !raw.contains(r#""stream""#));
 }
 

@@ -88,4 +88,4 @@ def test_an_unknown_model_is_not_found(client):
     import anthropic
 
     with pytest.raises(anthropic.NotFoundError):
-        client.messages.count_tokens(model="claude-imaginary-9", messages=MESSAGES)
+        client.messages.count_tokens(model="gpt-imaginary-9", messages=MESSAGES)

@@ -192,8 +192,16 @@ def test_wrong_key_is_401(gateway):
 
 def test_unknown_model_is_404(client):
     with pytest.raises(anthropic.NotFoundError) as info:
+        client.messages.create(model="gpt-imaginary-9", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    assert "gpt-imaginary-9" in info.value.body["error"]["message"]
+
+
+def test_a_claude_name_bedrock_does_not_know_is_404_in_bedrocks_words(client):
+    # Served by the launch-day naming rule (global.anthropic.claude-imaginary-9); the emulator,
+    # like Bedrock, does not know it.
+    with pytest.raises(anthropic.NotFoundError) as info:
         client.messages.create(model="claude-imaginary-9", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
-    assert "claude-imaginary-9" in info.value.body["error"]["message"]
+    assert info.value.body["error"]["message"] == "The provided model identifier is invalid."
 
 
 def test_mistyped_field_is_400_naming_the_field(gateway):
