@@ -15,7 +15,8 @@
 //!   `tool_choice`;
 //! - top-level fields Bedrock has no place for ([`DROPPED_FIELDS`]) removed, and `output_config`
 //!   for models older than 4.6;
-//! - Claude Code's `x-anthropic-billing-header:` block removed from `system` when configured.
+//! - Claude Code's `x-anthropic-billing-header:` block removed from `system` when configured;
+//! - for a CountTokens body only, a `max_tokens` ([`super::count`]).
 //!
 //! Pure: no I/O, no logging. `url` sources are inlined by the caller before this runs.
 
@@ -76,6 +77,17 @@ pub struct NativeOptions<'a> {
     pub betas: &'a [String],
     pub changes: &'a [Change],
     pub strip_billing_header: bool,
+    pub purpose: Purpose,
+}
+
+/// What a body is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// InvokeModel or its streaming twin: the client's `max_tokens` goes as sent.
+    Invoke,
+    /// The `invokeModel` input of CountTokens: Bedrock requires a `max_tokens` that count
+    /// requests do not carry, so the count's own is set ([`super::count::max_tokens`]).
+    CountTokens,
 }
 
 /// The body bytes and the names of what was dropped (for debug logs; never content).
@@ -110,6 +122,10 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
         dropped.push("output_config".to_owned());
     }
     apply_changes(&mut fields, opts.changes)?;
+    if opts.purpose == Purpose::CountTokens {
+        let max_tokens = super::count::max_tokens(fields.get("thinking").map(AsRef::as_ref));
+        fields.insert("max_tokens".into(), raw(&json!(max_tokens))?);
+    }
     if opts.model.rules.system_messages == SystemMessages::Fold
         && fold_system_messages(&mut fields)?
     {

@@ -20,6 +20,7 @@ fn build(model: &str, body: &Value, betas: &[&str]) -> (Vec<u8>, Vec<String>) {
         betas: &betas,
         changes: &changes,
         strip_billing_header: true,
+        purpose: Purpose::Invoke,
     };
     let out = to_invoke(&bytes, &opts).expect("builds");
     (out.bytes, out.dropped)
@@ -64,6 +65,7 @@ fn everything_no_rule_touches_keeps_its_exact_bytes() {
         betas: &betas,
         changes: &[],
         strip_billing_header: true,
+        purpose: Purpose::Invoke,
     };
     let out = to_invoke(body.as_bytes(), &opts).expect("builds");
     let text = String::from_utf8(out.bytes).expect("utf8");
@@ -183,6 +185,7 @@ fn the_billing_header_block_is_removed_and_the_rest_of_system_keeps_its_bytes() 
         betas: &[],
         changes: &[],
         strip_billing_header: true,
+        purpose: Purpose::Invoke,
     };
     let out =
         String::from_utf8(to_invoke(body.as_bytes(), &opts).expect("ok").bytes).expect("utf8");

@@ -1,13 +1,17 @@
 //! `POST /v1/messages/count_tokens`: an exact count where Bedrock can give one, a local estimate
 //! everywhere else; never an error for what a real request would accept.
 //!
-//! The body is converted exactly as for `/v1/messages` (so the same input errors surface). For a
-//! Claude model with a bare Bedrock id, [`counting`] asks bedrock-runtime CountTokens (the
-//! converted body) and, where runtime refuses the model, bedrock-mantle's `count_tokens` (the
-//! client's Anthropic body, [`mantle_body`]). Other models, and anything no counter counts, get
+//! The body is prepared exactly as `/v1/messages` would send it (so the same input errors
+//! surface): for Claude on the native path (`CHATRIX_CLAUDE_API=invoke`, the default) the
+//! InvokeModel body ([`crate::native::count`]), else the Converse conversion. For a Claude model
+//! with a bare Bedrock id, [`counting`] asks bedrock-runtime CountTokens with that body
+//! (`input.invokeModel` or `input.converse`) and, where runtime refuses the model,
+//! bedrock-mantle's `count_tokens` (the client's Anthropic body, [`mantle_body`]). Other models, and anything no counter counts, get
 //! the local estimate scaled for the model's tokenizer generation. `url` sources are never
 //! downloaded for a count: their blocks are estimated and the rest is counted.
 //! Details: `docs/token-counting.md`.
+
+use std::borrow::Cow;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -24,10 +28,15 @@ use super::messages::{
     apply_model_rules, beta_headers, convert_options, read_body, resolve_model, RequestLog,
 };
 use crate::anthropic::request::parse_count_tokens_request;
+use crate::anthropic::request::MessagesRequest;
 use crate::auth::AuthedKey;
+use crate::config::ClaudeApi;
 use crate::convert::request::to_count_tokens;
 use crate::error::ApiError;
+use crate::models::rules::Change;
 use crate::models::ResolvedModel;
+use crate::native::count::count_tokens_input;
+use crate::native::request::{NativeOptions, Purpose};
 use crate::state::AppState;
 use crate::tokens::{self, Generation};
 
@@ -48,10 +57,17 @@ pub(super) async fn count_tokens(
     let model = resolve_model(&state, &request.model)?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
     let betas = beta_headers(&headers);
-    apply_model_rules(&model, &mut request, &betas)?;
-    let counted_body = to_count_tokens(&request, &convert_options(&state, &model, &betas))?;
+    let changes = apply_model_rules(&model, &mut request, &betas)?;
+    let prepared = Prepared {
+        state: &state,
+        model: &model,
+        raw: &bytes,
+        betas: &betas,
+        changes: &changes,
+    };
+    let runtime_body = runtime_body(&prepared, &request, url_blocks > 0)?;
     let caller = key.map(|Extension(k)| k.name).unwrap_or_default();
-    let exact = match count_job(&state, &model, &bytes, &betas, &counted_body) {
+    let exact = match runtime_body.and_then(|body| count_job(&prepared, body)) {
         Some(job) => exact_count(&state, &caller, job).await,
         None => None,
     };
@@ -67,27 +83,74 @@ pub(super) async fn count_tokens(
     Ok(response)
 }
 
-/// What the exact counters are asked, for Claude models with a bare Bedrock id; `None` sends
-/// the request straight to the estimate (other vendors' models, application inference profiles).
-fn count_job<'a>(
-    state: &AppState,
-    model: &'a ResolvedModel<'_>,
-    raw: &[u8],
-    betas: &[String],
-    runtime_body: &serde_json::Value,
-) -> Option<CountJob<'a>> {
-    if !model.capabilities.claude {
-        return None;
+/// One count request, parsed and with the model's rules planned.
+struct Prepared<'a> {
+    state: &'a AppState,
+    model: &'a ResolvedModel<'a>,
+    /// The client's body bytes.
+    raw: &'a [u8],
+    betas: &'a [String],
+    changes: &'a [Change],
+}
+
+/// The bedrock-runtime CountTokens body: the InvokeModel body as `input.invokeModel` for Claude on
+/// the native path, else the Converse conversion as `input.converse`. The conversion runs for
+/// every model so that a count meets the input errors `/v1/messages` would; `None` for models
+/// no exact counter is asked about (other vendors').
+///
+/// # Errors
+/// Input the conversion (or the native body rules) refuses.
+fn runtime_body(
+    p: &Prepared<'_>,
+    request: &MessagesRequest,
+    has_url_sources: bool,
+) -> Result<Option<Bytes>, ApiError> {
+    let claude = p.model.capabilities.claude;
+    if claude && p.state.cfg.claude_api == ClaudeApi::Invoke {
+        let opts = NativeOptions {
+            model: p.model,
+            betas: p.betas,
+            changes: p.changes,
+            strip_billing_header: p.state.cfg.strip_billing_header,
+            purpose: Purpose::CountTokens,
+        };
+        let body = match has_url_sources {
+            true => Cow::Owned(stood_in(p.raw)?),
+            false => Cow::Borrowed(p.raw),
+        };
+        return count_tokens_input(&body, &opts).map(Some);
     }
-    let base_id = model.base_model_id.as_deref()?;
-    let runtime_body = Bytes::from(serde_json::to_vec(runtime_body).ok()?);
+    let converse = to_count_tokens(request, &convert_options(p.state, p.model, p.betas))?;
+    if !claude {
+        return Ok(None);
+    }
+    serde_json::to_vec(&converse)
+        .map(|v| Some(Bytes::from(v)))
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// The client's body with its `url` sources stood in (as in the parsed request, whose estimate
+/// for them the caller adds): nothing is downloaded for a count.
+fn stood_in(raw: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut body: serde_json::Value = serde_json::from_slice(raw)
+        .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
+    if let Some(messages) = body.get_mut("messages") {
+        tokens::stand_in_url_values(messages);
+    }
+    serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// What the exact counters are asked, for Claude models with a bare Bedrock id; `None` sends
+/// the request straight to the estimate (application inference profiles).
+fn count_job<'a>(p: &Prepared<'a>, runtime_body: Bytes) -> Option<CountJob<'a>> {
+    let base_id = p.model.base_model_id.as_deref()?;
     let opts = MantleBodyOptions {
         base_id,
-        strip_billing_header: state.cfg.strip_billing_header,
+        strip_billing_header: p.state.cfg.strip_billing_header,
     };
-    let mantle = mantle_body(raw, &opts).map(|body| MantleJob {
+    let mantle = mantle_body(p.raw, &opts).map(|body| MantleJob {
         body,
-        betas: mantle_betas(betas, model),
+        betas: mantle_betas(p.betas, p.model),
     });
     Some(CountJob {
         base_id,

@@ -6,8 +6,8 @@
 //! is not asked about that model again for an hour (`AppState::count_refusals`); a refused *body*
 //! is remembered per body with the counts (`AppState::token_counts`); transient failures
 //! (throttling, 5xx, timeouts, network) are never remembered. Concurrent identical requests share
-//! one pass through the chain. The runtime body is a parameter: converse-shaped today, an
-//! `invokeModel` body once Claude requests go native. Details: `docs/token-counting.md`.
+//! one pass through the chain. The runtime body is a parameter: `input.invokeModel` on the native
+//! Claude path, `input.converse` on the Converse path. Details: `docs/token-counting.md`.
 
 use std::future::Future;
 use std::time::Duration;

@@ -11,10 +11,10 @@
 //!   request: an unknown beta would fail the whole count).
 
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::models::ResolvedModel;
-use crate::tokens::URL_STAND_IN;
+use crate::tokens::stand_in_url_values;
 
 /// Members of a Messages request that carry no input tokens.
 const GENERATION_ONLY: [&str; 9] = [
@@ -47,12 +47,8 @@ pub(super) fn mantle_body(raw: &[u8], opts: &MantleBodyOptions<'_>) -> Option<By
     for key in GENERATION_ONLY {
         body.remove(key);
     }
-    if let Some(Value::Array(messages)) = body.get_mut("messages") {
-        for message in messages {
-            if let Some(Value::Array(blocks)) = message.get_mut("content") {
-                stand_in(blocks);
-            }
-        }
+    if let Some(messages) = body.get_mut("messages") {
+        stand_in_url_values(messages);
     }
     if opts.strip_billing_header {
         if let Some(Value::Array(system)) = body.get_mut("system") {
@@ -65,38 +61,6 @@ pub(super) fn mantle_body(raw: &[u8], opts: &MantleBodyOptions<'_>) -> Option<By
         }
     }
     serde_json::to_vec(&body).ok().map(Bytes::from)
-}
-
-/// Replaces `url` images and documents, also inside tool results and content documents, as
-/// `tokens::stand_in_url_sources` does for the parsed request.
-fn stand_in(blocks: &mut [Value]) {
-    for block in blocks {
-        let kind = block
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let url_source = block.pointer("/source/type").and_then(Value::as_str) == Some("url");
-        match kind {
-            "image" | "document" if url_source => {
-                let mut text = json!({"type": "text", "text": URL_STAND_IN});
-                if let Some(cache_control) = block.get("cache_control") {
-                    text["cache_control"] = cache_control.clone();
-                }
-                *block = text;
-            }
-            "tool_result" => {
-                if let Some(Value::Array(inner)) = block.get_mut("content") {
-                    stand_in(inner);
-                }
-            }
-            "document" => {
-                if let Some(Value::Array(inner)) = block.pointer_mut("/source/content") {
-                    stand_in(inner);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// The client's `anthropic-beta` values (headers may repeat and hold comma lists) that the
@@ -115,6 +79,8 @@ pub(super) fn mantle_betas(headers: &[String], model: &ResolvedModel<'_>) -> Vec
 mod tests {
     use super::*;
     use crate::models::{Catalog, InferenceProfile};
+    use crate::tokens::URL_STAND_IN;
+    use serde_json::json;
 
     fn prepared(body: &Value) -> Value {
         let opts = MantleBodyOptions {

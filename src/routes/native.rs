@@ -13,7 +13,7 @@ use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;
 use crate::models::rules::Change;
 use crate::models::ResolvedModel;
-use crate::native::request::{to_invoke, url_sources_mut, NativeOptions};
+use crate::native::request::{to_invoke, url_sources_mut, NativeOptions, Purpose};
 use crate::native::response::relay_message;
 use crate::native::stream::{NativeContext, NativeStream};
 use crate::state::AppState;
@@ -53,6 +53,7 @@ pub(super) async fn message(
         betas: call.betas,
         changes: call.changes,
         strip_billing_header: call.state.cfg.strip_billing_header,
+        purpose: Purpose::Invoke,
     };
     let invoke = to_invoke(&body, &opts)?;
     drop(body);

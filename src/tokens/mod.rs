@@ -27,7 +27,7 @@ mod corpus_tests;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::anthropic::request::{
     ContentBlock, MessageContent, MessagesRequest, Role, Source, TextBlock, Tool, ToolChoiceKind,
@@ -240,4 +240,47 @@ fn stand_in(blocks: &mut [ContentBlock]) -> u64 {
         });
     }
     replaced
+}
+
+/// [`stand_in_url_sources`] for a body kept as JSON (the bodies the exact counters are sent): the
+/// same blocks in `messages` get the same stand-in, so every counter counts the same text.
+pub fn stand_in_url_values(messages: &mut Value) {
+    if let Value::Array(messages) = messages {
+        for message in messages {
+            if let Some(Value::Array(blocks)) = message.get_mut("content") {
+                stand_in_values(blocks);
+            }
+        }
+    }
+}
+
+/// Replaces `url` images and documents, also inside tool results and content documents.
+fn stand_in_values(blocks: &mut [Value]) {
+    for block in blocks {
+        let kind = block
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let url_source = block.pointer("/source/type").and_then(Value::as_str) == Some("url");
+        match kind {
+            "image" | "document" if url_source => {
+                let mut text = json!({"type": "text", "text": URL_STAND_IN});
+                if let Some(cache_control) = block.get("cache_control") {
+                    text["cache_control"] = cache_control.clone();
+                }
+                *block = text;
+            }
+            "tool_result" => {
+                if let Some(Value::Array(inner)) = block.get_mut("content") {
+                    stand_in_values(inner);
+                }
+            }
+            "document" => {
+                if let Some(Value::Array(inner)) = block.pointer_mut("/source/content") {
+                    stand_in_values(inner);
+                }
+            }
+            _ => {}
+        }
+    }
 }

@@ -2,11 +2,13 @@
 //! estimate where no counter answers, one Bedrock call per burst, and the usual input errors.
 //! bedrock-mantle's part of the chain: `count_tokens_mantle.rs`.
 
+use base64::Engine as _;
 use chatrix::anthropic::request::parse_count_tokens_request;
+use chatrix::emulator::RecordedRequest;
 use chatrix::tokens::Generation;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, Reply, TestApp, KEY};
+use crate::helpers::{assert_error, converse_path, spawn_app, spawn_app_with, Reply, TestApp, KEY};
 
 const PATH: &str = "/v1/messages/count_tokens";
 /// Counted by bedrock-runtime CountTokens (a dated `-v1:0` id), with a `global` profile, the
@@ -56,8 +58,25 @@ pub(crate) fn calls_of(app: &TestApp, operation: &str) -> Vec<chatrix::emulator:
         .collect()
 }
 
-fn count_tokens_calls(app: &TestApp) -> Vec<chatrix::emulator::RecordedRequest> {
+pub(crate) fn count_tokens_calls(app: &TestApp) -> Vec<RecordedRequest> {
     calls_of(app, "CountTokens")
+}
+
+/// What a CountTokens call asked to count: the decoded `input.invokeModel.body` (the native path),
+/// or `input.converse`. Either way `system[0].text` and `messages[i].content[j].text` read alike.
+pub(crate) fn runtime_input(call: &RecordedRequest) -> Value {
+    let input = call.body["input"].as_object().expect("an input");
+    assert_eq!(input.len(), 1, "one kind of input: {}", call.body);
+    if let Some(converse) = input.get("converse") {
+        return converse.clone();
+    }
+    let b64 = call.body["input"]["invokeModel"]["body"]
+        .as_str()
+        .expect("invokeModel.body is a base64 string");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("standard base64");
+    serde_json::from_slice(&bytes).expect("the native body is JSON")
 }
 
 /// The gateway's estimate for the body's model, scaled for its tokenizer generation.
@@ -91,12 +110,20 @@ async fn supported_models_are_counted_by_bedrock_under_the_bare_model_id() {
     let calls = count_tokens_calls(&app);
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0].model_id, COUNTED_BARE_ID);
-    let converse = &calls[0].body["input"]["converse"];
+    let sent = runtime_input(&calls[0]);
     assert_eq!(
-        converse["system"][0]["text"],
+        sent["system"][0]["text"],
         "You answer questions about tides."
     );
-    assert!(converse.get("inferenceConfig").is_none());
+    if converse_path() {
+        assert!(sent.get("inferenceConfig").is_none());
+    } else {
+        assert_eq!(sent["anthropic_version"], "bedrock-2023-05-31");
+        assert_eq!(
+            sent["max_tokens"], 1,
+            "the count's own, not a generation setting"
+        );
+    }
 
     // The same prompt as a real request: served through the global profile, billed the same.
     let mut real = request.clone();
@@ -251,11 +278,12 @@ async fn tools_raise_the_count_on_both_paths() {
         );
         assert!(b > a + 50, "{model}: {a} without tools, {b} with");
     }
-    let sent = count_tokens_calls(&app);
-    assert_eq!(
-        sent[1].body["input"]["converse"]["toolConfig"]["tools"][0]["toolSpec"]["name"],
-        "TideTable"
-    );
+    let sent = runtime_input(&count_tokens_calls(&app)[1]);
+    let first_tool = match converse_path() {
+        true => &sent["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        false => &sent["tools"][0]["name"],
+    };
+    assert_eq!(first_tool, "TideTable");
 }
 
 #[tokio::test]
@@ -272,13 +300,13 @@ async fn url_sources_are_estimated_not_downloaded() {
         tokens_of(&count(&app, &with_image).await),
     );
     assert!(b > a + 1_000, "an unseen image is priced high: {a} vs {b}");
-    let sent = count_tokens_calls(&app).pop().expect("counted by Bedrock");
-    let content = &sent.body["input"]["converse"]["messages"][0]["content"];
+    let sent = runtime_input(&count_tokens_calls(&app).pop().expect("counted by Bedrock"));
+    let content = &sent["messages"][0]["content"];
     assert!(
         content[0]["text"].is_string(),
         "stand-in expected: {content}"
     );
-    assert!(!sent.body.to_string().contains("charts.invalid"));
+    assert!(!sent.to_string().contains("charts.invalid"));
 }
 
 #[tokio::test]
@@ -304,12 +332,23 @@ async fn input_errors_a_real_request_would_get_stay_errors() {
     assert_error(&bad_json, 400, "invalid_request_error");
     let no_messages = count(&app, &json!({"model": COUNTED})).await;
     assert_error(&no_messages, 400, "invalid_request_error");
-    let bad_image = count(
-        &app,
-        &json!({"model": COUNTED, "messages": [{"role": "user", "content": [
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "@@@"}}]}]}),
-    )
-    .await;
-    assert_error(&bad_image, 400, "invalid_request_error");
+    assert!(count_tokens_calls(&app).is_empty());
+}
+
+/// An image whose data is not base64: the gateway refuses it where it converts (Converse); on the
+/// native path Bedrock judges it (see `count_tokens_invoke.rs`).
+pub(crate) fn bad_image_body() -> Value {
+    json!({"model": COUNTED, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "@@@"}}]}]})
+}
+
+#[tokio::test]
+async fn media_the_converse_conversion_refuses_is_an_input_error_on_the_converse_path() {
+    let app = spawn_app_with(&[("CHATRIX_CLAUDE_API", "converse")]).await;
+    assert_error(
+        &count(&app, &bad_image_body()).await,
+        400,
+        "invalid_request_error",
+    );
     assert!(count_tokens_calls(&app).is_empty());
 }

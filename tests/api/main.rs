@@ -9,6 +9,7 @@
 mod bad_input;
 mod claude_code_replay;
 mod count_tokens;
+mod count_tokens_invoke;
 mod count_tokens_mantle;
 mod current_models;
 mod discovery;
