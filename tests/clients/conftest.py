@@ -16,6 +16,9 @@ import urllib.request
 import pytest
 
 API_KEY = "sk-sdk-test-key"
+# tests/run runs the SDK tests on the default path (Claude through InvokeModel) and again with
+# CHATRIX_CLAUDE_API=converse; tests that look at what reached Bedrock check the path's own shape.
+CONVERSE = os.environ.get("CHATRIX_CLAUDE_API") == "converse"
 MODEL = "claude-sonnet-4-6"
 
 
@@ -61,6 +64,11 @@ class Emulator:
 
     def operations(self) -> list:
         return [r["operation"] for r in self.requests()]
+
+    def last_invoke_body(self) -> dict:
+        reqs = [r for r in self.requests() if r["operation"].startswith("InvokeModel")]
+        assert reqs, "the emulator received no InvokeModel request"
+        return reqs[-1]["body"]
 
     def last_converse_body(self) -> dict:
         reqs = [r for r in self.requests() if r["operation"] in ("Converse", "ConverseStream")]

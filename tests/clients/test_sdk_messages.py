@@ -15,7 +15,7 @@ import zlib
 import anthropic
 import pytest
 
-from conftest import API_KEY, MODEL
+from conftest import API_KEY, CONVERSE, MODEL
 
 # USD per million tokens for MODEL in the embedded catalog (global profile).
 PRICE_IN, PRICE_OUT = 3.0, 15.0
@@ -91,8 +91,11 @@ def test_tool_use_round_trip(client, emulator):
     assert call.name == "get_weather"
     assert call.input == {"city": "Paris", "unit": "c"}
 
-    sent_tools = emulator.last_converse_body()["toolConfig"]["tools"]
-    assert list(sent_tools[0]["toolSpec"]["inputSchema"]["json"]["properties"]) == ["city", "unit"]
+    if CONVERSE:
+        sent_tools = emulator.last_converse_body()["toolConfig"]["tools"]
+        assert list(sent_tools[0]["toolSpec"]["inputSchema"]["json"]["properties"]) == ["city", "unit"]
+    else:
+        assert emulator.last_invoke_body()["tools"] == tools
 
     follow_up = client.messages.create(
         model=MODEL,
@@ -112,9 +115,12 @@ def test_system_blocks_with_cache_control_become_cache_points(client, emulator):
     system = [{"type": "text", "text": "You are terse. " * 50, "cache_control": {"type": "ephemeral"}}]
     messages = [{"role": "user", "content": "hi"}]
     first = client.messages.create(model=MODEL, max_tokens=64, system=system, messages=messages)
-    sent = emulator.last_converse_body()["system"]
-    assert sent[0]["text"].startswith("You are terse.")
-    assert "cachePoint" in sent[1]
+    if CONVERSE:
+        sent = emulator.last_converse_body()["system"]
+        assert sent[0]["text"].startswith("You are terse.")
+        assert "cachePoint" in sent[1]
+    else:
+        assert emulator.last_invoke_body()["system"] == system
     second = client.messages.create(model=MODEL, max_tokens=64, system=system, messages=messages)
     assert (first.usage.cache_creation_input_tokens or 0) + (first.usage.cache_read_input_tokens or 0) > 0
     assert (second.usage.cache_read_input_tokens or 0) > 0
@@ -135,9 +141,13 @@ def test_image_blocks_reach_bedrock_as_png(client, emulator):
         ],
     )
     assert m.content[0].text
-    content = emulator.last_converse_body()["messages"][0]["content"]
-    assert content[0]["image"]["format"] == "png"
-    assert content[0]["image"]["source"]["bytes"] == tiny_png()
+    if CONVERSE:
+        content = emulator.last_converse_body()["messages"][0]["content"]
+        assert content[0]["image"]["format"] == "png"
+        assert content[0]["image"]["source"]["bytes"] == tiny_png()
+    else:
+        source = emulator.last_invoke_body()["messages"][0]["content"][0]["source"]
+        assert source == {"type": "base64", "media_type": "image/png", "data": tiny_png()}
 
 
 def test_stop_sequence_is_reported_and_not_included(client):
@@ -175,12 +185,17 @@ def test_bedrock_errors_map_to_anthropic_errors(client, exception, error_cls, st
         assert err.response.headers.get("retry-after")
 
 
-def test_input_too_long_becomes_prompt_is_too_long(client):
+def test_input_too_long_is_a_400_clients_compact_on(client):
     with pytest.raises(anthropic.BadRequestError) as info:
         client.messages.create(
             model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "[[emu:error ValidationException]]"}]
         )
-    assert info.value.body["error"]["message"].startswith("prompt is too long")
+    message = info.value.body["error"]["message"]
+    if CONVERSE:
+        assert message.startswith("prompt is too long")
+    else:
+        # Bedrock's own words, unmodified on the native path; Claude Code compacts on them too.
+        assert message == "Input is too long for requested model."
 
 
 def test_wrong_key_is_401(gateway):
