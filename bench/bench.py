@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: the Bedrock emulator as upstream, and against it, interleaved over
-rounds, (1) `direct` — the client calling the emulator itself, (2) `floor` — a bare relay,
-(3) `chatrix` — the release build, (4) `litellm` — LiteLLM's proxy. Run through `bench/run`.
+rounds, for each of Chatrix's two Claude paths (`native`: InvokeModel, the default; `converse`)
+(1) `direct-<path>` — the client calling the emulator itself with the bytes Chatrix sends,
+(2) `floor-<path>` — a bare relay carrying those bytes, (3) `chatrix-<path>` — the release build
+(`CHATRIX_CLAUDE_API=invoke|converse`); and (4) `litellm` — LiteLLM's proxy (Converse).
+Run through `bench/run`.
 
 Every figure is measured from the client (wrk, the stream probe) or read from /proc; ratios
 between contenders from the same run are what the report judges, never absolute numbers.
@@ -11,22 +14,33 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 
+import bigbody
 import probes
 import report
 import workload
 
+from peers import LITELLM_CONFIG
+from checks import check_json, emulator_requests, environment, first_delta
 from procs import Proc, RssSampler, first_http_answer, free_port, pin, wait_http
 
+PATHS = ("native", "converse")
+# What each path's calls are recorded as by the emulator, for the four calibration requests
+# (small, large, 1 MB, stream, held stream).
+OPERATIONS = {
+    "native": ["InvokeModel"] * 3 + ["InvokeModelWithResponseStream"] * 2,
+    "converse": ["Converse"] * 3 + ["ConverseStream"] * 2,
+}
+# The 1 MB request is about 260K tokens: past the 200K window without this beta.
+HUGE_HEADERS = {"anthropic-beta": "context-1m-2025-08-07"}
+
+BODY_KEYS = ("body", "large_body", "huge_body", "stream_body", "hold_body")
 FAKE_SIGV4 = (
     "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/bedrock/aws4_request, "
     "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
@@ -49,6 +63,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--stream-words", type=int, default=40, help="words in a streamed answer")
     p.add_argument("--silence-ms", type=int, default=0, help="upstream wait before a stream")
     p.add_argument("--drip-ms", type=int, default=10, help="upstream pacing between events")
+    p.add_argument("--huge-kb", type=int, default=1024,
+                   help="size of the Claude Code-shaped request timed at c=1")
+    p.add_argument("--big-mb", type=float, default=30,
+                   help="size of the request relayed while peak RSS is read")
+    p.add_argument("--big-requests", type=int, default=3)
+    p.add_argument("--note", action="append", default=[],
+                   help="a remark printed in the report (e.g. other load on the machine)")
     p.add_argument("--out", default="docs/performance.md")
     p.add_argument("--smoke", action="store_true",
                    help="seconds-long run that only checks the harness works (CI)")
@@ -81,8 +102,9 @@ class Bench:
         self.procs[name] = proc
         return proc
 
-    def chatrix_env(self, port: int) -> dict:
+    def chatrix_env(self, port: int, path: str = "native") -> dict:
         return {
+            "CHATRIX_CLAUDE_API": "invoke" if path == "native" else "converse",
             "PATH": os.environ.get("PATH", ""),
             "PORT": str(port),
             "HOST": "127.0.0.1",
@@ -101,12 +123,17 @@ class Bench:
         emu = self.start("emulator", [self.bins["emulator"], "--port", str(port)], dict(os.environ))
         self.emulator_url = f"http://127.0.0.1:{port}"
         wait_http(port, "/_emulator/stats", emu, 30)
-        self.ports = {"direct": port, "floor": free_port(), "chatrix": free_port()}
-        self.start("floor", [self.bins["floor"], str(self.ports["floor"]), self.emulator_url],
-                   dict(os.environ))
-        chatrix = self.start("chatrix", [self.bins["chatrix"]], self.chatrix_env(self.ports["chatrix"]))
-        wait_http(self.ports["chatrix"], "/health", chatrix, 30)
-        first_http_answer(self.ports["floor"], None, time.perf_counter(), self.procs["floor"].popen)
+        floor = free_port()
+        self.ports = {}
+        for path in PATHS:
+            self.ports.update({f"direct-{path}": port, f"floor-{path}": floor,
+                               f"chatrix-{path}": free_port()})
+        self.start("floor", [self.bins["floor"], str(floor), self.emulator_url], dict(os.environ))
+        for path in PATHS:
+            name = f"chatrix-{path}"
+            chatrix = self.start(name, [self.bins["chatrix"]], self.chatrix_env(self.ports[name], path))
+            wait_http(self.ports[name], "/health", chatrix, 30)
+        first_http_answer(floor, None, time.perf_counter(), self.procs["floor"].popen)
 
     def start_litellm(self, model_id: str) -> None:
         port = free_port()
@@ -131,43 +158,52 @@ class Bench:
     def anthropic_bodies(self, model: str) -> dict:
         a = self.args
         small, large = workload.small(a.words), workload.large(a.words)
+        huge = workload.claude_code(a.huge_kb * 1024, a.words)
         stream = workload.streaming(a.stream_words, a.silence_ms, a.drip_ms)
         hold = workload.streaming(200, 0, 500, stamp=False)
-        for body in (small, large, stream, hold):
+        for body in (small, large, huge, stream, hold):
             body["model"] = model
-        return {k: workload.encode(v) for k, v in
-                {"body": small, "large_body": large, "stream_body": stream, "hold_body": hold}.items()}
+        return {k: workload.encode(v) for k, v in zip(BODY_KEYS, (small, large, huge, stream, hold))}
 
-    def calibrate(self) -> str:
-        """Sends each request through Chatrix once; the emulator's record of what arrived is the
-        Converse body `direct` and `floor` send, so all contenders cost the upstream the same."""
-        bodies = self.anthropic_bodies(workload.MODEL)
+    def calibrate(self, path: str, bodies: dict) -> str:
+        """Sends each request through `chatrix-<path>` once; the emulator's record of what arrived
+        (the exact bytes, for InvokeModel) is what `direct-<path>` and `floor-<path>` send, so all
+        contenders of a path cost the upstream the same."""
         headers = {"x-api-key": self.api_key, "anthropic-version": "2023-06-01"}
-        chatrix = probes.Target("chatrix", "127.0.0.1", self.ports["chatrix"], "/v1/messages",
-                                "/v1/messages", headers, **bodies)
-        urllib.request.urlopen(urllib.request.Request(
-            f"{self.emulator_url}/_emulator/requests", method="DELETE")).close()
-        for key in ("body", "large_body"):
-            check_json(chatrix, chatrix.path, getattr(chatrix, key))
+        name = f"chatrix-{path}"
+        chatrix = probes.Target(name, "127.0.0.1", self.ports[name], "/v1/messages", "/v1/messages",
+                                headers, **bodies, huge_headers=HUGE_HEADERS)
+        emulator_requests(self.emulator_url, clear=True)
+        for key in ("body", "large_body", "huge_body"):
+            check_json(chatrix, chatrix.path, getattr(chatrix, key),
+                       HUGE_HEADERS if key == "huge_body" else None)
         for key in ("stream_body", "hold_body"):
             first_delta(chatrix, getattr(chatrix, key))
-        with urllib.request.urlopen(f"{self.emulator_url}/_emulator/requests") as r:
-            recorded = json.load(r)
-        if len(recorded) != 4:
-            raise RuntimeError(f"expected 4 recorded calls, got {len(recorded)}")
+        recorded = emulator_requests(self.emulator_url)
+        operations = [r["operation"] for r in recorded]
+        if operations != OPERATIONS[path]:
+            raise RuntimeError(f"{name}: expected calls {OPERATIONS[path]}, got {operations}")
         model_id = recorded[0]["model_id"]
-        converse = {k: workload.encode(rec["body"]) for k, rec in
-                    zip(("body", "large_body", "stream_body", "hold_body"), recorded)}
+        if path == "native":
+            upstream = {k: rec["raw_body"].encode() for k, rec in zip(BODY_KEYS, recorded)}
+            call, stream_call = "invoke", "invoke-with-response-stream"
+        else:
+            upstream = {k: workload.encode(rec["body"]) for k, rec in zip(BODY_KEYS, recorded)}
+            call, stream_call = "converse", "converse-stream"
+        emulator_requests(self.emulator_url, clear=True)
         quoted = urllib.parse.quote(model_id, safe="")
-        bedrock_headers = {"Authorization": FAKE_SIGV4}
-        for name in ("direct", "floor"):
-            self.targets[name] = probes.Target(
-                name, "127.0.0.1", self.ports[name], f"/model/{quoted}/converse",
-                f"/model/{quoted}/converse-stream", bedrock_headers, **converse)
-        self.targets["chatrix"] = chatrix
-        self.data["meta"]["model_id"] = model_id
+        bedrock_headers = {"Authorization": FAKE_SIGV4, "Content-Type": "application/json"}
+        for relay in ("direct", "floor"):
+            relay_name = f"{relay}-{path}"
+            self.targets[relay_name] = probes.Target(
+                relay_name, "127.0.0.1", self.ports[relay_name], f"/model/{quoted}/{call}",
+                f"/model/{quoted}/{stream_call}", bedrock_headers, **upstream,
+                framing="invoke" if path == "native" else "clear")
+        self.targets[name] = chatrix
+        self.data["meta"].setdefault("model_ids", {})[path] = model_id
         self.data["meta"]["body_bytes"] = {k: len(v) for k, v in bodies.items()}
-        self.data["meta"]["converse_bytes"] = {k: len(v) for k, v in converse.items()}
+        self.data["meta"].setdefault("upstream_bytes", {})[path] = {
+            k: len(v) for k, v in upstream.items()}
         return model_id
 
     def add_litellm_target(self) -> None:
@@ -178,7 +214,10 @@ class Bench:
             headers, **bodies)
 
     def pids(self, name: str) -> list[int]:
-        return self.procs["emulator" if name == "direct" else name].pids()
+        """The processes doing a contender's work: the emulator is `direct`; one floor relay
+        serves both paths."""
+        proc = {"direct": "emulator", "floor": "floor"}.get(name.split("-")[0], name)
+        return self.procs[proc].pids()
 
     # ---- measurements ----------------------------------------------------------------------
 
@@ -198,10 +237,15 @@ class Bench:
         finally:
             pin(sut + emu + me, everything)
 
-    def latency(self, name: str, large: bool) -> dict:
+    def latency(self, name: str, kind: str) -> dict:
         t = self.targets[name]
-        return probes.wrk(t, t.large_body if large else t.body, 1, self.args.latency_seconds,
-                          self.workdir)
+        body = {"latency_small": t.body, "latency_large": t.large_body,
+                "latency_huge": t.huge_body}[kind]
+        extra = t.huge_headers if kind == "latency_huge" else None
+        result = probes.wrk(t, body, 1, self.args.latency_seconds, self.workdir, extra)
+        if kind == "latency_huge":
+            emulator_requests(self.emulator_url, clear=True)
+        return result
 
     def load(self, name: str) -> dict:
         t = self.targets[name]
@@ -259,29 +303,39 @@ class Bench:
 
     # ---- the run ---------------------------------------------------------------------------
 
-    def sdk_cost(self) -> dict:
-        """CPU per Converse call of Chatrix's SDK client alone and of a bare hyper client, both in
-        bench/sdk_cost.rs (16 calls at a time): what the SDK costs by itself, in a process that
-        does nothing else."""
-        body = os.path.join(self.workdir, "converse.json")
+    def sdk_cost(self, path: str) -> dict:
+        """CPU per call (InvokeModel on the native path, Converse on the other) of Chatrix's SDK
+        client alone and of a bare hyper client, both in bench/sdk_cost.rs (16 calls at a time):
+        what the SDK costs by itself, in a process that does nothing else."""
+        body = os.path.join(self.workdir, f"upstream-{path}.json")
         with open(body, "wb") as f:
-            f.write(self.targets["floor"].body)
+            f.write(self.targets[f"floor-{path}"].body)
         seconds = max(1, round(self.args.load_seconds))
         out = subprocess.run(
-            [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_id"], body, "16",
-             str(seconds)],
+            [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body, "16",
+             str(seconds), "invoke" if path == "native" else "converse"],
             capture_output=True, text=True, timeout=60 + 4 * seconds, check=True).stdout
         lines = [json.loads(l.split(" ", 1)[1]) for l in out.splitlines() if l.startswith("SDK_COST ")]
         return {d["client"]: d["cpu_us_per_call"] for d in lines}
 
+    def big_request(self, path: str) -> dict:
+        size = int(self.args.big_mb * 1024 * 1024)
+        env = bigbody.env_for(self.chatrix_env(0, path), size)
+        return bigbody.measure(
+            lambda e: self.start(f"big-{path}", [self.bins["chatrix"]], e), env, self.api_key,
+            size, self.args.words, self.args.big_requests)
+
     def run(self) -> None:
         a = self.args
         self.start_upstream_and_relays()
-        model_id = self.calibrate()
+        bodies = self.anthropic_bodies(workload.MODEL)
+        for path in PATHS:
+            model_id = self.calibrate(path, bodies)
         if a.litellm:
             self.start_litellm(model_id)
             self.add_litellm_target()
-        names = list(self.targets)
+        names = [f"{kind}-{path}" for path in PATHS for kind in ("direct", "floor", "chatrix")]
+        names += ["litellm"] if a.litellm else []
         self.data["contenders"] = names
         for name in names:
             t = self.targets[name]
@@ -294,9 +348,11 @@ class Bench:
         for r in range(a.rounds):
             order = names[r % len(names):] + names[:r % len(names)]
             rnd = {"loadavg_before": os.getloadavg()[0], "order": order}
-            for kind in ("latency_small", "latency_large", "load", "stream"):
+            for kind in ("latency_small", "latency_large", "latency_huge", "load", "stream"):
                 rnd[kind] = {}
                 for name in order:
+                    if kind == "latency_huge" and name == "litellm":
+                        continue  # LiteLLM's Converse route does not pass the 1M-context beta on
                     self.log(f"round {r + 1}/{a.rounds} {kind} {name}")
                     if kind == "load":
                         rnd[kind][name] = self.load(name)
@@ -305,8 +361,12 @@ class Bench:
                         if kind == "stream":
                             rnd[kind][name] = self.stream(name)
                         else:
-                            rnd[kind][name] = self.latency(name, large=kind == "latency_large")
+                            rnd[kind][name] = self.latency(name, kind)
             self.data["rounds"].append(rnd)
+        self.data["big_request"] = {}
+        for path in PATHS:
+            self.log(f"peak RSS relaying a {a.big_mb:g} MB request, {path} path")
+            self.data["big_request"][path] = self.big_request(path)
         time.sleep(2)
         self.data["rss_after_load_bytes"] = {n: Proc.rss_bytes(self.pids(n)) for n in names}
         self.data["open_streams"] = {}
@@ -322,80 +382,10 @@ class Bench:
         self.data["sdk_cost"] = []
         for r in range(a.rounds):
             self.log(f"SDK alone vs bare hyper client, round {r + 1}/{a.rounds}")
-            self.data["sdk_cost"].append(self.sdk_cost())
-        self.data["meta"].update(environment(a))
+            self.data["sdk_cost"].append({path: self.sdk_cost(path) for path in PATHS})
+        self.data["meta"].update(environment(a), notes=a.note)
 
 
-def check_json(t: probes.Target, path: str, body: bytes) -> None:
-    req = urllib.request.Request(f"http://{t.host}:{t.port}{path}", data=body,
-                                 headers={"content-type": "application/json", **t.headers})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        reply = json.load(r)
-    text = json.dumps(reply)
-    if "lorem ipsum" not in text:  # the emulator's long answer
-        raise RuntimeError(f"{t.name}: unexpected answer {text[:300]}")
-
-
-def first_delta(t: probes.Target, body: bytes) -> None:
-    """Starts a stream, reads until its first delta, and hangs up."""
-    with socket.create_connection((t.host, t.port), timeout=30) as s:
-        s.sendall(probes.request_bytes(t, t.stream_path, body))
-        buf = b""
-        while not probes.DELTA_MARKERS.search(buf):
-            chunk = s.recv(65536)
-            if not chunk:
-                raise RuntimeError(f"{t.name}: stream ended before a delta: {buf[:300]!r}")
-            buf += chunk
-        if not buf.startswith(b"HTTP/1.1 200 "):
-            raise RuntimeError(f"{t.name}: {buf[:300]!r}")
-
-
-def environment(a: argparse.Namespace) -> dict:
-    def cmd(*argv: str) -> str:
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip()
-        except OSError:
-            return "n/a"
-
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "cpu": cpu,
-        "nproc": os.cpu_count(),
-        "kernel": platform.release(),
-        "git": cmd("git", "rev-parse", "--short", "HEAD"),
-        "rustc": cmd("rustc", "--version"),
-        "wrk": cmd("wrk", "--version").split(" [")[0] or "n/a",
-        "python": platform.python_version(),
-        "litellm": cmd(os.path.join(os.path.dirname(a.litellm), "python"), "-c",
-                       "import importlib.metadata as m; print(m.version('litellm'))") if a.litellm else None,
-        "build": os.path.basename(os.path.normpath(a.bin_dir)),
-        "settings": {k: v for k, v in vars(a).items() if k not in ("bin_dir", "litellm", "out")},
-    }
-
-
-LITELLM_CONFIG = """\
-model_list:
-  - model_name: claude-bench
-    litellm_params:
-      model: bedrock/converse/{model_id}
-      aws_bedrock_runtime_endpoint: {endpoint}
-      aws_access_key_id: AKIDBENCH
-      aws_secret_access_key: bench-secret
-      aws_region_name: us-east-1
-litellm_settings:
-  callbacks: []
-  num_retries: 0
-  request_timeout: 60
-  telemetry: false
-general_settings:
-  master_key: os.environ/LITELLM_MASTER_KEY
-"""
 
 
 def main() -> int:

@@ -15,10 +15,13 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+import wire
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # One marker per text delta, whatever the framing: the event-stream `:event-type` header value
-# (Bedrock, the floor), or the SSE data payload's type (Chatrix, LiteLLM).
+# (Converse), or the Anthropic event's type (SSE from Chatrix and LiteLLM; InvokeModel's `chunk`
+# frames once decoded, see wire.py).
 DELTA_MARKERS = re.compile(rb'contentBlockDelta|"type":\s*"content_block_delta"')
 # The first event of a stream, in either framing.
 FIRST_EVENT = re.compile(rb'messageStart|"type":\s*"message_start"')
@@ -38,19 +41,26 @@ class Target:
     headers: dict
     body: bytes
     large_body: bytes
+    huge_body: bytes
     stream_body: bytes
     hold_body: bytes
+    # Sent with `huge_body` only (the 1M-context beta its size needs).
+    huge_headers: dict = field(default_factory=dict)
+    # How the stream's events are read: "invoke" (base64 `chunk` frames) or "clear" (the rest).
+    framing: str = "clear"
 
 
-def wrk(target: Target, body: bytes, connections: int, seconds: float, workdir: str) -> dict:
+def wrk(target: Target, body: bytes, connections: int, seconds: float, workdir: str,
+        extra_headers: dict | None = None) -> dict:
     body_file = os.path.join(workdir, f"body-{target.name}-{len(body)}.json")
     with open(body_file, "wb") as f:
         f.write(body)
+    headers = {**target.headers, **(extra_headers or {})}
     env = dict(
         os.environ,
         BENCH_BODY_FILE=body_file,
         BENCH_PATH=target.path,
-        BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in target.headers.items()),
+        BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in headers.items()),
     )
     argv = [
         "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
@@ -90,6 +100,7 @@ class StreamSample:
 
 def stream_once(target: Target, timeout: float = 30.0) -> StreamSample:
     request = request_bytes(target, target.stream_path, target.stream_body)
+    readable = wire.reader(target.framing)
     with socket.create_connection((target.host, target.port), timeout=timeout) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         buf = bytearray()
@@ -103,7 +114,7 @@ def stream_once(target: Target, timeout: float = 30.0) -> StreamSample:
             now, wall_us = time.perf_counter(), time.time_ns() // 1000
             if not chunk:
                 break
-            buf += chunk
+            buf += readable(chunk)
             if first_event is None and FIRST_EVENT.search(buf):
                 first_event = now
             # Recounted over the whole body, so a marker split across two reads counts once.
@@ -127,6 +138,7 @@ def stream_probe(target: Target, samples: int) -> list[StreamSample]:
 
 async def _hold_one(target: Target, started: asyncio.Event, first_delta: list, stop: asyncio.Event):
     reader, writer = await asyncio.open_connection(target.host, target.port)
+    readable = wire.reader(target.framing)
     try:
         writer.write(request_bytes(target, target.stream_path, target.hold_body))
         await writer.drain()
@@ -135,7 +147,7 @@ async def _hold_one(target: Target, started: asyncio.Event, first_delta: list, s
             chunk = await reader.read(65536)
             if not chunk:
                 return
-            buf += chunk
+            buf += readable(chunk)
         first_delta.append(buf.startswith(b"HTTP/1.1 200 "))
         started.set()
         # Keep reading (as a client would) until told to go; the stream itself runs far longer.

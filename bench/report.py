@@ -6,26 +6,10 @@ import math
 import os
 import statistics
 
+import plot as plotting
 import workload
-
-MB = 1024 * 1024
-GATEWAYS = ("floor", "chatrix", "litellm")
-
-
-def pct(values: list, q: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return math.nan
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
-
-
-def spread(values: list) -> tuple:
-    """(median, min, max) over rounds."""
-    values = [v for v in values if not math.isnan(v)]
-    if not values:
-        return (math.nan, math.nan, math.nan)
-    return (statistics.median(values), min(values), max(values))
+from figures import MB, base, fmt, pct, spread
+from targets import sdk_cost_lines, targets
 
 
 class Summary:
@@ -39,18 +23,21 @@ class Summary:
         for n in self.names:
             self._latency(n, "latency_small", "small")
             self._latency(n, "latency_large", "large")
+            self._latency(n, "latency_huge", "huge")
             self._load(n)
             self._stream(n)
 
     def per_round(self, kind: str, name: str, f) -> list:
-        return [f(r[kind][name], r[kind]) for r in self.rounds]
+        """`f(this contender's result, its path's direct result)` for each round that ran it."""
+        return [f(r[kind][name], r[kind][base(name)]) for r in self.rounds
+                if name in r.get(kind, {})]
 
     def _latency(self, n: str, kind: str, label: str) -> None:
         for q in ("p50", "p99"):
             key = f"{q}_us"
             self.fig[n][f"{label}_{q}"] = spread(self.per_round(kind, n, lambda x, _: x[key] / 1000))
             self.fig[n][f"{label}_added_{q}"] = spread(
-                self.per_round(kind, n, lambda x, all_: (x[key] - all_["direct"][key]) / 1000))
+                self.per_round(kind, n, lambda x, d: (x[key] - d[key]) / 1000))
 
     def _load(self, n: str) -> None:
         for key in ("rps", "cpu_us_per_request", "upstream_cpu_us_per_request"):
@@ -65,8 +52,7 @@ class Summary:
                 self.fig[n][f"{key}_p{q}"] = spread(
                     self.per_round("stream", n, lambda x, _: pct(x[f"{key}_ms"], q)))
                 self.fig[n][f"{key}_added_p{q}"] = spread(self.per_round(
-                    "stream", n,
-                    lambda x, all_: pct(x[f"{key}_ms"], q) - pct(all_["direct"][f"{key}_ms"], q)))
+                    "stream", n, lambda x, d: pct(x[f"{key}_ms"], q) - pct(d[f"{key}_ms"], q)))
         self.fig[n]["coalesced"] = sum(r["stream"][n]["coalesced_reads"] for r in self.rounds)
         self.fig[n]["deltas"] = sorted({d for r in self.rounds for d in r["stream"][n]["deltas"]})
 
@@ -79,8 +65,8 @@ def problems(data: dict, s: Summary) -> list[str]:
     out = []
     want = workload.expected_deltas(data["meta"]["settings"]["stream_words"])
     for r_i, r in enumerate(data["rounds"], 1):
-        for kind in ("latency_small", "latency_large", "load"):
-            for n, x in r[kind].items():
+        for kind in ("latency_small", "latency_large", "latency_huge", "load"):
+            for n, x in r.get(kind, {}).items():
                 if x["requests"] == 0 or x["error_count"]:
                     out.append(f"round {r_i} {kind} {n}: {x['requests']} requests, errors {x['errors']}")
         for n, x in r["stream"].items():
@@ -94,137 +80,13 @@ def problems(data: dict, s: Summary) -> list[str]:
         if n != "litellm" and h["streaming"] != h["requested"]:
             out.append(f"open streams {n}: {h['streaming']} of {h['requested']} streaming")
     for i, r in enumerate(data.get("sdk_cost", []), 1):
-        if not {"sdk", "hyper"} <= r.keys():
-            out.append(f"SDK cost round {i}: got {r}")
+        for path, x in r.items():
+            if not {"sdk", "hyper"} <= x.keys():
+                out.append(f"SDK cost round {i} {path}: got {x}")
+    for path, big in (data.get("big_request") or {}).items():
+        if big["statuses"] != [200] * big["requests"]:
+            out.append(f"{path}: the large request was answered {big['statuses']}")
     return out
-
-
-def fmt(t: tuple, digits: int = 3) -> str:
-    m, lo, hi = t
-    if math.isnan(m):
-        return "–"
-    if lo == hi:
-        return f"{m:.{digits}f}"
-    return f"{m:.{digits}f} <sub>({lo:.{digits}f}–{hi:.{digits}f})</sub>"
-
-
-def ratio(a: float, b: float) -> float:
-    return a / b if b and not math.isnan(a) and not math.isnan(b) else math.nan
-
-
-def targets(data: dict, s: Summary) -> list[tuple]:
-    """(target, figure, limit, verdict) rows; a target whose contenders are missing is skipped."""
-    rows = []
-    have = set(s.names)
-
-    def add(name: str, value: float, limit: str, ok: bool, unit: str = "") -> None:
-        shown = "–" if math.isnan(value) else (f"{value:.3g}{unit}")
-        rows.append((name, shown, limit, "✅" if ok else "❌"))
-
-    if {"floor", "chatrix"} <= have:
-        for q, k in (("p50", 3), ("p99", 5)):
-            r = ratio(s.med("chatrix", f"small_added_{q}"), s.med("floor", f"small_added_{q}"))
-            add(f"added latency {q}, c=1: Chatrix ÷ floor", r, f"≤ {k}×", r <= k, "×")
-        r = ratio(s.med("chatrix", "rps"), s.med("floor", "rps"))
-        add("throughput: Chatrix ÷ floor", r, "≥ 0.5×", r >= 0.5, "×")
-        r = ratio(s.med("chatrix", "cpu_us_per_request"), s.med("floor", "cpu_us_per_request"))
-        add("CPU per request: Chatrix ÷ floor", r, "≤ 2.5×", r <= 2.5, "×")
-    if {"litellm", "chatrix"} <= have:
-        for q in ("p50", "p99"):
-            r = ratio(s.med("litellm", f"small_added_{q}"), s.med("chatrix", f"small_added_{q}"))
-            add(f"added latency {q}: LiteLLM ÷ Chatrix", r, "≥ 50×", r >= 50, "×")
-        r = ratio(s.med("chatrix", "rps"), s.med("litellm", "rps"))
-        add("throughput: Chatrix ÷ LiteLLM", r, "≥ 100×", r >= 100, "×")
-    if "chatrix" in have:
-        v = s.med("chatrix", "ttfb_added_p99")
-        add("streaming: added time to first byte (first event), p99", v, "≤ 1 ms", v <= 1, " ms")
-        v = s.med("chatrix", "delays_added_p99")
-        add("streaming: added delay of each delta, p99", v, "≤ 1 ms", v <= 1, " ms")
-        want = workload.expected_deltas(data["meta"]["settings"]["stream_words"])
-        ok = s.fig["chatrix"]["deltas"] == [want] and s.fig["chatrix"]["coalesced"] == 0
-        rows.append(("streaming: every delta relayed alone (no coalescing)",
-                     f"{s.fig['chatrix']['coalesced']} coalesced reads; deltas/stream {s.fig['chatrix']['deltas']}",
-                     f"0; {want}", "✅" if ok else "❌"))
-        v = data["rss_idle_bytes"]["chatrix"] / MB
-        add("RSS idle", v, "≤ 20 MB", v <= 20, " MB")
-        v = s.med("chatrix", "rss_peak_mb")
-        add(f"RSS under load (c={data['meta']['settings']['connections']}, peak)", v, "≤ 64 MB", v <= 64, " MB")
-        h = data["open_streams"]["chatrix"]
-        v = h["rss_bytes"] / MB
-        add(f"RSS with {h['requested']} open streams ({h['streaming']} streaming)", v, "≤ 150 MB",
-            v <= 150 and h["streaming"] == h["requested"], " MB")
-        v = statistics.median(data["startup_ms"]["chatrix"])
-        add("exec → /health 200 (median)", v, "≤ 50 ms", v <= 50, " ms")
-    return rows
-
-
-def plot(s: Summary, data: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    gw = [n for n in GATEWAYS if n in s.names]
-    colors = {"direct": "#999999", "floor": "#4c72b0", "chatrix": "#dd8452", "litellm": "#55a868"}
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
-    fig.suptitle(f"Chatrix side by side — {data['meta']['date']}, {data['meta']['nproc']} CPUs, "
-                 f"median of {len(s.rounds)} rounds (bars: min–max)", fontsize=12)
-
-    def bars(ax, names, keys, title, unit, log=True):
-        width = 0.8 / len(keys)
-        for i, key in enumerate(keys):
-            real = [s.fig[n][key][0] for n in names]
-            # Log scale: a zero or negative figure (noise around nothing) is drawn at the bottom.
-            meds = [max(m, 1e-3) for m in real]
-            lo = [max(m - max(s.fig[n][key][1], 1e-3), 0) for m, n in zip(meds, names)]
-            hi = [max(s.fig[n][key][2] - m, 0) for m, n in zip(meds, names)]
-            xs = [j + i * width for j in range(len(names))]
-            label = key.replace("small_", "").replace("_added", "").replace("delays", "delta delay")
-            ax.bar(xs, meds, width, yerr=[lo, hi], capsize=3, label=label.replace("_", " "),
-                   color=[colors[n] for n in names], alpha=1 - 0.35 * i, edgecolor="black")
-            for x, m in zip(xs, real):
-                ax.annotate(f"{m:.3g}", (x, max(m, 1e-3)), ha="center", va="bottom", fontsize=8)
-        ax.set_xticks([j + width * (len(keys) - 1) / 2 for j in range(len(names))], names)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(unit)
-        if log:
-            ax.set_yscale("log")
-        if len(keys) > 1:
-            ax.legend(fontsize=8)
-
-    bars(axes[0][0], gw, ["small_added_p50", "small_added_p99"], "added latency, c=1 (over direct)", "ms")
-    bars(axes[0][1], s.names, ["rps"], f"requests/s, c={data['meta']['settings']['connections']}", "req/s")
-    bars(axes[0][2], s.names, ["cpu_us_per_request"], "CPU per request (process tree)", "µs")
-    bars(axes[1][0], gw, ["ttfb_added_p50", "ttfb_added_p99", "delays_added_p99"],
-         "streaming: added TTFB (p50, p99) and per-delta delay (p99)", "ms")
-    mem = {n: {"idle": (data["rss_idle_bytes"][n] / MB,) * 3, "load peak": s.fig[n]["rss_peak_mb"],
-               "open streams": (data["open_streams"][n]["rss_bytes"] / MB,) * 3} for n in s.names}
-    ax = axes[1][1]
-    for i, key in enumerate(("idle", "load peak", "open streams")):
-        xs = [j + i * 0.27 for j in range(len(s.names))]
-        vals = [mem[n][key][0] for n in s.names]
-        ax.bar(xs, vals, 0.27, label=key, color=[colors[n] for n in s.names], alpha=1 - 0.3 * i,
-               edgecolor="black")
-        for x, v in zip(xs, vals):
-            ax.annotate(f"{v:.3g}", (x, v), ha="center", va="bottom", fontsize=7)
-    ax.set_xticks([j + 0.27 for j in range(len(s.names))], s.names)
-    ax.set_yscale("log")
-    ax.set_title("RSS: idle / load peak / open streams", fontsize=10)
-    ax.set_ylabel("MB")
-    ax.legend(fontsize=8)
-    ax = axes[1][2]
-    start = {n: statistics.median(v) for n, v in data["startup_ms"].items()}
-    if "litellm_ready_s" in data["meta"]:
-        start["litellm"] = data["meta"]["litellm_ready_s"] * 1000
-    ax.bar(list(start), list(start.values()), color=[colors[n] for n in start], edgecolor="black")
-    for x, v in enumerate(start.values()):
-        ax.annotate(f"{v:.3g}", (x, v), ha="center", va="bottom", fontsize=8)
-    ax.set_yscale("log")
-    ax.set_title("exec → ready", fontsize=10)
-    ax.set_ylabel("ms")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def table(s: Summary, columns: list) -> list[str]:
@@ -240,28 +102,65 @@ def table(s: Summary, columns: list) -> list[str]:
     return lines
 
 
-def sdk_cost_lines(data: dict, s: Summary) -> list[str]:
-    """The SDK's own share: bench/sdk_cost.rs calls the emulator with Chatrix's SDK client and with
-    a bare hyper client, nothing else in the process."""
-    runs = data.get("sdk_cost") or []
-    if not runs:
-        return []
-    sdk, bare = spread([r["sdk"] for r in runs]), spread([r["hyper"] for r in runs])
-    floor = s.med("floor", "cpu_us_per_request") if "floor" in s.names else math.nan
+def intro_lines(data: dict) -> list[str]:
+    m, st = data["meta"], data["meta"]["settings"]
+    up = m["upstream_bytes"]
     return [
-        "What the AWS SDK costs by itself (`bench/sdk_cost.rs`: the same Converse body sent 16 at a",
-        "time from a process that does nothing else, once through Chatrix's `aws-sdk-bedrockruntime`",
-        "client, once through a bare pooled hyper client), CPU µs per call:",
+        "Chatrix runs twice, once per Claude path, and each path has its own baseline and floor, sending",
+        "exactly what Chatrix sends on that path (read back from the emulator's request log: the raw",
+        "bytes for InvokeModel, the JSON for Converse). All against the same Bedrock emulator",
+        "(`bedrock-emulator`, TCP_NODELAY):",
+        "- **direct-native** / **direct-converse**: the client calls the emulator's InvokeModel",
+        "  (`/invoke`, `/invoke-with-response-stream`) or Converse API itself (the baselines);",
+        "- **floor-native** / **floor-converse**: `bench/floor_relay.rs`, a bare hyper relay with a",
+        "  pooled client: no parsing, signing or translation — the least any proxy can cost;",
+        f"- **chatrix-native**: the {m['build']} build as deployed (`CHATRIX_CLAUDE_API=invoke`, the",
+        "  default): `/v1/messages` → the client's body with the native rules → SigV4 → InvokeModel /",
+        "  InvokeModelWithResponseStream → relayed back;",
+        "- **chatrix-converse**: the same binary with `CHATRIX_CLAUDE_API=converse`: translated to",
+        "  Converse / ConverseStream and back;",
+        "- **litellm**: LiteLLM's proxy, `/v1/messages` with model `bedrock/converse/…`, 2 workers,",
+        "  no database, no callbacks, no retries (its most favourable set-up); its added figures are",
+        "  over direct-converse.",
         "",
-        "| SDK client | bare hyper client | SDK ÷ hyper | SDK alone ÷ floor's whole request |",
-        "|---|---|---|---|",
-        f"| {fmt(sdk, 1)} | {fmt(bare, 1)} | {ratio(sdk[0], bare[0]):.1f}× | {ratio(sdk[0], floor):.1f}× |",
-        "",
-        "The SDK's per-call machinery (orchestrator, interceptors, endpoint rules, SigV4, response",
-        "parsing) is a fixed cost of the client the gateway is built on: Chatrix's CPU ratio to the",
-        "floor cannot fall below the last column.",
+        f"Requests: a short question answered in {st['words']} words "
+        f"({m['body_bytes']['body']} B request); an agent-sized one "
+        f"({m['body_bytes']['large_body'] // 1024} KB: system prompt, 3 tools, 16-turn history); and a "
+        f"Claude Code-shaped one of {m['body_bytes']['huge_body'] / MB:.2f} MB (a long system prompt, "
+        "20 tool schemas, and a long history of text, tool_use and tool_result blocks holding "
+        "source-like text: our own synthetic text, sent with the `context-1m` beta). Upstream, the native path sends "
+        f"{up['native']['body']} B / {up['native']['large_body'] // 1024} KB / "
+        f"{up['native']['huge_body'] / MB:.2f} MB and Converse {up['converse']['body']} B / "
+        f"{up['converse']['large_body'] // 1024} KB / {up['converse']['huge_body'] / MB:.2f} MB. "
+        f"Streams: {st['stream_words']} words in {workload.expected_deltas(st['stream_words'])} deltas, "
+        f"the first event after {st['silence_ms']} ms, then one every {st['drip_ms']} ms.",
         "",
     ]
+
+
+def big_request_lines(data: dict) -> list[str]:
+    big = data.get("big_request") or {}
+    if not big:
+        return []
+    out = [
+        "## Memory while relaying one very large request",
+        "",
+        "A fresh gateway per path (`CHATRIX_MAX_BODY_BYTES` raised for it), then the same request "
+        f"{next(iter(big.values()))['requests']} times one after another, non-streaming: a Claude "
+        "Code-shaped conversation whose bulk is screenshots (base64 images of up to 3.75 MB). Peak is "
+        "the kernel's high-water mark (`VmHWM`) of the gateway process after the requests, so no "
+        "sampling interval can miss it; the sampled peak (every 5 ms) is beside it.",
+        "",
+        "| Path | body MB | images | idle RSS MB | peak RSS MB | sampled peak MB | peak ÷ body | "
+        "(peak − idle) ÷ body |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for path, b in big.items():
+        body = b["body_bytes"]
+        out.append(f"| {path} | {body / MB:.1f} | {b['images']} | {b['idle_bytes'] / MB:.1f} | "
+                   f"{b['peak_bytes'] / MB:.1f} | {b['sampled_peak_bytes'] / MB:.1f} | "
+                   f"{b['peak_bytes'] / body:.2f}× | {(b['peak_bytes'] - b['idle_bytes']) / body:.2f}× |")
+    return out + [""]
 
 
 def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
@@ -280,23 +179,12 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "Everything runs on this one machine at once (load generator, contender, emulator), so absolute",
         "figures drift with the machine; the ratios between contenders from the same run are what counts.",
         f"Each figure is the median of {len(s.rounds)} interleaved rounds (min–max in small print).",
+        "Load average (1 min) before each round: "
+        + ", ".join(f"{r['loadavg_before']:.2f}" for r in s.rounds) + ".",
         "",
-        "Contenders, all against the same Bedrock emulator (`bedrock-emulator`, TCP_NODELAY):",
-        "- **direct**: the client calls the emulator's Converse API itself (the baseline);",
-        "- **floor**: `bench/floor_relay.rs`, a bare hyper relay with a pooled client: no parsing, signing",
-        "  or translation — the least any proxy can cost;",
-        f"- **chatrix**: the {m['build']} build, `/v1/messages` → SigV4 → Converse / ConverseStream → back;",
-        "- **litellm**: LiteLLM's proxy, `/v1/messages` with model `bedrock/converse/…`, 2 workers,",
-        "  no database, no callbacks, no retries (its most favourable set-up).",
-        "",
-        f"Requests: a short question answered in {st['words']} words "
-        f"({m['body_bytes']['body']} B request), and an agent-sized one "
-        f"({m['body_bytes']['large_body'] // 1024} KB: system prompt, 3 tools, 16-turn history); "
-        f"direct and floor send the Converse bodies Chatrix produced for them "
-        f"({m['converse_bytes']['body']} B and {m['converse_bytes']['large_body'] // 1024} KB). "
-        f"Streams: {st['stream_words']} words in {workload.expected_deltas(st['stream_words'])} deltas, "
-        f"the first event after {st['silence_ms']} ms, then one every {st['drip_ms']} ms.",
-        "",
+        *[f"**Note:** {n}" for n in m.get("notes") or []],
+        *([""] if m.get("notes") else []),
+        *intro_lines(data),
         "## Targets",
         "",
         "| Target | Measured | Limit | |",
@@ -307,13 +195,17 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "",
         f"## Latency at concurrency 1 (wrk, {st['latency_seconds']:g} s per contender per round)",
         "",
-        "Added = the contender's percentile minus direct's, in the same round. Milliseconds. During these",
+        "Added = the contender's percentile minus its path's direct, in the same round. Milliseconds. The",
+        "1 MB columns are the Claude Code-shaped request (LiteLLM is not sent it: its Converse route does",
+        "not pass the `context-1m` beta on, so the emulator would refuse it as too long). During these",
         "one-at-a-time runs (and the streaming probe) the contender is pinned to CPU 1 and the emulator,",
         "wrk and the probe to CPU 0; the throughput runs are not pinned.",
         "",
         *table(s, [("p50", "small_p50"), ("p99", "small_p99"), ("added p50", "small_added_p50"),
                    ("added p99", "small_added_p99"), ("large: p50", "large_p50"),
-                   ("large: added p50", "large_added_p50"), ("large: added p99", "large_added_p99")]),
+                   ("large: added p50", "large_added_p50"), ("large: added p99", "large_added_p99"),
+                   ("1 MB: p50", "huge_p50"), ("1 MB: added p50", "huge_added_p50"),
+                   ("1 MB: added p99", "huge_added_p99")]),
         "",
         f"## Throughput and CPU (wrk, {st['connections']} connections, {st['load_seconds']:g} s)",
         "",
@@ -329,7 +221,8 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         f"## Streaming ({st['stream_samples']} streams at a time, one after another, per contender per round)",
         "",
         "TTFB runs from sending the request to reading the stream's first event (`messageStart` frame",
-        "for direct and floor, `message_start` for the gateways); the emulator sends it at once, so no",
+        "for direct-converse and its floor, the decoded `message_start` chunk for direct-native and its",
+        "floor, `message_start` for the gateways); the emulator sends it at once, so no",
         "timer is involved. Each delta's delay runs from the emulator writing it (its text is the send",
         "time, `[[emu:stamp]]`) to the probe reading it, on the same clock. The gap is between two",
         "deltas' arrivals (the emulator paces them with a 1 ms-resolution timer). A coalesced read is",
@@ -342,6 +235,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
                    ("deltas/stream", lambda f: ", ".join(map(str, f["deltas"]))),
                    ("coalesced reads", lambda f: str(f["coalesced"]))]),
         "",
+        *big_request_lines(data),
         "## Memory, start-up and size",
         "",
         "| Contender | RSS idle MB | RSS after load MB | open streams | RSS with them open MB |",
@@ -393,7 +287,7 @@ def write(data: dict, out_md: str, smoke: bool) -> list[str]:
     base = os.path.splitext(out_md)[0]
     os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
     png = base + ".png"
-    plot(s, data, png)
+    plotting.plot(s, data, png)
     with open(base + ".json", "w") as f:
         json.dump(_rounded(data), f, separators=(",", ":"))
         f.write("\n")

@@ -1,11 +1,12 @@
-//! What one Converse call costs in CPU, with nothing else in the process: Chatrix's own
-//! [`Bedrock`] client (the real `aws-sdk-bedrockruntime`, configured as the gateway configures it)
+//! What one Converse or InvokeModel call costs in CPU, with nothing else in the process: Chatrix's
+//! own [`Bedrock`] client (the real `aws-sdk-bedrockruntime`, configured as the gateway configures it)
 //! against a bare pooled hyper client posting the same bytes. The difference is the SDK's
 //! per-call machinery (orchestrator, interceptors, endpoint rules, SigV4), which no server-side
 //! change can remove; bench/run's CPU-per-request ratio should be read against it.
 //!
-//! Usage: `sdk-cost <upstream-base-url> <model-id> <converse-body.json> [concurrency] [seconds]`.
-//! Prints one `SDK_COST {json}` line per client.
+//! Usage: `sdk-cost <upstream-base-url> <model-id> <body.json> [concurrency] [seconds] [operation]`,
+//! operation `converse` (the default; a Converse body) or `invoke` (InvokeModel, the native path's
+//! call; an Anthropic body as Chatrix sends it). Prints one `SDK_COST {json}` line per client.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,10 +75,17 @@ where
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [upstream, model, body_file, rest @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: sdk-cost <upstream> <model-id> <body.json> [concurrency] [seconds]");
+        anyhow::bail!(
+            "usage: sdk-cost <upstream> <model-id> <body.json> [concurrency] [seconds] [converse|invoke]"
+        );
     };
     let concurrency = rest.first().map_or(Ok(16), |c| c.parse())?;
     let seconds = rest.get(1).map_or(Ok(5), |s| s.parse())?;
+    let invoke = match rest.get(2).map_or("converse", String::as_str) {
+        "converse" => false,
+        "invoke" => true,
+        other => anyhow::bail!("unknown operation `{other}`: converse or invoke"),
+    };
     let body = Bytes::from(std::fs::read(body_file)?);
     let mut out = std::io::stdout();
 
@@ -86,11 +94,12 @@ async fn main() -> anyhow::Result<()> {
     let (calls, cpu) = measure(concurrency, seconds, move || {
         let (bedrock, m, b) = (bedrock.clone(), m.clone(), b.clone());
         async move {
-            bedrock
-                .converse(&m, b)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(())
+            if invoke {
+                bedrock.invoke(&m, b).await.map(drop)
+            } else {
+                bedrock.converse(&m, b).await.map(drop)
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))
         }
     })
     .await?;
@@ -100,9 +109,10 @@ async fn main() -> anyhow::Result<()> {
     connector.set_nodelay(true);
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let uri: hyper::Uri = format!(
-        "{}/model/{}/converse",
+        "{}/model/{}/{}",
         upstream.trim_end_matches('/'),
-        model.replace(':', "%3A")
+        model.replace(':', "%3A"),
+        if invoke { "invoke" } else { "converse" }
     )
     .parse()?;
     let (calls, cpu) = measure(concurrency, seconds, move || {
