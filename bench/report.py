@@ -182,8 +182,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "Load average (1 min) before each round: "
         + ", ".join(f"{r['loadavg_before']:.2f}" for r in s.rounds) + ".",
         "",
-        *[f"**Note:** {n}" for n in m.get("notes") or []],
-        *([""] if m.get("notes") else []),
+        *[line for n in m.get("notes") or [] for line in (f"**Note:** {n}", "")],
         *intro_lines(data),
         "## Targets",
         "",
@@ -264,6 +263,9 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "`cargo build --profile profiling` builds the same code with symbols (thin LTO, so it links in",
         "a minute). Run it against `bedrock-emulator` under wrk with bench/wrk_report.lua, and record",
         "with `perf record -e cpu-clock -g --call-graph dwarf -p <pid>` (no hardware counters needed).",
+        "For memory, `cargo build --example heap-server` is the gateway on the system allocator (mimalloc",
+        "hides allocations from heaptrack): run it under `heaptrack`, send the request, then",
+        "`heaptrack_print --print-peaks` names the allocations alive at the peak.",
         "",
     ]
     return "\n".join(out)
