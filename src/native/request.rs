@@ -148,7 +148,10 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     }
     fields.shift_remove("anthropic_version");
     out.extend(fields);
-    let bytes = serde_json::to_vec(&out).map_err(|e| ApiError::Internal(e.into()))?;
+    // Sized from the client's body, which the output hardly outgrows: a growing Vec would double
+    // its way there, holding up to twice a large body (heaptrack, docs/performance.md).
+    let mut bytes = Vec::with_capacity(body.len() + 256);
+    serde_json::to_writer(&mut bytes, &out).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(NativeBody { bytes, dropped })
 }
 
