@@ -132,6 +132,43 @@ pub(crate) fn json_pieces(json: &str) -> Vec<String> {
 #[derive(Debug)]
 pub(crate) struct OpenStream(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
+/// The failure a reply asks for, split the way both streaming operations need it: one before any
+/// output is the whole answer (sent after the reply's silence); one after N deltas travels in the
+/// stream as an exception frame.
+pub(crate) async fn in_stream_error(
+    reply: &Reply,
+) -> Result<Option<(usize, BedrockError)>, BedrockError> {
+    match (reply.error.clone(), reply.stream_error_after) {
+        (Some(error), None) => {
+            tokio::time::sleep(reply.silence).await;
+            Err(error)
+        }
+        (Some(error), Some(after)) => Ok(Some((after, error))),
+        (None, _) => Ok(None),
+    }
+}
+
+impl Pacing {
+    /// How `reply` goes out on the wire.
+    pub(crate) fn of(
+        reply: &Reply,
+        open: OpenStream,
+        started: Instant,
+        error: Option<(usize, BedrockError)>,
+    ) -> Self {
+        Self {
+            open,
+            started,
+            silence: reply.silence,
+            drip: reply.drip,
+            error,
+            truncate_after: reply.truncate_after,
+            corrupt_after: reply.corrupt_after,
+            stamp: reply.stamp,
+        }
+    }
+}
+
 impl OpenStream {
     pub(crate) fn new(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

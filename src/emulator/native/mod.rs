@@ -123,26 +123,13 @@ pub(crate) async fn invoke_stream(
         Err(e) => return e.into_response(),
     };
     let reply = plan::plan(emulator.next_script(), &accepted.call());
-    let in_stream_error = match (reply.error.clone(), reply.stream_error_after) {
-        (Some(error), None) => {
-            tokio::time::sleep(reply.silence).await;
-            return error.into_response();
-        }
-        (Some(error), Some(after)) => Some((after, error)),
-        (None, _) => None,
+    let in_stream_error = match stream::in_stream_error(&reply).await {
+        Ok(error) => error,
+        Err(error) => return error.into_response(),
     };
     let usage = answer::Usage::of(&emulator.account(&accepted.prompt), &reply);
     let events = answer::events(&reply, &usage, &accepted.name);
-    let pacing = Pacing {
-        open: emulator.stream_guard(),
-        started,
-        silence: reply.silence,
-        drip: reply.drip,
-        error: in_stream_error,
-        truncate_after: reply.truncate_after,
-        corrupt_after: reply.corrupt_after,
-        stamp: reply.stamp,
-    };
+    let pacing = Pacing::of(&reply, emulator.stream_guard(), started, in_stream_error);
     let mut response = stream::body(events, pacing).into_response();
     let out = response.headers_mut();
     out.insert(
