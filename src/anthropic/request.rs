@@ -398,6 +398,18 @@ fn empty_object() -> Value {
     Value::Object(Map::new())
 }
 
+/// The betas in `anthropic-beta` values (a header may repeat, and each value may be a comma list):
+/// trimmed, empties dropped, first occurrence kept, in order.
+pub fn beta_values<'a>(raw: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for beta in raw.into_iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if !beta.is_empty() && !out.contains(&beta) {
+            out.push(beta);
+        }
+    }
+    out
+}
+
 /// Cuts client-chosen names (block types, field names) before they reach messages and logs.
 pub(crate) fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {

@@ -26,6 +26,7 @@ use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use crate::anthropic::request::{beta_values, truncate};
 use crate::error::ApiError;
 use crate::models::rules::{Change, SystemMessages};
 use crate::models::ResolvedModel;
@@ -178,22 +179,17 @@ fn allowed_betas(
     };
     let mut kept: Vec<String> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
-    let all = opts.betas.iter().flat_map(|v| v.split(','));
-    for beta in all
-        .chain(in_body.iter().map(String::as_str))
-        .map(|b| renamed(b.trim()))
-    {
-        if beta.is_empty() || seen.contains(&beta) {
+    let all = opts.betas.iter().chain(&in_body).map(String::as_str);
+    for beta in beta_values(all).into_iter().map(renamed) {
+        // A renamed beta may equal one the client also sent under Bedrock's name.
+        if seen.contains(&beta) {
             continue;
         }
         seen.push(beta);
         if opts.model.allows_beta(beta) {
             kept.push(beta.to_owned());
         } else {
-            dropped.push(format!(
-                "beta:{}",
-                crate::anthropic::request::truncate(beta, 64)
-            ));
+            dropped.push(format!("beta:{}", truncate(beta, 64)));
         }
     }
     Ok(kept)

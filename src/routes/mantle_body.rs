@@ -13,6 +13,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::anthropic::request::beta_values;
 use crate::models::ResolvedModel;
 use crate::tokens::stand_in_url_values;
 
@@ -66,13 +67,11 @@ pub(super) fn mantle_body(raw: &[u8], opts: &MantleBodyOptions<'_>) -> Option<By
 /// The client's `anthropic-beta` values (headers may repeat and hold comma lists) that the
 /// catalog allows for the model, each once.
 pub(super) fn mantle_betas(headers: &[String], model: &ResolvedModel<'_>) -> Vec<String> {
-    let mut betas: Vec<String> = Vec::new();
-    for beta in headers.iter().flat_map(|h| h.split(',')).map(str::trim) {
-        if !beta.is_empty() && model.allows_beta(beta) && !betas.iter().any(|b| b == beta) {
-            betas.push(beta.to_owned());
-        }
-    }
-    betas
+    beta_values(headers.iter().map(String::as_str))
+        .into_iter()
+        .filter(|b| model.allows_beta(b))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::RequestId;
 use base64::Engine;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::anthropic::request::{parse_messages_request, MessagesRequest, Source};
+use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest, Source};
 use crate::auth::AuthedKey;
 use crate::config::ClaudeApi;
 use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
@@ -138,10 +138,8 @@ pub(super) fn apply_model_rules(
     request: &mut MessagesRequest,
     betas: &[String],
 ) -> Result<Vec<Change>, ApiError> {
-    let sent: Vec<String> = betas
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
+    let sent: Vec<String> = beta_values(betas.iter().map(String::as_str))
+        .into_iter()
         .filter(|b| model.allows_beta(b))
         .map(str::to_owned)
         .collect();

@@ -248,3 +248,10 @@ fn url_sources_are_found_everywhere_and_can_be_replaced_in_place() {
     }
     assert!(req.url_sources_mut().is_empty());
 }
+
+#[test]
+fn beta_values_split_trim_and_keep_the_first_of_each() {
+    let raw = ["a, b,,a", " c ", "b,d"];
+    assert_eq!(super::beta_values(raw), ["a", "b", "c", "d"]);
+    assert!(super::beta_values([""]).is_empty());
+}

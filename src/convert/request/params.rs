@@ -10,7 +10,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{ConvertOptions, Ctx};
-use crate::anthropic::request::{truncate, MessagesRequest, ThinkingKind};
+use crate::anthropic::request::{beta_values, truncate, MessagesRequest, ThinkingKind};
 use crate::error::ApiError;
 
 /// Bedrock's Converse caps `stopSequences` at four for Anthropic models.
@@ -195,12 +195,7 @@ fn adaptive_budget(max_tokens: Option<u32>) -> Option<u32> {
 /// to anything else).
 fn betas(opts: &ConvertOptions<'_>, ctx: &mut Ctx<'_>) -> Vec<String> {
     let mut kept: Vec<String> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for beta in opts.betas.iter().flat_map(|v| v.split(',')).map(str::trim) {
-        if beta.is_empty() || seen.contains(&beta) {
-            continue;
-        }
-        seen.push(beta);
+    for beta in beta_values(opts.betas.iter().map(String::as_str)) {
         if ctx.caps.claude && opts.model.allows_beta(beta) {
             kept.push(beta.to_owned());
         } else {
