@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::count_tokens::{
     bad_image_body, count, count_tokens_calls, local_estimate, runtime_input, tokens_of,
 };
-use crate::helpers::{spawn_app_with, Reply, TestApp, KEY};
+use crate::helpers::spawn_app_with;
 
 const INVOKE: &[(&str, &str)] = &[("CHATRIX_CLAUDE_API", "invoke")];
 const CONVERSE: &[(&str, &str)] = &[("CHATRIX_CLAUDE_API", "converse")];
@@ -37,32 +37,19 @@ fn allowed_beta() -> String {
         .expect("the catalog lists a beta for Sonnet 4.5")
 }
 
-async fn post_count(app: &TestApp, body: &str, betas: &str) -> Reply {
-    let resp = app
-        .http
-        .post(format!("{}/v1/messages/count_tokens?beta=true", app.url))
-        .header("x-api-key", KEY)
-        .header("content-type", "application/json")
-        .header("anthropic-beta", betas)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("sent");
-    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
-    let body = resp.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
 #[tokio::test]
 async fn on_the_invoke_path_runtime_counts_the_native_body_with_the_clients_tools_unchanged() {
     let app = spawn_app_with(INVOKE).await;
     let beta = allowed_beta();
     let body = raw_body("When is high water at Whitby?");
-    let n = tokens_of(&post_count(&app, &body, &format!("claude-code-20250219,{beta}")).await);
+    let n = tokens_of(
+        &app.post_raw(
+            "/v1/messages/count_tokens?beta=true",
+            &body,
+            &format!("claude-code-20250219,{beta}"),
+        )
+        .await,
+    );
 
     let calls = count_tokens_calls(&app);
     assert_eq!(calls.len(), 1, "{calls:?}");
@@ -120,7 +107,14 @@ async fn on_the_invoke_path_a_thinking_budget_is_counted_with_a_max_tokens_above
 async fn on_the_converse_path_runtime_still_counts_a_converse_body() {
     let app = spawn_app_with(CONVERSE).await;
     let body = raw_body("When is low water at Whitby?");
-    tokens_of(&post_count(&app, &body, "claude-code-20250219").await);
+    tokens_of(
+        &app.post_raw(
+            "/v1/messages/count_tokens?beta=true",
+            &body,
+            "claude-code-20250219",
+        )
+        .await,
+    );
     let calls = count_tokens_calls(&app);
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0].model_id, BARE_ID);
@@ -142,7 +136,10 @@ async fn the_count_cache_tells_apart_bodies_that_differ_only_in_the_betas_sent()
     let body = raw_body("Is the harbour bar passable at half tide?");
     let beta = allowed_beta();
     for betas in ["claude-code-20250219", beta.as_str(), beta.as_str()] {
-        tokens_of(&post_count(&app, &body, betas).await);
+        tokens_of(
+            &app.post_raw("/v1/messages/count_tokens?beta=true", &body, betas)
+                .await,
+        );
     }
     // The allowed beta changes the native body, so it is counted again; the repeat is cached.
     let calls = count_tokens_calls(&app);

@@ -128,9 +128,9 @@ async fn unknown_models_can_be_refused_instead() {
     assert!(app.emulator.requests().is_empty());
 }
 
-#[tokio::test]
-async fn the_rules_of_opus_5_5_reach_converse_and_the_visible_ones_are_named() {
-    let app = crate::helpers::spawn_app_with(crate::messages::CONVERSE).await;
+/// Budget thinking, sampling parameters and a forced tool choice, all of which Opus 5.5 refuses;
+/// the answer must name the changes a client could notice.
+async fn send_what_opus_5_5_refuses(app: &TestApp) {
     let mut body = ask("claude-opus-5-5");
     body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
     body["temperature"] = json!(0.3);
@@ -144,6 +144,12 @@ async fn the_rules_of_opus_5_5_reach_converse_and_the_visible_ones_are_named() {
         r.headers["x-chatrix-changes"],
         "thinking.enabled->adaptive, tool_choice->auto"
     );
+}
+
+#[tokio::test]
+async fn the_rules_of_opus_5_5_reach_converse_and_the_visible_ones_are_named() {
+    let app = crate::helpers::spawn_app_with(crate::messages::CONVERSE).await;
+    send_what_opus_5_5_refuses(&app).await;
     let sent = app.last_converse();
     assert_eq!(
         sent["additionalModelRequestFields"]["thinking"],
@@ -169,19 +175,7 @@ async fn prefill_is_refused_before_bedrock_where_the_model_refuses_it() {
 #[tokio::test]
 async fn the_rules_of_opus_5_5_reach_invoke_model_and_the_visible_ones_are_named() {
     let app = crate::helpers::spawn_app_with(&[("CHATRIX_CLAUDE_API", "invoke")]).await;
-    let mut body = ask("claude-opus-5-5");
-    body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
-    body["temperature"] = json!(0.3);
-    body["top_k"] = json!(5);
-    body["tool_choice"] = json!({"type": "any"});
-    body["tools"] = json!([{"name": "Bash", "description": "Run a command.",
-        "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}]);
-    let r = app.post_messages(&body).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(
-        r.headers["x-chatrix-changes"],
-        "thinking.enabled->adaptive, tool_choice->auto"
-    );
+    send_what_opus_5_5_refuses(&app).await;
     let sent = app.emulator.requests().pop().expect("one call");
     assert_eq!(sent.operation, "InvokeModel");
     let body = &sent.body;

@@ -112,6 +112,21 @@ impl TestApp {
         Self::reply(req.send().await.expect("request sent")).await
     }
 
+    /// Posts `body` exactly as given (spacing, escapes, key order) with one `anthropic-beta` value.
+    pub(crate) async fn post_raw(&self, path: &str, body: &str, betas: &str) -> Reply {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("x-api-key", KEY)
+            .header("content-type", "application/json")
+            .header("anthropic-beta", betas)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("sent");
+        Self::reply(resp).await
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Reply {
         Self::reply(
             self.http

@@ -1,32 +1,11 @@
 //! Claude on Bedrock's native path (the default): what reaches InvokeModel is the client's body
 //! with named changes only, and what comes back is Bedrock's, with the cost added.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{spawn_app_with, Reply, TestApp, KEY};
+use crate::helpers::{spawn_app_with, TestApp};
 
 const INVOKE: &[(&str, &str)] = &[("CHATRIX_CLAUDE_API", "invoke")];
-
-async fn post_raw(app: &TestApp, body: &str, betas: &str) -> Reply {
-    let resp = app
-        .http
-        .post(format!("{}/v1/messages?beta=true", app.url))
-        .header("x-api-key", KEY)
-        .header("content-type", "application/json")
-        .header("anthropic-beta", betas)
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("sent");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
 
 fn last_invoke(app: &TestApp) -> chatrix::emulator::RecordedRequest {
     let sent = app.emulator.requests().pop().expect("a call");
@@ -59,7 +38,7 @@ async fn tool_search_context_management_and_effort_reach_bedrock_byte_for_byte()
         r#"{{"model":"claude-opus-5-5","max_tokens":4096,"stream":false,"thinking":{{"type":"adaptive"}},"output_config":{{"effort":"xhigh"}},"context_management":{context},"tools":{tools},"messages":{messages}}}"#
     );
     let betas = "advanced-tool-use-2025-11-20,context-management-2025-06-27,effort-2025-11-24";
-    let r = post_raw(&app, &body, betas).await;
+    let r = app.post_raw("/v1/messages?beta=true", &body, betas).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let sent = last_invoke(&app);
     assert_eq!(sent.model_id, "global.anthropic.claude-opus-5-5");
