@@ -21,6 +21,11 @@ resource "terraform_data" "input_checks" {
     }
 
     precondition {
+      condition     = var.alarm_sns_topic_arn == "" || try(split(":", var.alarm_sns_topic_arn)[3] == var.region, false)
+      error_message = "alarm_sns_topic_arn must be a topic in var.region (${var.region}): a CloudWatch alarm can only notify a topic in its own Region. The CloudFront alarm (us-east-1) has its own input, cloudfront_alarm_sns_topic_arn."
+    }
+
+    precondition {
       condition     = var.domain_name == "" || var.route53_zone_id != ""
       error_message = "domain_name is set but route53_zone_id is empty: the certificate is validated, and the alias records created, in that hosted zone."
     }

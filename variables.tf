@@ -193,7 +193,7 @@ variable "api_key_secret_kms_key_arn" {
 # --- Container registry -----------------------------------------------------------------------
 
 variable "ecr_keep_images" {
-  description = "Tagged images kept in the ECR repository; older ones expire (untagged ones after a day). Keep enough to roll back to: a rollback is `update-function-code` with an older tag."
+  description = "Tagged images kept in the ECR repository; older ones expire (untagged ones after a day). Keep enough to roll back to: a rollback moves the `live` alias to an older published version, which can only start while its image is still in the repository."
   type        = number
   default     = 20
 

@@ -311,6 +311,11 @@ PLAN_CASES = [
     ("web ACL in the wrong scope", ["web_acl_id=arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/a/b"],
      "scope CLOUDFRONT"),
     ("domain without zone", ["domain_name=llm.example.com"], "route53_zone_id is empty"),
+    ("alarm topic in another Region", ["region=eu-west-1",
+                                       "alarm_sns_topic_arn=arn:aws:sns:us-east-1:123456789012:ops"],
+     "must be a topic in var.region"),
+    ("alarm topic in the function's Region", ["region=eu-west-1",
+                                              "alarm_sns_topic_arn=arn:aws:sns:eu-west-1:123456789012:ops"], None),
 ]
 
 
