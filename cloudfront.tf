@@ -18,9 +18,14 @@ locals {
 
   # CloudFront caches error responses to GET/HEAD for 10 s by default, even under
   # CachingDisabled: a transient 503 on /health, or a 404 on /v1/models, would be served again to
-  # every caller for those seconds. Every status the gateway, Lambda or CloudFront may answer with
-  # is listed with a zero error-caching TTL, and the origin's own response passes through as it is.
-  uncached_error_codes = [400, 403, 404, 405, 413, 429, 500, 502, 503, 504]
+  # every caller for those seconds. Each status CloudFront would cache, and the gateway, Lambda or
+  # CloudFront may answer with, gets a zero error-caching TTL; the origin's own response passes
+  # through as it is. Only the codes CloudFront documents for custom error responses are accepted
+  # (400, 403, 404, 405, 414, 416, 500-504: https://docs.aws.amazon.com/AmazonCloudFront/latest/
+  # DeveloperGuide/creating-custom-error-pages.html); anything else, 413 or 429 for example, makes
+  # CreateDistribution fail. Those two are never cached anyway (HTTPStatusCodes.html, "HTTP 4xx and
+  # 5xx status codes that CloudFront caches"). tests/infra/check_tf.py enforces the list.
+  uncached_error_codes = [400, 403, 404, 405, 500, 502, 503, 504]
 }
 
 # AWS managed policies, by their fixed IDs (the same in every account); looking them up checks at
@@ -50,13 +55,9 @@ resource "aws_acm_certificate" "chatrix" {
     certificate_transparency_logging_preference = "ENABLED"
   }
 
+  # checks.tf refuses a domain_name without route53_zone_id before anything is planned.
   lifecycle {
     create_before_destroy = true
-
-    precondition {
-      condition     = var.route53_zone_id != ""
-      error_message = "domain_name is set but route53_zone_id is empty: the certificate is validated, and the alias records created, in that hosted zone."
-    }
   }
 }
 
@@ -85,7 +86,7 @@ resource "aws_acm_certificate_validation" "chatrix" {
 # --- Distribution -----------------------------------------------------------------------------
 
 resource "aws_cloudfront_distribution" "chatrix" {
-  #checkov:skip=CKV_AWS_68:No WAF by default: a web ACL costs a monthly fee plus per-request charges, and every request already needs an API key, checked in constant time before the body is read. Attach one in the console or extend this resource where rate limiting by IP is wanted.
+  #checkov:skip=CKV_AWS_68:No WAF by default (web_acl_id = null): a web ACL costs a monthly fee plus per-request charges, and every request already needs an API key, checked in constant time before the body is read. Set web_acl_id where rate limiting by IP is wanted.
   #checkov:skip=CKV2_AWS_47:Log4j rules belong to a WAF web ACL, which is not attached (see CKV_AWS_68); the origin is a Rust binary with no Java.
   #checkov:skip=CKV_AWS_86:No CloudFront access logs: they need an S3 bucket (with its own logging, versioning and encryption), and the gateway already logs every request, with key name, status, tokens and cost, to CloudWatch.
   #checkov:skip=CKV_AWS_374:No geo restriction: an API for a team's own clients, who work from wherever they are; access is by API key.
@@ -98,6 +99,8 @@ resource "aws_cloudfront_distribution" "chatrix" {
   http_version    = "http2and3"
   price_class     = var.price_class
   aliases         = local.custom_domain ? [var.domain_name] : []
+  # Managed here so that an apply keeps it; one attached in the console would be detached.
+  web_acl_id = var.web_acl_id
 
   origin {
     origin_id   = local.origin_id
@@ -162,6 +165,12 @@ resource "aws_cloudfront_distribution" "chatrix" {
     ssl_support_method             = local.custom_domain ? "sni-only" : null
     minimum_protocol_version       = local.custom_domain ? "TLSv1.2_2021" : "TLSv1"
   }
+
+  # The origin must accept requests before CloudFront sends any to it.
+  depends_on = [
+    aws_lambda_permission.function_url,
+    aws_lambda_permission.function_url_invoke,
+  ]
 }
 
 # --- DNS (custom domain only) -----------------------------------------------------------------

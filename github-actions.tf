@@ -7,14 +7,21 @@ locals {
   create_deploy_role = var.github_repository != ""
   github_oidc_host   = "token.actions.githubusercontent.com"
 
-  # The `sub` claim of a job running in the deployment environment, whatever branch or tag
-  # triggered it; see github_repository_ids for the two formats GitHub issues.
+  # The `sub` claims a job running in the deployment environment may present, whatever branch or
+  # tag triggered it. GitHub issues the id form (`OWNER@<owner id>/NAME@<repo id>`) for
+  # repositories created, renamed or transferred since its immutable subject claims (2026-07-15)
+  # or opted in, and the name form for older ones
+  # (https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens/,
+  # github/docs#45221). Both are accepted because the policy also pins `repository_id`, which no
+  # other repository can present: a recycled name gains nothing, and the operator need not know
+  # which form the repository issues. checks.tf refuses to plan without the ids.
   github_owner = split("/", var.github_repository)[0]
   github_repo  = try(split("/", var.github_repository)[1], "")
-  github_subject = (var.github_repository_ids == null
-    ? "repo:${local.github_owner}/${local.github_repo}:environment:${var.github_environment}"
-    : "repo:${local.github_owner}@${var.github_repository_ids.owner}/${local.github_repo}@${var.github_repository_ids.repository}:environment:${var.github_environment}"
-  )
+  github_ids   = var.github_repository_ids == null ? { owner = 0, repository = 0 } : var.github_repository_ids
+  github_subjects = [
+    "repo:${local.github_owner}@${local.github_ids.owner}/${local.github_repo}@${local.github_ids.repository}:environment:${var.github_environment}",
+    "repo:${local.github_owner}/${local.github_repo}:environment:${var.github_environment}",
+  ]
 
   github_oidc_provider_arn = (var.create_github_oidc_provider
     ? one(aws_iam_openid_connect_provider.github[*].arn)
@@ -49,8 +56,11 @@ resource "aws_iam_role" "deploy" {
   description          = "Release workflow of ${var.github_repository} (environment ${var.github_environment}): push the Chatrix image, update the function's code"
   max_session_duration = 3600
 
-  # Only jobs of this repository running in the deployment environment. Pull requests, jobs
-  # outside the environment and forks get other subjects.
+  # Only jobs of this repository (by immutable id) running in the deployment environment. Pull
+  # requests, jobs outside the environment and forks get other subjects. `repository_id` is one of
+  # the GitHub claims STS exposes as condition keys since January 2026
+  # (https://aws.amazon.com/about-aws/whats-new/2026/01/aws-sts-supports-validation-identity-provider-claims/);
+  # a token without it matches nothing, so the role fails closed.
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -59,12 +69,15 @@ resource "aws_iam_role" "deploy" {
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {
-          "${local.github_oidc_host}:aud" = "sts.amazonaws.com"
-          "${local.github_oidc_host}:sub" = local.github_subject
+          "${local.github_oidc_host}:aud"           = "sts.amazonaws.com"
+          "${local.github_oidc_host}:sub"           = local.github_subjects
+          "${local.github_oidc_host}:repository_id" = tostring(local.github_ids.repository)
         }
       }
     }]
   })
+
+  depends_on = [terraform_data.input_checks]
 }
 
 data "aws_iam_policy_document" "deploy" {
@@ -90,18 +103,26 @@ data "aws_iam_policy_document" "deploy" {
     resources = [aws_ecr_repository.chatrix.arn]
   }
 
-  # Deploy = point the function at a new image and wait for the update to finish. The ARN is
-  # spelled out rather than taken from the function, so the role can exist before the function
-  # does (the Docker-less bootstrap in docs/deployment.md). GetFunction also shows the environment,
-  # origin secret included; a role that can replace the code could learn it anyway.
+  # Deploy = point the function at a new image, wait for the update, publish it as a version and
+  # move the `live` alias (what the function URL serves) to it; rollback = move the alias back.
+  # The ARNs are spelled out rather than taken from the function, so the role can exist before the
+  # function does (the Docker-less bootstrap in docs/deployment.md); `:*` covers the alias and the
+  # numbered versions the waiters read. GetFunction also shows the environment, origin secret
+  # included; a role that can replace the code could learn it anyway.
   statement {
     sid = "LambdaDeploy"
     actions = [
+      "lambda:GetAlias",
       "lambda:GetFunction",
       "lambda:GetFunctionConfiguration",
+      "lambda:PublishVersion",
+      "lambda:UpdateAlias",
       "lambda:UpdateFunctionCode",
     ]
-    resources = ["arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${var.name}"]
+    resources = [
+      "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${var.name}",
+      "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${var.name}:*",
+    ]
   }
 }
 

@@ -305,6 +305,9 @@ resource "aws_lambda_function" "chatrix" {
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrency
+  # Creating the function publishes version 1 for the `live` alias. Later applies that change the
+  # configuration publish too, but do not move the alias (see below).
+  publish = true
 
   environment {
     variables = local.function_environment
@@ -327,28 +330,62 @@ resource "aws_lambda_function" "chatrix" {
   ]
 }
 
+# What the public URL serves: a published version (code and configuration together), so that a
+# rollback is one `aws lambda update-alias` back to the previous version. The release workflow
+# publishes each deployment and moves the alias after its smoke test passes (docs/releasing.md).
+# The alias ignores its version here for the same reason the function ignores its image: an
+# apply must never roll a release back. A configuration change made by an apply reaches
+# `$LATEST` and a new version at once, but goes live only with the next release (or by hand:
+# docs/deployment.md, "Configuration changes").
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "The version the function URL (and so CloudFront) serves; moved by the release workflow"
+  function_name    = aws_lambda_function.chatrix.function_name
+  function_version = aws_lambda_function.chatrix.version
+
+  lifecycle {
+    ignore_changes = [function_version]
+  }
+}
+
 # The URL is public at the Lambda layer and guarded by the gateway: every request needs an API key,
 # and every request also needs CloudFront's origin secret (CHATRIX_ORIGIN_SECRET), so the URL called
 # directly answers 403. AWS_IAM with CloudFront origin access control is not an option: OAC signs
 # POST bodies only when the viewer sends `x-amz-content-sha256` with the body's hash, which Claude
 # Code and the Anthropic SDKs never do, so every POST would fail with SignatureDoesNotMatch.
+#
+# It belongs to the alias, not to `$LATEST`. create_before_destroy: a deployment made before the
+# alias existed had its URL on the unqualified function; the alias URL (a new host name) is made
+# first, CloudFront is moved to it (the apply waits for the distribution to deploy), and only then
+# is the old one deleted, so upgrading does not cut traffic.
 resource "aws_lambda_function_url" "chatrix" {
   #checkov:skip=CKV_AWS_258:Auth type NONE on purpose: OAC (AWS_IAM) would reject every POST from Claude Code, which cannot send x-amz-content-sha256. The gateway requires an API key and CloudFront's origin secret on every request.
   function_name      = aws_lambda_function.chatrix.function_name
+  qualifier          = aws_lambda_alias.live.name
   authorization_type = "NONE"
   # Without streaming the adapter buffers the whole response and SSE arrives in one lump.
   invoke_mode = "RESPONSE_STREAM"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
-# A NONE-auth URL needs both grants. The provider also adds its own pair (unmanaged) when it creates
-# the URL; these are declared so the public grant is visible here and restored if removed.
+# A NONE-auth URL needs both grants, on the alias the URL belongs to. The provider also adds its own
+# pair (unmanaged) when it creates the URL; these are declared so the public grant is visible here
+# and restored if removed.
 resource "aws_lambda_permission" "function_url" {
   #checkov:skip=CKV_AWS_301:Public by design at the Lambda layer (function URL with auth NONE, see above); the gateway enforces the API key and the CloudFront origin secret.
   statement_id           = "ChatrixFunctionUrlPublic"
   action                 = "lambda:InvokeFunctionUrl"
   function_name          = aws_lambda_function.chatrix.function_name
+  qualifier              = aws_lambda_alias.live.name
   principal              = "*"
   function_url_auth_type = "NONE"
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_lambda_permission" "function_url_invoke" {
@@ -356,6 +393,11 @@ resource "aws_lambda_permission" "function_url_invoke" {
   statement_id             = "ChatrixFunctionUrlInvoke"
   action                   = "lambda:InvokeFunction"
   function_name            = aws_lambda_function.chatrix.function_name
+  qualifier                = aws_lambda_alias.live.name
   principal                = "*"
   invoked_via_function_url = true
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }

@@ -16,6 +16,11 @@ output "cloudfront_domain_name" {
   value       = aws_cloudfront_distribution.chatrix.domain_name
 }
 
+output "cloudfront_distribution_id" {
+  description = "The distribution's id: for invalidations, `aws cloudfront get-distribution`, and its metrics (AWS/CloudFront, in us-east-1)."
+  value       = aws_cloudfront_distribution.chatrix.id
+}
+
 output "ecr_repository_url" {
   description = "ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME) images are pushed to."
   value       = aws_ecr_repository.chatrix.repository_url
@@ -24,6 +29,16 @@ output "ecr_repository_url" {
 output "function_name" {
   description = "The Lambda function's name."
   value       = aws_lambda_function.chatrix.function_name
+}
+
+output "function_arn" {
+  description = "The Lambda function's unqualified ARN (its `$LATEST`)."
+  value       = aws_lambda_function.chatrix.arn
+}
+
+output "alias_arn" {
+  description = "ARN of the `live` alias: what the function URL, so CloudFront, serves. Roll back with `aws lambda update-alias --function-name NAME --name live --function-version N` (docs/releasing.md)."
+  value       = aws_lambda_alias.live.arn
 }
 
 output "region" {
@@ -47,10 +62,11 @@ output "log_group_name" {
 }
 
 output "github_variables" {
-  description = "GitHub repository variables for the release workflow, by name."
+  description = "GitHub repository variables for the release workflow, by name; set every one (docs/deployment.md, step 5). DEPLOY_ENVIRONMENT must be a repository-level variable: the workflow needs it before it enters the environment."
   value = {
     AWS_REGION           = var.region
     AWS_DEPLOY_ROLE_ARN  = one(aws_iam_role.deploy[*].arn)
+    DEPLOY_ENVIRONMENT   = var.github_environment
     ECR_REPOSITORY       = aws_ecr_repository.chatrix.repository_url
     LAMBDA_FUNCTION_NAME = aws_lambda_function.chatrix.function_name
     PUBLIC_URL           = local.public_url

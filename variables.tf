@@ -68,7 +68,7 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions: a cap on simultaneous requests (each open stream holds one execution environment), which also caps Bedrock spend per minute. -1 leaves the function unreserved, using the account's shared pool; 0 would stop it taking any traffic. Reserving fails on accounts whose concurrency quota is still the new-account 10."
+  description = "Reserved concurrent executions: a hard cap on simultaneous requests (each open stream holds one execution environment), which also caps Bedrock spend per minute; requests past it get 429 from Lambda. -1 (the default) leaves the function unreserved, in the account's shared pool; 0 stops all traffic (an emergency brake). Lambda refuses a reservation that would leave the account fewer than 100 unreserved executions (InvalidParameterValueException: \"... decreases account's UnreservedConcurrentExecution below its minimum value of [100]\"; the bracketed number is the account's floor), so any positive value fails on an account whose quota is still a new account's 10, and N fails unless the quota is at least N + 100 plus what other functions reserve. Raise the quota first (Service Quotas, Lambda, \"Concurrent executions\")."
   type        = number
   default     = -1
 
@@ -193,7 +193,7 @@ variable "api_key_secret_kms_key_arn" {
 # --- Container registry -----------------------------------------------------------------------
 
 variable "ecr_keep_images" {
-  description = "Tagged images kept in the ECR repository; older ones expire (untagged ones after a day). Keep enough to roll back to: a rollback is `update-function-code` with an older tag."
+  description = "Tagged images kept in the ECR repository; older ones expire (untagged ones after a day). Keep enough to roll back to: a rollback moves the `live` alias to an older published version, which can only start while its image is still in the repository."
   type        = number
   default     = 20
 
@@ -280,7 +280,7 @@ variable "github_repository" {
 }
 
 variable "github_repository_ids" {
-  description = "GitHub's immutable numeric ids of github_repository's owner and of the repository, e.g. { owner = 123456, repository = 456789 } (`gh api repos/OWNER/NAME --jq '{owner: .owner.id, repository: .id}'`). Repositories created or renamed on or after 2026-07-15, or opted in, issue OIDC subjects that embed them (`repo:OWNER@123456/NAME@456789:environment:production`); set them for such a repository and the role trusts exactly that subject. Null trusts the name-only subject older repositories issue (`repo:OWNER/NAME:environment:production`)."
+  description = "GitHub's immutable numeric ids of github_repository's owner and of the repository: { owner = 123456, repository = 456789 }, from `gh api repos/OWNER/NAME --jq '.owner.id, .id'` (owner first). Required whenever github_repository is set (checks.tf refuses to plan without them). The deploy role then trusts the repository by id (the `repository_id` claim) under either subject form GitHub issues: `repo:OWNER@123456/NAME@456789:environment:ENV` (repositories created, renamed or transferred since 2026-07-15, or opted in) and `repo:OWNER/NAME:environment:ENV` (older ones)."
   type = object({
     owner      = number
     repository = number
@@ -289,12 +289,12 @@ variable "github_repository_ids" {
 
   validation {
     condition     = var.github_repository_ids == null || try(var.github_repository_ids.owner > 0 && var.github_repository_ids.repository > 0 && floor(var.github_repository_ids.owner) == var.github_repository_ids.owner && floor(var.github_repository_ids.repository) == var.github_repository_ids.repository, false)
-    error_message = "github_repository_ids: null, or { owner = <positive integer>, repository = <positive integer> }."
+    error_message = "github_repository_ids: { owner = <positive integer>, repository = <positive integer> } (or null when github_repository is empty)."
   }
 }
 
 variable "github_environment" {
-  description = "GitHub environment the release job runs in (`environment: production` in the workflow). Only jobs in this environment can assume the deploy role; protect it with required reviewers or a tag rule in the repository settings."
+  description = "GitHub environment the release job runs in. The workflow reads it from the repository variable DEPLOY_ENVIRONMENT (set it from `tofu output github_variables`), so the two cannot drift apart silently: only jobs in this environment can assume the deploy role. Protect it with branch and tag rules, and reviewers if wanted, in the repository settings."
   type        = string
   default     = "production"
 
