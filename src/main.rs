@@ -22,6 +22,12 @@ async fn main() -> anyhow::Result<()> {
         BedrockMode::Emulator => {
             let url = chatrix::emulator::Emulator::new()?.spawn(0).await?;
             tracing::warn!(emulator = %url, "no AWS configuration: serving from the built-in Bedrock emulator");
+            if let Some(asked) = cfg.demo_kept_local {
+                tracing::warn!(
+                    host = %asked,
+                    "demo mode listens on 127.0.0.1 only; set CHATRIX_BEDROCK=emulator to serve the demo on HOST, or configure AWS"
+                );
+            }
             Bedrock::for_endpoint(&url).await
         }
     };

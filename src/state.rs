@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::models::Catalog;
+use crate::native::learned::Removal;
 
 /// Cheap to clone (one reference count): axum hands every handler and middleware its own copy.
 #[derive(Clone)]
@@ -39,6 +40,9 @@ pub struct Shared {
     /// or access is denied): that counter is not asked about the model again for
     /// [`COUNT_REFUSALS_TTL`]. See `docs/token-counting.md`.
     pub count_refusals: Cache<(Counter, String), ()>,
+    /// Betas and top-level fields Bedrock refused, per Bedrock model id: removed from that
+    /// model's bodies for [`LEARNED_TTL`] ([`crate::native::learned`]).
+    pub learned: Cache<String, Arc<Vec<Removal>>>,
 }
 
 /// The exact token counters, in the order they are asked.
@@ -67,6 +71,10 @@ const TOKEN_COUNTS_TTL: Duration = Duration::from_secs(10 * 60);
 pub const COUNT_REFUSALS_TTL: Duration = Duration::from_secs(60 * 60);
 /// Models remembered as refused, per counter; far more than the catalog holds.
 const COUNT_REFUSALS_CAPACITY: u64 = 1_000;
+/// How long a refused beta or field stays removed. Short enough that an AWS fix (a region that
+/// gains a beta) reaches users within the hour, long enough that a refusal costs one retry an hour
+/// per model and instance, not one per request.
+pub const LEARNED_TTL: Duration = Duration::from_secs(60 * 60);
 
 impl AppState {
     /// Also starts model discovery (a background task; see [`crate::discovery`]).
@@ -99,6 +107,10 @@ impl AppState {
             count_refusals: Cache::builder()
                 .max_capacity(COUNT_REFUSALS_CAPACITY)
                 .time_to_live(COUNT_REFUSALS_TTL)
+                .build(),
+            learned: Cache::builder()
+                .max_capacity(COUNT_REFUSALS_CAPACITY)
+                .time_to_live(LEARNED_TTL)
                 .build(),
         })))
     }

@@ -9,6 +9,7 @@
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
 use aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::InvokeModelWithResponseStreamError;
+use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
 use aws_sdk_bedrockruntime::types::ResponseStream;
@@ -26,7 +27,7 @@ impl Bedrock {
     ///
     /// # Errors
     /// Any Bedrock or transport failure, Bedrock's wording kept.
-    pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Vec<u8>, ApiError> {
+    pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Invoked, ApiError> {
         let call = self
             .client
             .invoke_model()
@@ -37,7 +38,10 @@ impl Bedrock {
             .send();
         with_body(body, call)
             .await
-            .map(|out| out.body.into_inner())
+            .map(|out| Invoked {
+                request_id: out.request_id().map(str::to_owned),
+                body: out.body.into_inner(),
+            })
             .map_err(|e| map_invoke_error(e, invoke_original_status))
     }
 
@@ -62,14 +66,27 @@ impl Bedrock {
         let out = with_body(body, call)
             .await
             .map_err(|e| map_invoke_error(e, stream_original_status))?;
-        Ok(UpstreamChunks { inner: out.body })
+        Ok(UpstreamChunks {
+            request_id: out.request_id().map(str::to_owned),
+            inner: out.body,
+        })
     }
+}
+
+/// InvokeModel's answer: Bedrock's Message JSON and its request id.
+#[derive(Debug)]
+pub struct Invoked {
+    pub body: Vec<u8>,
+    /// `x-amzn-requestid`: what AWS support asks for.
+    pub request_id: Option<String>,
 }
 
 /// The chunks of one InvokeModelWithResponseStream call, each one Anthropic event as JSON.
 /// Dropping it closes the connection, which cancels the generation upstream.
 #[derive(Debug)]
 pub struct UpstreamChunks {
+    /// `x-amzn-requestid` of the call.
+    pub request_id: Option<String>,
     inner: EventReceiver<ResponseStream, ResponseStreamError>,
 }
 

@@ -71,6 +71,9 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub bedrock_mode: BedrockMode,
+    /// The address `HOST` asked for, when `auto` fell back to the emulator and the listener was
+    /// kept on loopback instead (`CHATRIX_BEDROCK=emulator` serves the demo on any address).
+    pub demo_kept_local: Option<IpAddr>,
     /// Accepted keys from `CHATRIX_API_KEYS`.
     pub api_keys: Vec<NamedKey>,
     pub models_file: Option<PathBuf>,
@@ -213,8 +216,18 @@ impl Config {
                 ))
             }
         };
+        let asked_host = parse_or("HOST", get("HOST"), IpAddr::from([0, 0, 0, 0]))?;
+        // A host with credentials but none of the hints (an EC2 instance role, say) lands in
+        // demo mode; its canned answers must not be served to the network unless asked for.
+        let auto_demo = bedrock_mode == BedrockMode::Emulator
+            && get("CHATRIX_BEDROCK").unwrap_or("auto") == "auto";
+        let demo_kept_local = (auto_demo && !asked_host.is_loopback()).then_some(asked_host);
         Ok(Self {
-            host: parse_or("HOST", get("HOST"), IpAddr::from([0, 0, 0, 0]))?,
+            host: match demo_kept_local {
+                Some(_) => IpAddr::from([127, 0, 0, 1]),
+                None => asked_host,
+            },
+            demo_kept_local,
             port: parse_or("PORT", get("PORT"), DEFAULT_PORT)?,
             bedrock_mode,
             api_keys: match get("CHATRIX_API_KEYS") {

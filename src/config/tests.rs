@@ -12,7 +12,8 @@ fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 fn defaults_apply_when_nothing_is_set() {
     let c = Config::from_vars(&vars(&[]), false).expect("defaults parse");
     assert_eq!(c.port, 3000);
-    assert_eq!(c.host.to_string(), "0.0.0.0");
+    // No AWS configuration: the demo, kept on loopback (see the test below).
+    assert_eq!(c.host.to_string(), "127.0.0.1");
     assert_eq!(c.bedrock_mode, BedrockMode::Emulator);
     assert_eq!(c.inference_profile, InferenceProfile::Global);
     assert_eq!(c.log_format, LogFormat::Json);
@@ -41,6 +42,22 @@ fn any_aws_hint_selects_aws_mode() {
     )
     .expect("parses");
     assert_eq!(c.bedrock_mode, BedrockMode::Emulator);
+}
+
+#[test]
+fn the_automatic_demo_listens_on_loopback_unless_the_emulator_is_asked_for() {
+    let c = Config::from_vars(&vars(&[("HOST", "0.0.0.0")]), false).expect("parses");
+    assert_eq!(c.host.to_string(), "127.0.0.1");
+    assert_eq!(c.demo_kept_local.map(|h| h.to_string()).as_deref(), Some("0.0.0.0"));
+    let c = Config::from_vars(&vars(&[("HOST", "::1")]), false).expect("parses");
+    assert_eq!(c.host.to_string(), "::1", "loopback already");
+    assert_eq!(c.demo_kept_local, None);
+    let c = Config::from_vars(&vars(&[("CHATRIX_BEDROCK", "emulator")]), false).expect("parses");
+    assert_eq!(c.host.to_string(), "0.0.0.0", "an explicit demo serves any address");
+    assert_eq!(c.demo_kept_local, None);
+    let c = Config::from_vars(&vars(&[("AWS_REGION", "eu-west-1")]), false).expect("parses");
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.demo_kept_local, None);
 }
 
 #[test]

@@ -62,6 +62,8 @@ pub(crate) struct Rules {
     /// Runtime CountTokens serves it.
     pub(crate) count_tokens: bool,
     pub(crate) max_output: u64,
+    /// `cache_control.ttl` accepted (4.5 and later; NATIVE.md §1.5).
+    pub(crate) cache_ttl: bool,
     /// Back-end errors are a whole Anthropic envelope after Bedrock's prefix (4.7 and later).
     pub(crate) envelope: bool,
 }
@@ -79,7 +81,15 @@ const fn rules(thinking: Thinking, sampling: Sampling, max_output: u64) -> Rules
         system_messages: false,
         count_tokens: old,
         max_output,
+        cache_ttl: true,
         envelope: !old,
+    }
+}
+
+const fn no_cache_ttl(r: Rules) -> Rules {
+    Rules {
+        cache_ttl: false,
+        ..r
     }
 }
 
@@ -110,8 +120,18 @@ use Thinking::{Adaptive, AlwaysOn, BetweenTools, Budget, BudgetOrAdaptive};
 
 /// (family, major, minor, rules), oldest first within a family.
 const TABLE: &[(Family, u32, u32, Rules)] = &[
-    (Haiku, 3, 0, rules(Thinking::None, Free, 4_096)),
-    (Haiku, 3, 5, rules(Thinking::None, Free, 8_192)),
+    (
+        Haiku,
+        3,
+        0,
+        no_cache_ttl(rules(Thinking::None, Free, 4_096)),
+    ),
+    (
+        Haiku,
+        3,
+        5,
+        no_cache_ttl(rules(Thinking::None, Free, 8_192)),
+    ),
     (Haiku, 4, 5, rules(Budget, TemperatureXorTopP, 64_000)),
     // Anthropic's Haiku 5.5 migration guide: no budget thinking, no sampling, no prefill.
     (
@@ -120,9 +140,14 @@ const TABLE: &[(Family, u32, u32, Rules)] = &[
         5,
         system_messages(no_prefill(rules(Adaptive, Deprecated, 128_000))),
     ),
-    (Sonnet, 3, 5, rules(Thinking::None, Free, 8_192)),
-    (Sonnet, 3, 7, rules(Budget, Free, 64_000)),
-    (Sonnet, 4, 0, rules(Budget, Free, 64_000)),
+    (
+        Sonnet,
+        3,
+        5,
+        no_cache_ttl(rules(Thinking::None, Free, 8_192)),
+    ),
+    (Sonnet, 3, 7, no_cache_ttl(rules(Budget, Free, 64_000))),
+    (Sonnet, 4, 0, no_cache_ttl(rules(Budget, Free, 64_000))),
     (Sonnet, 4, 5, rules(Budget, TemperatureXorTopP, 64_000)),
     (
         Sonnet,
@@ -142,8 +167,8 @@ const TABLE: &[(Family, u32, u32, Rules)] = &[
         5,
         system_messages(no_forced_tools(rules(BetweenTools, Deprecated, 128_000))),
     ),
-    (Opus, 4, 0, rules(Budget, Free, 32_000)),
-    (Opus, 4, 1, rules(Budget, Free, 32_000)),
+    (Opus, 4, 0, no_cache_ttl(rules(Budget, Free, 32_000))),
+    (Opus, 4, 1, no_cache_ttl(rules(Budget, Free, 32_000))),
     (Opus, 4, 5, rules(Budget, TemperatureXorTopP, 64_000)),
     (
         Opus,
@@ -194,6 +219,7 @@ const UNKNOWN: Rules = Rules {
     system_messages: false,
     count_tokens: false,
     max_output: 128_000,
+    cache_ttl: true,
     envelope: false,
 };
 

@@ -18,6 +18,7 @@ fn spec(id: &str, created_at: &str) -> ModelSpec {
         price: None,
         long_context_price: None,
         regional_prices: std::collections::HashMap::new(),
+        data_retention: None,
     }
 }
 

@@ -104,6 +104,10 @@ pub struct ModelSpec {
     pub long_context_price: Option<LongContextPrice>,
     #[serde(default)]
     pub regional_prices: HashMap<String, Price>,
+    /// The account-wide Bedrock data-retention mode this model needs before Bedrock serves it
+    /// (the Fable models): named to the client next to Bedrock's refusal, which does not say it.
+    #[serde(default)]
+    pub data_retention: Option<String>,
 }
 
 /// The model families whose newest member lends its rules and price to a launch-day model.

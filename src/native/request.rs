@@ -15,6 +15,8 @@
 //!   `tool_choice`;
 //! - top-level fields Bedrock has no place for ([`DROPPED_FIELDS`]) removed, and `output_config`
 //!   for models older than 4.6;
+//! - `cache_control` markers without `scope`, and without `ttl` before 4.5
+//!   ([`super::cache_control`]);
 //! - Claude Code's `x-anthropic-billing-header:` block removed from `system` when configured;
 //! - for a CountTokens body only, a `max_tokens` ([`super::count`]).
 //!
@@ -26,6 +28,7 @@ use indexmap::IndexMap;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
+use super::cache_control::Strip;
 use crate::anthropic::request::{beta_values, truncate};
 use crate::error::ApiError;
 use crate::models::rules::{Change, SystemMessages};
@@ -123,6 +126,10 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
         dropped.push("output_config".to_owned());
     }
     apply_changes(&mut fields, opts.changes)?;
+    let markers = Strip {
+        ttl: !opts.model.capabilities.cache_ttl_1h,
+    };
+    super::cache_control::strip_fields(&mut fields, markers, &mut dropped)?;
     if opts.purpose == Purpose::CountTokens {
         let max_tokens = super::count::max_tokens(fields.get("thinking").map(AsRef::as_ref));
         fields.insert("max_tokens".into(), raw(&json!(max_tokens))?);

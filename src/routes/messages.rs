@@ -74,17 +74,30 @@ pub(super) async fn create_message(
     };
     response
         .map(|r| with_changes(r, &changes))
-        .map_err(|e| unknown_to_bedrock(&model, e))
+        .map_err(|e| explain_refusal(&model, e))
 }
 
-/// A launch-day name Bedrock does not know after all: Bedrock's own words, as the 404 an unknown
-/// model is (clients such as Claude Code then say the model is unavailable).
-fn unknown_to_bedrock(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
+/// Bedrock's refusals, kept in Bedrock's words, with what only the gateway knows:
+/// - a launch-day name Bedrock does not know after all is the 404 an unknown model is (clients
+///   such as Claude Code then say the model is unavailable);
+/// - a model that needs an account-wide data-retention mode (the Fable models) gets the mode
+///   named after Bedrock's text, which does not name it (NATIVE.md §7.2).
+fn explain_refusal(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
     match error {
         ApiError::InvalidRequest(m)
             if model.derived && m.contains("model identifier is invalid") =>
         {
             ApiError::NotFound(m)
+        }
+        ApiError::InvalidRequest(m) if m.contains("data retention mode") => {
+            match model.spec.and_then(|s| s.data_retention.as_deref()) {
+                Some(mode) => ApiError::InvalidRequest(format!(
+                    "{m} (Chatrix: Bedrock serves this model only to AWS accounts whose \
+                     data-retention mode is `{mode}`; an administrator sets it once with \
+                     PutAccountDataRetention, see docs/models.md)"
+                )),
+                None => ApiError::InvalidRequest(m),
+            }
         }
         other => other,
     }
@@ -163,16 +176,26 @@ pub(super) fn apply_model_rules(
     Ok(changes)
 }
 
-/// Names the rule changes a client could notice in `x-chatrix-changes` (comma-separated).
+/// The header naming what the gateway changed that a client could notice (comma-separated).
+pub(super) const CHANGES: &str = "x-chatrix-changes";
+
+/// Names the rule changes a client could notice in [`CHANGES`], before any the upstream call
+/// added (a refusal learned on the native path).
 fn with_changes(mut response: Response, changes: &[Change]) -> Response {
-    let visible: Vec<_> = changes
+    let mut visible: Vec<&str> = changes
         .iter()
         .filter(|c| c.is_visible())
         .map(Change::name)
         .collect();
+    let headers = response.headers_mut();
+    let earlier = headers
+        .get(CHANGES)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    visible.extend(earlier.as_deref());
     if let Ok(v) = HeaderValue::from_str(&visible.join(", ")) {
         if !visible.is_empty() {
-            response.headers_mut().insert("x-chatrix-changes", v);
+            headers.insert(CHANGES, v);
         }
     }
     response

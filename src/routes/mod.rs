@@ -32,6 +32,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::util::option_layer;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::auth::{self, AuthedKey, Keys};
@@ -73,8 +74,20 @@ pub fn router(state: AppState) -> Router {
         .layer(option_layer(origin_secret.map(|secret| {
             middleware::from_fn_with_state(secret, auth::origin::require_origin)
         })))
+        .layer(option_layer(demo_marker(&state.cfg)))
         .layer(middleware::from_fn(request_log))
         .with_state(state)
+}
+
+/// `x-chatrix-upstream: emulator` on every response of the demo, so that canned answers can
+/// never pass for Bedrock's.
+fn demo_marker(cfg: &crate::config::Config) -> Option<SetResponseHeaderLayer<HeaderValue>> {
+    (cfg.bedrock_mode == crate::config::BedrockMode::Emulator).then(|| {
+        SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-chatrix-upstream"),
+            HeaderValue::from_static("emulator"),
+        )
+    })
 }
 
 /// CORS for browser apps, only for the origins configured (none by default). Keys travel in

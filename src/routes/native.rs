@@ -2,17 +2,21 @@
 //! rules in [`crate::native::request`], sent with InvokeModel (or its streaming twin), and the
 //! answer relayed with its cost. Thin: the pure work is in [`crate::native`].
 
+use std::future::Future;
+use std::sync::Arc;
+
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::messages::{fetch_sources, with_cost, RequestLog};
+use super::messages::{fetch_sources, with_cost, RequestLog, CHANGES};
 use super::stream::{self, StreamLog};
 use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;
 use crate::models::rules::Change;
 use crate::models::ResolvedModel;
+use crate::native::learned::{self, Removal};
 use crate::native::request::{to_invoke, url_sources_mut, NativeOptions, Purpose};
 use crate::native::response::relay_message;
 use crate::native::stream::{NativeContext, NativeStream};
@@ -67,9 +71,12 @@ pub(super) async fn message(
         currency: call.state.cfg.currency.clone(),
     };
     let model_id = &call.model.bedrock_model_id;
+    let body = known_refusals_removed(call.state, model_id, Bytes::from(invoke.bytes)).await?;
     let bedrock = &call.state.bedrock;
     if stream {
-        let upstream = bedrock.invoke_stream(model_id, invoke.bytes.into()).await?;
+        let send = |b| bedrock.invoke_stream(model_id, b);
+        let (upstream, learned) = send_learning(call.state, model_id, body, send).await?;
+        let upstream_id = upstream.request_id.clone();
         let ping = call.state.cfg.ping_interval;
         let mut response = stream::respond(upstream, NativeStream::new(ctx), ping, log).await?;
         response.extensions_mut().insert(RequestLog {
@@ -77,16 +84,104 @@ pub(super) async fn message(
             stream: true,
             ..RequestLog::default()
         });
-        return Ok(response);
+        return Ok(with_upstream_notes(response, upstream_id, &learned));
     }
-    let answer = bedrock.invoke(model_id, invoke.bytes.into()).await?;
-    let relayed = relay_message(&answer, &ctx)?;
+    let send = |b| bedrock.invoke(model_id, b);
+    let (answer, learned) = send_learning(call.state, model_id, body, send).await?;
+    let relayed = relay_message(&answer.body, &ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    let response = with_upstream_notes(response, answer.request_id, &learned);
     Ok(with_cost(response, call.model, &relayed.usage))
+}
+
+/// The body without what Bedrock refused for this model within the last hour.
+async fn known_refusals_removed(
+    state: &AppState,
+    model_id: &str,
+    body: Bytes,
+) -> Result<Bytes, ApiError> {
+    let Some(known) = state.learned.get(model_id).await else {
+        return Ok(body);
+    };
+    tracing::debug!(removed = ?known, "removed what Bedrock refused for this model");
+    Ok(learned::strip(&body, &known)?.map_or(body, Bytes::from))
+}
+
+/// Sends `body`; when Bedrock refuses a beta or an optional top-level field of it, sends it once
+/// more without them and remembers them for the model ([`crate::native::learned`]). Returns what
+/// this request had removed that way, for `x-chatrix-changes`.
+async fn send_learning<T, F, Fut>(
+    state: &AppState,
+    model_id: &str,
+    body: Bytes,
+    send: F,
+) -> Result<(T, Vec<Removal>), ApiError>
+where
+    F: Fn(Bytes) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let refusal = match send(body.clone()).await {
+        Err(ApiError::InvalidRequest(message)) => message,
+        other => return other.map(|answer| (answer, Vec::new())),
+    };
+    let removals = match learned::refused(&refusal) {
+        Some(refused) => learned::removals(&body, &refused)?,
+        None => Vec::new(),
+    };
+    let Some(retry) = learned::strip(&body, &removals)? else {
+        return Err(ApiError::InvalidRequest(refusal));
+    };
+    drop(body);
+    let mut known: Vec<Removal> = state
+        .learned
+        .get(model_id)
+        .await
+        .map(|k| k.to_vec())
+        .unwrap_or_default();
+    known.extend(
+        removals
+            .iter()
+            .filter(|r| !known.contains(r))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    state
+        .learned
+        .insert(model_id.to_owned(), Arc::new(known))
+        .await;
+    tracing::warn!(
+        model = model_id,
+        removed = ?removals,
+        "Bedrock refused these for this model; sending without them, and removing them for an hour"
+    );
+    send(Bytes::from(retry))
+        .await
+        .map(|answer| (answer, removals))
+}
+
+/// Bedrock's request id (`x-amzn-requestid`, for AWS support; `request-id` stays the gateway's
+/// own, which its logs carry) and what a learned refusal removed (appended to
+/// `x-chatrix-changes` as `removed:<beta or field>`).
+fn with_upstream_notes(
+    mut response: Response,
+    upstream_id: Option<String>,
+    learned: &[Removal],
+) -> Response {
+    let headers = response.headers_mut();
+    if let Some(v) = upstream_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    let removed: Vec<String> = learned.iter().map(|r| format!("removed:{r}")).collect();
+    if let Ok(v) = HeaderValue::from_str(&removed.join(", ")) {
+        if !removed.is_empty() {
+            headers.insert(CHANGES, v);
+        }
+    }
+    response
 }
 
 /// The body with every `url` source replaced by its downloaded bytes (Bedrock takes bytes only).

@@ -19,6 +19,7 @@ mod limits;
 mod messages;
 mod models;
 mod native;
+mod native_refusals;
 mod origin;
 mod routes;
 mod streaming;

@@ -122,3 +122,29 @@ async fn claude_goes_through_converse_when_configured_and_other_models_always_do
         "Converse"
     );
 }
+
+#[tokio::test]
+async fn cache_markers_lose_scope_everywhere_and_ttl_only_on_models_before_4_5() {
+    let app = spawn_app_with(INVOKE).await;
+    let marker = json!({"type": "ephemeral", "scope": "global", "ttl": "1h"});
+    let ask = |model: &str| {
+        json!({"model": model, "max_tokens": 32,
+            "system": [{"type": "text", "text": "be brief", "cache_control": marker}],
+            "tools": [{"name": "Read", "input_schema": {"type": "object"}, "cache_control": marker}],
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "hi \"scope\"", "cache_control": marker}]}]})
+    };
+    for (model, kept) in [
+        ("claude-opus-5-5", json!({"type": "ephemeral", "ttl": "1h"})),
+        ("claude-sonnet-4-20250514", json!({"type": "ephemeral"})),
+    ] {
+        let r = app.post_messages(&ask(model)).await;
+        assert_eq!(r.status, 200, "{model}: {:?}", r.body);
+        let sent: serde_json::Value =
+            serde_json::from_str(&last_invoke(&app).raw_body.expect("raw")).expect("JSON");
+        assert_eq!(sent["system"][0]["cache_control"], kept, "{model}");
+        assert_eq!(sent["tools"][0]["cache_control"], kept, "{model}");
+        assert_eq!(sent["messages"][0]["content"][0]["cache_control"], kept);
+        assert_eq!(sent["messages"][0]["content"][0]["text"], "hi \"scope\"");
+    }
+}

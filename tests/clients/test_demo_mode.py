@@ -1,5 +1,6 @@
-"""README's first command: with no AWS configuration the binary serves its built-in emulator and
-prints the two variables Claude Code needs; those variables then work."""
+"""README's first command: with no AWS configuration the binary serves its built-in emulator on
+loopback only, marks every answer as the emulator's, and prints the two variables Claude Code
+needs; those variables then work."""
 
 import os
 import re
@@ -13,8 +14,10 @@ def test_without_aws_configuration_the_printed_exports_work(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PORT": str(port), "HOST": "127.0.0.1"}
-    proc = subprocess.Popen([os.environ["CHATRIX_BIN"]], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # HOST unset: the default 0.0.0.0 is kept to loopback, because nobody asked for the demo.
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PORT": str(port)}
+    log = tmp_path / "chatrix.log"
+    proc = subprocess.Popen([os.environ["CHATRIX_BIN"]], env=env, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
     try:
         exports = {}
         for _ in range(10):
@@ -29,8 +32,13 @@ def test_without_aws_configuration_the_printed_exports_work(tmp_path):
 
         client = anthropic.Anthropic(base_url=exports["ANTHROPIC_BASE_URL"], auth_token=exports["ANTHROPIC_AUTH_TOKEN"],
                                      api_key=None, max_retries=0)
-        reply = client.messages.create(model="claude-opus-4-8", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
-        assert reply.content[0].text == "Hello from the Bedrock emulator."
+        raw = client.messages.with_raw_response.create(model="claude-opus-4-8", max_tokens=64,
+                                                       messages=[{"role": "user", "content": "hi"}])
+        assert raw.parse().content[0].text == "Hello from the Bedrock emulator."
+        assert raw.headers["x-chatrix-upstream"] == "emulator"
+        text = log.read_text()
+        assert f'"addr":"127.0.0.1:{port}"' in text, text
+        assert "CHATRIX_BEDROCK=emulator" in text, text
 
         wrong = anthropic.Anthropic(base_url=exports["ANTHROPIC_BASE_URL"], api_key="sk-guess", max_retries=0)
         try:

@@ -295,3 +295,27 @@ async fn content_rules_pairing_cache_control_and_output_cap() {
         format!("{MODEL_ERRORS}max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5-20250929")
     );
 }
+
+#[tokio::test]
+async fn cache_control_takes_no_scope_and_a_ttl_only_from_4_5_on() {
+    let t = spawn().await;
+    let marked = |marker: Value| {
+        with(
+            body("hi"),
+            "messages",
+            json!([{"role": "user", "content": [{"type": "text", "text": "part", "cache_control": marker}]}]),
+        )
+    };
+    let scoped = marked(json!({"type": "ephemeral", "scope": "global"}));
+    assert_eq!(
+        refused(&t, SONNET_45, &scoped).await,
+        format!("{MODEL_ERRORS}cache_control.scope: Extra inputs are not permitted")
+    );
+    let ttl = marked(json!({"type": "ephemeral", "ttl": "5m"}));
+    assert_eq!(
+        refused(&t, "us.anthropic.claude-sonnet-4-20250514-v1:0", &ttl).await,
+        format!("{MODEL_ERRORS}cache_control.ttl: Extra inputs are not permitted")
+    );
+    let answer = invoke(&t, SONNET_45, &ttl).await;
+    assert!(answer.is_ok(), "4.5 takes a ttl: {answer:?}");
+}

@@ -62,7 +62,7 @@ pub(crate) fn check(
     if thinking {
         check_thinking_first(messages, voice)?;
     }
-    check_cache_control(map, messages, voice)
+    check_cache_control(map, messages, rules, voice)
 }
 
 fn check_system(system: Option<&Value>, voice: Voice) -> Result<(), BedrockError> {
@@ -364,6 +364,7 @@ fn check_thinking_first(messages: &[Value], voice: Voice) -> Result<(), BedrockE
 fn check_cache_control(
     map: &Map<String, Value>,
     messages: &[Value],
+    rules: &Rules,
     voice: Voice,
 ) -> Result<(), BedrockError> {
     let lists = [map.get("tools"), map.get("system")]
@@ -378,6 +379,18 @@ fn check_cache_control(
     for c in &marked {
         if c.get("type").and_then(Value::as_str) != Some("ephemeral") {
             return Err(voice.model("cache_control.type: Input should be 'ephemeral'"));
+        }
+        // `scope` belongs to the Anthropic API's prompt-caching-scope beta, which Bedrock does
+        // not offer; `ttl` came with 4.5 (NATIVE.md §1.3, §1.5).
+        let extra = c
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+            .find(|k| *k != "type" && (*k != "ttl" || !rules.cache_ttl));
+        if let Some(extra) = extra {
+            return Err(voice.model(format!(
+                "cache_control.{extra}: Extra inputs are not permitted"
+            )));
         }
         if let Some(ttl) = c.get("ttl") {
             if ttl != "5m" && ttl != "1h" {

@@ -1,0 +1,241 @@
+//! `cache_control` markers as Bedrock takes them: `scope` removed (it belongs to the Anthropic
+//! API's prompt-caching-scope beta, which Bedrock does not offer), and `ttl` removed for models
+//! older than 4.5, which refuse it (NATIVE.md §1.3, §1.5; the model's `cache_ttl_1h` capability).
+//!
+//! Markers sit on `system` blocks, on tools and on message content blocks (and inside
+//! `tool_result` content). Only the blocks whose bytes hold a marker with something to remove are
+//! parsed and written again; every other byte of the body is kept, so a request without such a
+//! marker, which is every request Claude Code sends through a gateway, passes untouched and pays
+//! one substring scan. Pure.
+
+use std::borrow::Cow;
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// What to take out of each marker.
+#[derive(Debug, Clone, Copy)]
+pub struct Strip {
+    /// Also remove `ttl` (the model predates it).
+    pub ttl: bool,
+}
+
+impl Strip {
+    fn keys(self) -> &'static [&'static str] {
+        if self.ttl {
+            &["scope", "ttl"]
+        } else {
+            &["scope"]
+        }
+    }
+
+    /// Whether `raw` may hold a marker key to remove: a cheap test before any parse.
+    fn may_touch(self, raw: &str) -> bool {
+        raw.contains("\"cache_control\"")
+            && self
+                .keys()
+                .iter()
+                .any(|k| raw.contains(&format!("\"{k}\"")))
+    }
+}
+
+/// The top-level fields of an InvokeModel body with their markers stripped; the names of the
+/// fields that changed are added to `dropped`.
+///
+/// # Errors
+/// As [`blocks`].
+pub fn strip_fields<'a>(
+    fields: &mut IndexMap<Cow<'a, str>, Cow<'a, RawValue>>,
+    strip: Strip,
+    dropped: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    for key in ["system", "tools", "messages"] {
+        let Some(list) = fields.get(key) else {
+            continue;
+        };
+        let edited = match key {
+            "messages" => messages(list, strip)?,
+            _ => blocks(list, strip)?,
+        };
+        if let Some(edited) = edited {
+            fields.insert(key.into(), Cow::Owned(edited));
+            dropped.push(format!("{key}(cache_control {})", strip.keys().join("/")));
+        }
+    }
+    Ok(())
+}
+
+/// `system` or `tools` (an array of blocks) with markers stripped; `None` when nothing changed.
+///
+/// # Errors
+/// A block that is not valid JSON (the typed parse has accepted the body, so a bug).
+pub fn blocks(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
+    if !strip.may_touch(list.get()) || !list.get().trim_start().starts_with('[') {
+        return Ok(None);
+    }
+    let items: Vec<&RawValue> = parse(list)?;
+    let mut changed = false;
+    let mut out: Vec<Cow<'_, RawValue>> = Vec::with_capacity(items.len());
+    for item in items {
+        match block(item, strip)? {
+            Some(edited) => {
+                changed = true;
+                out.push(Cow::Owned(edited));
+            }
+            None => out.push(Cow::Borrowed(item)),
+        }
+    }
+    changed.then(|| to_raw(&out)).transpose()
+}
+
+/// `messages` with the markers of their content blocks stripped; `None` when nothing changed.
+///
+/// # Errors
+/// As [`blocks`].
+pub fn messages(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
+    if !strip.may_touch(list.get()) {
+        return Ok(None);
+    }
+    let items: Vec<&RawValue> = parse(list)?;
+    let mut changed = false;
+    let mut out: Vec<Cow<'_, RawValue>> = Vec::with_capacity(items.len());
+    for item in items {
+        if !strip.may_touch(item.get()) {
+            out.push(Cow::Borrowed(item));
+            continue;
+        }
+        let mut message: IndexMap<Cow<'_, str>, Cow<'_, RawValue>> = parse(item)?;
+        let edited = match message.get("content") {
+            Some(content) => blocks(content, strip)?,
+            None => None,
+        };
+        match edited {
+            Some(content) => {
+                changed = true;
+                message.insert("content".into(), Cow::Owned(content));
+                out.push(Cow::Owned(to_raw(&message)?));
+            }
+            None => out.push(Cow::Borrowed(item)),
+        }
+    }
+    changed.then(|| to_raw(&out)).transpose()
+}
+
+/// One block (a content block, a system block or a tool), markers stripped at any depth.
+fn block(item: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
+    if !strip.may_touch(item.get()) {
+        return Ok(None);
+    }
+    let mut value: Value = parse(item)?;
+    if !strip_value(&mut value, strip) {
+        return Ok(None);
+    }
+    to_raw(&value).map(Some)
+}
+
+fn strip_value(value: &mut Value, strip: Strip) -> bool {
+    match value {
+        Value::Object(map) => {
+            let mut changed = match map.get_mut("cache_control") {
+                Some(Value::Object(marker)) => remove_keys(marker, strip),
+                _ => false,
+            };
+            for (key, child) in map.iter_mut() {
+                if key != "cache_control" {
+                    changed |= strip_value(child, strip);
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| strip_value(item, strip) | changed),
+        _ => false,
+    }
+}
+
+fn remove_keys(marker: &mut Map<String, Value>, strip: Strip) -> bool {
+    strip.keys().iter().fold(false, |changed, key| {
+        marker.shift_remove(*key).is_some() | changed
+    })
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ApiError> {
+    serde_json::from_str(raw.get()).map_err(|e| ApiError::Internal(e.into()))
+}
+
+fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(value).map_err(|e| ApiError::Internal(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).expect("JSON")
+    }
+
+    const SCOPE_ONLY: Strip = Strip { ttl: false };
+    const OLD_MODEL: Strip = Strip { ttl: true };
+
+    #[test]
+    fn a_marker_loses_its_scope_and_the_other_blocks_keep_their_bytes() {
+        let system = raw(
+            r#"[{"type":"text","text":"a\u0041"},{"type":"text","text":"b","cache_control":{"type":"ephemeral","scope":"global","ttl":"1h"}}]"#,
+        );
+        let out = blocks(&system, SCOPE_ONLY).expect("ok").expect("changed");
+        assert_eq!(
+            out.get(),
+            r#"[{"type":"text","text":"a\u0041"},{"type":"text","text":"b","cache_control":{"type":"ephemeral","ttl":"1h"}}]"#
+        );
+    }
+
+    #[test]
+    fn an_older_model_also_loses_the_ttl() {
+        let tools = raw(
+            r#"[{"name":"t","input_schema":{},"cache_control":{"type":"ephemeral","ttl":"1h"}}]"#,
+        );
+        let out = blocks(&tools, OLD_MODEL).expect("ok").expect("changed");
+        assert_eq!(
+            out.get(),
+            r#"[{"name":"t","input_schema":{},"cache_control":{"type":"ephemeral"}}]"#
+        );
+        assert!(blocks(&tools, SCOPE_ONLY).expect("ok").is_none());
+    }
+
+    #[test]
+    fn markers_inside_tool_results_are_reached_and_untouched_messages_keep_their_bytes() {
+        let list = raw(
+            r#"[{"role":"user","content":"plain \"scope\" talk"},{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral","scope":"global"}}]}]}]"#,
+        );
+        let out = messages_of(&list);
+        assert!(out.starts_with(r#"[{"role":"user","content":"plain \"scope\" talk"},"#));
+        assert!(!out.contains(r#""scope":"global""#), "{out}");
+        assert!(
+            out.contains(r#""cache_control":{"type":"ephemeral"}"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_body_without_markers_to_change_is_not_rewritten() {
+        let marked = raw(
+            r#"[{"role":"user","content":[{"type":"text","text":"the scope of it","cache_control":{"type":"ephemeral"}}]}]"#,
+        );
+        assert!(messages(&marked, OLD_MODEL).expect("ok").is_none());
+        let text_only = raw(r#"[{"role":"user","content":"\"scope\" and \"ttl\""}]"#);
+        assert!(messages(&text_only, OLD_MODEL).expect("ok").is_none());
+    }
+
+    fn messages_of(list: &RawValue) -> String {
+        messages(list, SCOPE_ONLY)
+            .expect("ok")
+            .expect("changed")
+            .get()
+            .to_owned()
+    }
+}

@@ -1,0 +1,162 @@
+//! What Bedrock refused for a model, learned from its 400s: betas and optional top-level fields.
+//!
+//! The catalog's per-model allow-lists ([`super::request`]) are right for the models it knows. A
+//! launch-day model borrows its family's lists, and Bedrock sometimes narrows a list per region or
+//! per week (NATIVE.md §2.1, §2.6). When Bedrock answers `invalid beta flag`, `extraneous key [k]
+//! is not permitted` or `k: Extra inputs are not permitted`, the gateway removes what was refused,
+//! sends the request once more, and keeps removing it for that model for a while
+//! ([`crate::state::Shared::learned`]), so one rejected beta costs one retry, not every request.
+//!
+//! `invalid beta flag` names no beta, so every beta of the refused body is taken as suspect. A
+//! field is only learned when it is optional for the answer: the fields that carry what the client
+//! asked for ([`NEVER_DROPPED`]) are refused to the client as Bedrock worded it, because Claude
+//! Code recovers from those itself (NATIVE.md §5.3). A beta goes with its paired body field
+//! ([`super::request::BETA_FIELDS`]). Pure: no I/O, no logging.
+
+use std::borrow::Cow;
+
+use indexmap::IndexMap;
+use serde_json::value::RawValue;
+
+use super::request::BETA_FIELDS;
+use crate::error::ApiError;
+
+/// Top-level fields never dropped on a refusal: the conversation, its limits, and the features
+/// the client chose (Claude Code retries without thinking or a system message on its own when
+/// Bedrock names them, which it can only do if it sees the refusal).
+pub const NEVER_DROPPED: [&str; 12] = [
+    "anthropic_version",
+    "max_tokens",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "output_config",
+];
+
+/// What a 400 says Bedrock refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// `invalid beta flag`: one of the body's betas, unnamed.
+    Betas,
+    /// Top-level fields named by the refusal.
+    Fields(Vec<String>),
+}
+
+/// One learned removal: a beta (`beta:<name>`) or a top-level field (`<name>`).
+pub type Removal = String;
+
+const BETA: &str = "beta:";
+
+/// Reads a ValidationException's message (Bedrock's prefix already removed or not).
+pub fn refused(message: &str) -> Option<Refused> {
+    if message.contains("invalid beta flag") {
+        return Some(Refused::Betas);
+    }
+    let mut fields: Vec<String> = Vec::new();
+    for part in message.split("extraneous key [").skip(1) {
+        if let Some((key, rest)) = part.split_once(']') {
+            if rest.starts_with(" is not permitted") {
+                fields.push(key.to_owned());
+            }
+        }
+    }
+    let rest = message.rsplit("errors: ").next().unwrap_or(message);
+    if let Some(key) = rest.strip_suffix(": Extra inputs are not permitted") {
+        // A nested path (`tools.3.custom.defer_loading`) is the content's business, not ours.
+        if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            fields.push(key.to_owned());
+        }
+    }
+    (!fields.is_empty()).then_some(Refused::Fields(fields))
+}
+
+/// The removals that answer `refused` for the body that was sent: empty when the body holds
+/// nothing the gateway may take out (the refusal then goes to the client as it is).
+///
+/// # Errors
+/// The body is not a JSON object (it is ours, so that is a bug).
+pub fn removals(body: &[u8], refused: &Refused) -> Result<Vec<Removal>, ApiError> {
+    let fields = top_level(body)?;
+    Ok(match refused {
+        Refused::Betas => betas(&fields)?
+            .into_iter()
+            .map(|b| format!("{BETA}{b}"))
+            .collect(),
+        Refused::Fields(names) => names
+            .iter()
+            .filter(|n| fields.contains_key(n.as_str()) && !NEVER_DROPPED.contains(&n.as_str()))
+            .cloned()
+            .collect(),
+    })
+}
+
+/// The body without `removals` (and without a field whose paired beta went): `None` when none of
+/// them is in it. The other fields keep their bytes and order.
+///
+/// # Errors
+/// The body is not a JSON object.
+pub fn strip(body: &[u8], removals: &[Removal]) -> Result<Option<Vec<u8>>, ApiError> {
+    let mut fields = top_level(body)?;
+    let mut changed = false;
+    for name in removals.iter().filter(|r| !r.starts_with(BETA)) {
+        changed |= fields.shift_remove(name.as_str()).is_some();
+    }
+    let sent = betas(&fields)?;
+    let kept: Vec<&str> = sent
+        .iter()
+        .map(String::as_str)
+        .filter(|b| !removals.iter().any(|r| r.strip_prefix(BETA) == Some(b)))
+        .collect();
+    if kept.len() != sent.len() {
+        changed = true;
+        if kept.is_empty() {
+            fields.shift_remove("anthropic_beta");
+        } else {
+            let list = serde_json::value::to_raw_value(&kept).map_err(internal)?;
+            fields.insert("anthropic_beta".into(), Cow::Owned(list));
+        }
+        for (field, needs) in BETA_FIELDS {
+            if !kept.iter().any(|b| needs.contains(b)) {
+                fields.shift_remove(field);
+            }
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    serde_json::to_writer(&mut out, &fields).map_err(internal)?;
+    Ok(Some(out))
+}
+
+type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, RawValue>>;
+
+fn top_level(body: &[u8]) -> Result<Fields<'_>, ApiError> {
+    let borrowed: IndexMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_slice(body).map_err(internal)?;
+    Ok(borrowed
+        .into_iter()
+        .map(|(k, v)| (k, Cow::Borrowed(v)))
+        .collect())
+}
+
+fn betas(fields: &Fields<'_>) -> Result<Vec<String>, ApiError> {
+    match fields.get("anthropic_beta") {
+        Some(v) => serde_json::from_str(v.get()).map_err(internal),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::Internal(e.into())
+}
+
+#[cfg(test)]
+#[path = "learned_tests.rs"]
+mod tests;
