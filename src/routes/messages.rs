@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use super::stream::StreamLog;
+use super::deadline::Deadline;
+use super::stream::{StreamLog, Timing};
 use super::RequestId;
 
 use base64::Engine;
@@ -53,6 +54,7 @@ pub(super) async fn create_message(
     let model = resolve_model(&state, &request.model)?;
     let betas = beta_headers(&headers);
     let changes = apply_model_rules(&model, &mut request, &betas)?;
+    let deadline = Deadline::from_headers(&headers);
     let log = StreamLog {
         request_id: request_id
             .map(|Extension(RequestId(id))| id)
@@ -66,11 +68,17 @@ pub(super) async fn create_message(
             model: &model,
             betas: &betas,
             changes: &changes,
+            deadline,
         };
         super::native::message(call, bytes, request, log).await
     } else {
         drop(bytes);
-        converse_message(&state, &model, request, &betas, log).await
+        let route = Route {
+            state: &state,
+            model: &model,
+            deadline,
+        };
+        converse_message(route, request, &betas, log).await
     };
     response
         .map(|r| with_changes(r, &changes))
@@ -90,14 +98,25 @@ fn unknown_to_bedrock(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
     }
 }
 
+/// Where a Converse request goes, and by when.
+struct Route<'a> {
+    state: &'a AppState,
+    model: &'a ResolvedModel<'a>,
+    deadline: Deadline,
+}
+
 /// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
 async fn converse_message(
-    state: &AppState,
-    model: &ResolvedModel<'_>,
+    route: Route<'_>,
     mut request: MessagesRequest,
     betas: &[String],
     log: StreamLog,
 ) -> Result<Response, ApiError> {
+    let Route {
+        state,
+        model,
+        deadline,
+    } = route;
     inline_url_sources(&state.fetcher, &mut request).await?;
     let converse = to_converse(&request, &convert_options(state, model, betas))?;
     if !converse.dropped.is_empty() {
@@ -121,6 +140,7 @@ async fn converse_message(
         tool_names,
         stop_sequences,
         body,
+        deadline,
     };
     match input_estimate {
         Some(input_estimate) => stream_message(call, log, input_estimate).await,
@@ -185,13 +205,14 @@ struct Call<'a> {
     tool_names: ToolNameMap,
     stop_sequences: Vec<String>,
     body: Vec<u8>,
+    deadline: Deadline,
 }
 
 async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
+    let bedrock = &call.state.bedrock;
     let output = call
-        .state
-        .bedrock
-        .converse(&call.model.bedrock_model_id, call.body.into())
+        .deadline
+        .within(bedrock.converse(&call.model.bedrock_model_id, call.body.into()))
         .await?;
     let ctx = ResponseContext {
         client_model: &call.model.client_model,
@@ -235,14 +256,17 @@ async fn stream_message(
         price: call.model.price,
         currency: call.state.cfg.currency.clone(),
     };
+    let bedrock = &call.state.bedrock;
     let upstream = call
-        .state
-        .bedrock
-        .converse_stream(&call.model.bedrock_model_id, call.body.into())
+        .deadline
+        .within(bedrock.converse_stream(&call.model.bedrock_model_id, call.body.into()))
         .await?;
+    let timing = Timing {
+        ping: call.state.cfg.ping_interval,
+        deadline: call.deadline,
+    };
     let relay = StreamState::new(ctx);
-    let mut response =
-        super::stream::respond(upstream, relay, call.state.cfg.ping_interval, log).await?;
+    let mut response = super::stream::respond(upstream, relay, timing, log).await?;
     response.extensions_mut().insert(RequestLog {
         model: Some(call.model.client_model.clone()),
         stream: true,

@@ -12,6 +12,7 @@
 
 mod count_tokens;
 mod counting;
+mod deadline;
 mod mantle_body;
 mod messages;
 mod models;

@@ -7,8 +7,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use super::deadline::Deadline;
 use super::messages::{fetch_sources, with_cost, RequestLog};
-use super::stream::{self, StreamLog};
+use super::stream::{self, StreamLog, Timing};
 use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;
 use crate::models::rules::Change;
@@ -24,6 +25,7 @@ pub(super) struct NativeCall<'a> {
     pub(super) model: &'a ResolvedModel<'a>,
     pub(super) betas: &'a [String],
     pub(super) changes: &'a [Change],
+    pub(super) deadline: Deadline,
 }
 
 /// Sends `body` (the client's bytes; `request` is their parse, used only to decide) natively.
@@ -68,10 +70,15 @@ pub(super) async fn message(
     };
     let model_id = &call.model.bedrock_model_id;
     let bedrock = &call.state.bedrock;
+    let deadline = call.deadline;
     if stream {
-        let upstream = bedrock.invoke_stream(model_id, invoke.bytes.into()).await?;
-        let ping = call.state.cfg.ping_interval;
-        let mut response = stream::respond(upstream, NativeStream::new(ctx), ping, log).await?;
+        let upstream = bedrock.invoke_stream(model_id, invoke.bytes.into());
+        let upstream = deadline.within(upstream).await?;
+        let timing = Timing {
+            ping: call.state.cfg.ping_interval,
+            deadline,
+        };
+        let mut response = stream::respond(upstream, NativeStream::new(ctx), timing, log).await?;
         response.extensions_mut().insert(RequestLog {
             model: Some(call.model.client_model.clone()),
             stream: true,
@@ -79,7 +86,9 @@ pub(super) async fn message(
         });
         return Ok(response);
     }
-    let answer = bedrock.invoke(model_id, invoke.bytes.into()).await?;
+    let answer = deadline
+        .within(bedrock.invoke(model_id, invoke.bytes.into()))
+        .await?;
     let relayed = relay_message(&answer, &ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));
     response.headers_mut().insert(

@@ -12,6 +12,7 @@ mod count_tokens;
 mod count_tokens_invoke;
 mod count_tokens_mantle;
 mod current_models;
+mod deadline;
 mod discovery;
 mod faults;
 mod helpers;
