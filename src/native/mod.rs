@@ -11,5 +11,6 @@ pub mod count;
 pub mod errors;
 pub mod request;
 pub mod response;
+mod sources;
 pub mod stream;
 pub mod usage;
