@@ -223,3 +223,17 @@ fn discovery_refreshes_hourly_unless_told_otherwise() {
         assert_eq!(err.var, "CHATRIX_DISCOVERY_INTERVAL_SECS");
     }
 }
+
+#[test]
+fn the_output_cap_is_off_by_default_and_refuses_values_too_small_for_thinking() {
+    let c = Config::from_vars(&vars(&[]), false).expect("parses");
+    assert_eq!(c.max_output_tokens, None);
+    let c =
+        Config::from_vars(&vars(&[("CHATRIX_MAX_OUTPUT_TOKENS", "8192")]), false).expect("parses");
+    assert_eq!(c.max_output_tokens, Some(8192));
+    for bad in ["1024", "lots", "-5"] {
+        let e =
+            Config::from_vars(&vars(&[("CHATRIX_MAX_OUTPUT_TOKENS", bad)]), false).expect_err(bad);
+        assert_eq!(e.var, "CHATRIX_MAX_OUTPUT_TOKENS");
+    }
+}

@@ -29,7 +29,7 @@ use serde_json::{json, Map, Value};
 pub use super::sources::url_sources_mut;
 use crate::anthropic::request::{beta_values, truncate};
 use crate::error::ApiError;
-use crate::models::rules::{Change, SystemMessages};
+use crate::models::rules::{self, Change, SystemMessages};
 use crate::models::ResolvedModel;
 
 /// The `anthropic_version` Bedrock's Claude models accept.
@@ -234,6 +234,26 @@ fn apply_changes(fields: &mut Fields<'_>, changes: &[Change]) -> Result<(), ApiE
                     fields.insert("thinking".into(), raw(&Value::Object(thinking))?);
                 }
             }
+            Change::CapMaxTokens(cap) => cap_max_tokens(fields, *cap)?,
+        }
+    }
+    Ok(())
+}
+
+/// Only `max_tokens`, and a `thinking.budget_tokens` that would no longer fit under it, are
+/// rewritten; every other byte stays the client's.
+fn cap_max_tokens(fields: &mut Fields<'_>, cap: u32) -> Result<(), ApiError> {
+    fields.insert("max_tokens".into(), raw(&json!(cap))?);
+    let Some(v) = fields.get("thinking") else {
+        return Ok(());
+    };
+    let mut thinking: Map<String, Value> = parse("thinking", v)?;
+    let budget = thinking.get("budget_tokens").and_then(Value::as_u64);
+    if let Some(budget) = budget.and_then(|b| u32::try_from(b).ok()) {
+        let fitted = rules::capped_budget(budget, cap);
+        if fitted != budget {
+            thinking.insert("budget_tokens".into(), json!(fitted));
+            fields.insert("thinking".into(), raw(&Value::Object(thinking))?);
         }
     }
     Ok(())

@@ -10,10 +10,7 @@ use super::deadline::Deadline;
 use super::stream::{StreamLog, Timing};
 use super::RequestId;
 
-use base64::Engine;
-use futures::{StreamExt, TryStreamExt};
-
-use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest, Source};
+use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest};
 use crate::auth::AuthedKey;
 use crate::config::ClaudeApi;
 use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
@@ -21,7 +18,6 @@ use crate::convert::response::{from_converse, ResponseContext};
 use crate::convert::stream::{StreamContext, StreamState};
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
-use crate::fetch::Fetcher;
 use crate::models::rules::{self, Change};
 use crate::models::ResolvedModel;
 use crate::pricing;
@@ -53,7 +49,8 @@ pub(super) async fn create_message(
     let mut request = parse_messages_request(&bytes)?;
     let model = resolve_model(&state, &request.model)?;
     let betas = beta_headers(&headers);
-    let changes = apply_model_rules(&model, &mut request, &betas)?;
+    let cap = state.cfg.max_output_tokens;
+    let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
     let deadline = Deadline::from_headers(&headers);
     let log = StreamLog {
         request_id: request_id
@@ -117,7 +114,7 @@ async fn converse_message(
         model,
         deadline,
     } = route;
-    inline_url_sources(&state.fetcher, &mut request).await?;
+    super::sources::inline_url_sources(&state.fetcher, &mut request).await?;
     let converse = to_converse(&request, &convert_options(state, model, betas))?;
     if !converse.dropped.is_empty() {
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
@@ -148,8 +145,8 @@ async fn converse_message(
     }
 }
 
-/// Applies the model's catalog rules (`models::rules`) to the request. The names of the changes
-/// are logged at debug level, never content.
+/// Applies the model's catalog rules (`models::rules`), and the operator's output cap when given,
+/// to the request. The names of the changes are logged at debug level, never content.
 ///
 /// # Errors
 /// A request the model refuses and no rule can mend (prefill where the model refuses it).
@@ -157,6 +154,7 @@ pub(super) fn apply_model_rules(
     model: &ResolvedModel<'_>,
     request: &mut MessagesRequest,
     betas: &[String],
+    output_cap: Option<u32>,
 ) -> Result<Vec<Change>, ApiError> {
     let sent: Vec<String> = beta_values(betas.iter().map(String::as_str))
         .into_iter()
@@ -175,6 +173,8 @@ pub(super) fn apply_model_rules(
     {
         changes.push(top_p);
     }
+    // Last: a thinking rule may have removed the budget the cap would otherwise lower.
+    changes.extend(rules::cap_output(request.max_tokens, output_cap));
     if !changes.is_empty() {
         let names: Vec<_> = changes.iter().map(Change::name).collect();
         tracing::debug!(changes = ?names, "model rules changed the request");
@@ -304,74 +304,6 @@ pub(super) fn log_line(
     }
 }
 
-/// Downloads `url` image and document sources (Bedrock takes bytes only), a few at a time.
-async fn inline_url_sources(
-    fetcher: &Fetcher,
-    request: &mut MessagesRequest,
-) -> Result<(), ApiError> {
-    let urls: Vec<String> = request
-        .url_sources_mut()
-        .into_iter()
-        .filter_map(|s| match s {
-            Source::Url { url } => Some(url.clone()),
-            _ => None,
-        })
-        .collect();
-    if urls.is_empty() {
-        return Ok(());
-    }
-    let fetched = fetch_sources(fetcher, urls).await?;
-    for (source, (media_type, data)) in request.url_sources_mut().into_iter().zip(fetched) {
-        *source = Source::Base64 { media_type, data };
-    }
-    Ok(())
-}
-
-/// Each URL's bytes as `(media type, base64)`, fetched four at a time, in order.
-pub(super) async fn fetch_sources(
-    fetcher: &Fetcher,
-    urls: Vec<String>,
-) -> Result<Vec<(String, String)>, ApiError> {
-    let downloads = urls.into_iter().map(|url| {
-        let fetcher = fetcher.clone();
-        async move { fetcher.fetch(&url).await }
-    });
-    let fetched: Vec<_> = futures::stream::iter(downloads)
-        .buffered(4)
-        .try_collect()
-        .await?;
-    Ok(fetched
-        .into_iter()
-        .map(|f| {
-            let media_type = sniff_media_type(&f.media_type, &f.bytes);
-            let data = base64::engine::general_purpose::STANDARD.encode(&f.bytes);
-            (media_type, data)
-        })
-        .collect())
-}
-
-/// Servers often label images and PDFs `application/octet-stream`; the magic bytes are reliable.
-fn sniff_media_type(declared: &str, bytes: &[u8]) -> String {
-    let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    };
-    match sniffed {
-        Some(t) if !declared.starts_with("text/") => t.to_owned(),
-        _ => declared.to_owned(),
-    }
-}
-
-/// Every `anthropic-beta` header value (each may itself be a comma list).
 /// The client's model name, resolved the way every route resolves it.
 pub(super) fn resolve_model<'s>(
     state: &'s AppState,
@@ -441,36 +373,4 @@ fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'stati
         cause = c.source();
     }
     false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn media_types_are_sniffed_from_magic_bytes_when_the_label_is_generic() {
-        let cases: [(&str, &[u8], &str); 6] = [
-            (
-                "application/octet-stream",
-                b"\x89PNG\r\n\x1a\nrest",
-                "image/png",
-            ),
-            (
-                "binary/octet-stream",
-                &[0xFF, 0xD8, 0xFF, 0xE0],
-                "image/jpeg",
-            ),
-            ("application/octet-stream", b"GIF89a...", "image/gif"),
-            (
-                "application/octet-stream",
-                b"RIFF\0\0\0\0WEBPVP8 ",
-                "image/webp",
-            ),
-            ("application/octet-stream", b"%PDF-1.7", "application/pdf"),
-            ("text/plain", b"%PDF-1.7 but really text", "text/plain"),
-        ];
-        for (declared, bytes, want) in cases {
-            assert_eq!(sniff_media_type(declared, bytes), want, "{declared}");
-        }
-    }
 }

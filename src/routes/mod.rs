@@ -17,6 +17,7 @@ mod mantle_body;
 mod messages;
 mod models;
 mod native;
+mod sources;
 mod stream;
 
 use std::future::Future;

@@ -8,7 +8,8 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::deadline::Deadline;
-use super::messages::{fetch_sources, with_cost, RequestLog};
+use super::messages::{with_cost, RequestLog};
+use super::sources::fetch_sources;
 use super::stream::{self, StreamLog, Timing};
 use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;

@@ -21,5 +21,6 @@ mod messages;
 mod models;
 mod native;
 mod origin;
+mod output_cap;
 mod routes;
 mod streaming;
