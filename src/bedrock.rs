@@ -43,6 +43,10 @@ pub mod mantle;
 
 pub use invoke::UpstreamChunks;
 
+/// How long one Bedrock call may take: Lambda's ceiling (a non-streaming answer arrives whole at
+/// the end). On Lambda a request gets less when its invocation ends sooner ([`crate::lambda`]).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(900);
+
 /// Seconds a throttled client is told to wait when Bedrock gives no hint.
 const DEFAULT_RETRY_AFTER_SECS: u64 = 1;
 
@@ -66,8 +70,7 @@ fn tune(builder: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                // Lambda's ceiling; a non-streaming answer arrives whole at the end.
-                .operation_timeout(Duration::from_secs(900))
+                .operation_timeout(CALL_TIMEOUT)
                 .build(),
         )
 }

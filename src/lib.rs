@@ -12,6 +12,8 @@
 //!   content.
 //! - [`native`]: Claude's native path, pure: the InvokeModel body (the client's bytes with named
 //!   changes), the chunk relay fold, usage merging, Bedrock's errors in their own words.
+//! - [`lambda`]: the Lambda invocation's deadline (from the Web Adapter's context header) and the
+//!   time a request may use of it; pure.
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
 //!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
@@ -47,6 +49,7 @@ pub mod discovery;
 pub mod emulator;
 pub mod error;
 pub mod fetch;
+pub mod lambda;
 pub mod models;
 pub mod native;
 pub mod pricing;

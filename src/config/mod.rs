@@ -88,6 +88,9 @@ pub struct Config {
     pub claude_api: ClaudeApi,
     pub currency: Option<CurrencyConversion>,
     pub max_body_bytes: usize,
+    /// `CHATRIX_MAX_OUTPUT_TOKENS`: the most `max_tokens` a request may ask for (lowered, not
+    /// refused); `None` leaves it to the model.
+    pub max_output_tokens: Option<u32>,
     pub fetch_timeout: Duration,
     pub fetch_max_bytes: usize,
     /// Upstream silence after which a stream gets an `event: ping` (CloudFront cuts idle origins).
@@ -143,6 +146,10 @@ pub enum CorsOrigins {
     Any,
     List(Vec<String>),
 }
+
+/// The lowest output cap: a thinking budget is at least 1,024 tokens and must stay below
+/// `max_tokens`, with room left for an answer.
+pub const MIN_OUTPUT_CAP: u32 = 2048;
 
 /// CloudFront's origin read timeout is 30 s by default; a ping every 15 s at most stays well inside.
 pub const MAX_PING_INTERVAL_SECS: u64 = 15;
@@ -274,6 +281,12 @@ impl Config {
                 get("CHATRIX_MAX_BODY_BYTES"),
                 DEFAULT_MAX_BODY_BYTES,
             )?,
+            max_output_tokens: get("CHATRIX_MAX_OUTPUT_TOKENS")
+                .map(|v| {
+                    let range = MIN_OUTPUT_CAP..=u32::MAX;
+                    parse_in_range("CHATRIX_MAX_OUTPUT_TOKENS", Some(v), 0, range, " tokens")
+                })
+                .transpose()?,
             fetch_timeout: Duration::from_secs(parse_or(
                 "CHATRIX_FETCH_TIMEOUT_SECS",
                 get("CHATRIX_FETCH_TIMEOUT_SECS"),

@@ -48,12 +48,19 @@ fn any_aws_hint_selects_aws_mode() {
 fn the_automatic_demo_listens_on_loopback_unless_the_emulator_is_asked_for() {
     let c = Config::from_vars(&vars(&[("HOST", "0.0.0.0")]), false).expect("parses");
     assert_eq!(c.host.to_string(), "127.0.0.1");
-    assert_eq!(c.demo_kept_local.map(|h| h.to_string()).as_deref(), Some("0.0.0.0"));
+    assert_eq!(
+        c.demo_kept_local.map(|h| h.to_string()).as_deref(),
+        Some("0.0.0.0")
+    );
     let c = Config::from_vars(&vars(&[("HOST", "::1")]), false).expect("parses");
     assert_eq!(c.host.to_string(), "::1", "loopback already");
     assert_eq!(c.demo_kept_local, None);
     let c = Config::from_vars(&vars(&[("CHATRIX_BEDROCK", "emulator")]), false).expect("parses");
-    assert_eq!(c.host.to_string(), "0.0.0.0", "an explicit demo serves any address");
+    assert_eq!(
+        c.host.to_string(),
+        "0.0.0.0",
+        "an explicit demo serves any address"
+    );
     assert_eq!(c.demo_kept_local, None);
     let c = Config::from_vars(&vars(&[("AWS_REGION", "eu-west-1")]), false).expect("parses");
     assert_eq!(c.host.to_string(), "0.0.0.0");
@@ -238,5 +245,19 @@ fn discovery_refreshes_hourly_unless_told_otherwise() {
         let err = Config::from_vars(&vars(&[("CHATRIX_DISCOVERY_INTERVAL_SECS", bad)]), false)
             .expect_err(bad);
         assert_eq!(err.var, "CHATRIX_DISCOVERY_INTERVAL_SECS");
+    }
+}
+
+#[test]
+fn the_output_cap_is_off_by_default_and_refuses_values_too_small_for_thinking() {
+    let c = Config::from_vars(&vars(&[]), false).expect("parses");
+    assert_eq!(c.max_output_tokens, None);
+    let c =
+        Config::from_vars(&vars(&[("CHATRIX_MAX_OUTPUT_TOKENS", "8192")]), false).expect("parses");
+    assert_eq!(c.max_output_tokens, Some(8192));
+    for bad in ["1024", "lots", "-5"] {
+        let e =
+            Config::from_vars(&vars(&[("CHATRIX_MAX_OUTPUT_TOKENS", bad)]), false).expect_err(bad);
+        assert_eq!(e.var, "CHATRIX_MAX_OUTPUT_TOKENS");
     }
 }

@@ -24,7 +24,8 @@ use crate::convert::response::{
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::models::ModelPrice;
-use crate::pricing::{self, CurrencyConversion};
+use crate::native::usage::priced;
+use crate::pricing::CurrencyConversion;
 
 /// One named SSE event (`event: <name>` + `data: <json>`).
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +90,8 @@ pub struct StreamState {
     /// The `error.type` the stream ended with, if it failed.
     failure: Option<&'static str>,
     final_usage: Option<Usage>,
+    /// Content deltas relayed: each carries at least one output token.
+    deltas: u64,
 }
 
 impl StreamState {
@@ -104,6 +107,7 @@ impl StreamState {
             done: false,
             failure: None,
             final_usage: None,
+            deltas: 0,
         }
     }
 
@@ -117,7 +121,8 @@ impl StreamState {
         !self.done && self.stop_reason.is_some()
     }
 
-    /// The final usage (with cost), once `metadata` has been folded.
+    /// The final usage (with cost), once `metadata` has been folded; after a failure, what was
+    /// known then: the input estimate and one output token per delta (a lower bound).
     pub fn final_usage(&self) -> Option<&Usage> {
         self.final_usage.as_ref()
     }
@@ -148,6 +153,7 @@ impl StreamState {
                 }
             }
             ConverseStreamOutput::ContentBlockDelta(e) => {
+                self.deltas += 1;
                 if let Some(delta) = &e.delta {
                     self.on_delta(e.content_block_index, delta, &mut out);
                 }
@@ -208,6 +214,13 @@ impl StreamState {
         }
         self.done = true;
         self.failure = Some(error.kind());
+        let known = Usage {
+            input_tokens: self.ctx.input_estimate,
+            output_tokens: self.deltas,
+            service_tier: "standard",
+            ..Usage::default()
+        };
+        self.final_usage = Some(self.priced(known));
         vec![SseEvent::new("error", error.body())]
     }
 
@@ -321,18 +334,18 @@ impl StreamState {
         }
     }
 
+    fn priced(&self, usage: Usage) -> Usage {
+        priced(usage, self.ctx.price.as_ref(), self.ctx.currency.as_ref())
+    }
+
     fn complete(&mut self, usage: Option<&TokenUsage>, out: &mut Vec<SseEvent>) {
         self.close(out);
-        let mut usage = usage.map(convert_usage).unwrap_or_else(|| Usage {
+        let usage = usage.map(convert_usage).unwrap_or_else(|| Usage {
             input_tokens: self.ctx.input_estimate,
             service_tier: "standard",
             ..Usage::default()
         });
-        usage.cost = self
-            .ctx
-            .price
-            .map(|p| pricing::model_cost(&p, &usage.token_counts(), self.ctx.currency.as_ref()));
-        usage.cost_estimated = self.ctx.price.is_some_and(|p| p.estimated);
+        let usage = self.priced(usage);
         let mut usage_json = json!({
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,

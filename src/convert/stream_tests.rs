@@ -343,3 +343,21 @@ fn sse_wire_form_has_event_and_data_lines() {
     let text = String::from_utf8(SseEvent::ping().to_bytes()).expect("utf8");
     assert_eq!(text, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
 }
+
+#[test]
+fn a_failed_stream_keeps_the_usage_known_when_it_ended_with_its_cost() {
+    let mut state = StreamState::new(ctx());
+    let text = |t: &str| delta(0, ContentBlockDelta::Text(t.into()));
+    let _ = run_on(
+        &mut state,
+        &[start(), text("one"), text(" two"), text(" three")],
+    );
+    let _ = state.fail(&ApiError::Overloaded("deadline".into()));
+    let usage = state.final_usage().expect("usage after a failure");
+    assert_eq!((usage.input_tokens, usage.output_tokens), (42, 3));
+    assert!(usage.cost.as_ref().is_some_and(|c| c.total_cost > 0.0));
+}
+
+fn run_on(state: &mut StreamState, events: &[ConverseStreamOutput]) -> Vec<SseEvent> {
+    events.iter().flat_map(|e| state.on_event(e)).collect()
+}

@@ -108,6 +108,9 @@ pub enum Change {
     ToolChoiceToAuto,
     /// `thinking.display: "updates"` without its beta (or on a model that does not allow it).
     DropDisplayUpdates,
+    /// `max_tokens` lowered to the operator's cap (`CHATRIX_MAX_OUTPUT_TOKENS`), and a thinking
+    /// budget that no longer fits below it lowered to one less.
+    CapMaxTokens(u32),
 }
 
 impl Change {
@@ -122,6 +125,7 @@ impl Change {
             Self::DropSampling(_) => "top_k-dropped",
             Self::ToolChoiceToAuto => "tool_choice->auto",
             Self::DropDisplayUpdates => "thinking.display-dropped",
+            Self::CapMaxTokens(_) => "max_tokens-capped",
         }
     }
 
@@ -134,6 +138,7 @@ impl Change {
                 | Self::DisabledToAdaptive
                 | Self::ThinkingToBetweenTools
                 | Self::ToolChoiceToAuto
+                | Self::CapMaxTokens(_)
         )
     }
 }
@@ -236,6 +241,19 @@ pub fn plan(rules: &Rules, view: &View<'_>, betas: &[String]) -> Result<Vec<Chan
     Ok(changes)
 }
 
+/// The operator's output cap, when the request asks for more.
+pub fn cap_output(max_tokens: Option<u32>, cap: Option<u32>) -> Option<Change> {
+    match (max_tokens, cap) {
+        (Some(asked), Some(cap)) if asked > cap => Some(Change::CapMaxTokens(cap)),
+        _ => None,
+    }
+}
+
+/// A thinking budget under a capped `max_tokens`: Anthropic requires it to stay below.
+pub fn capped_budget(budget: u32, cap: u32) -> u32 {
+    budget.min(cap.saturating_sub(1))
+}
+
 /// The effort hint for a thinking budget, on models that take effort instead of budgets:
 /// under 4,096 tokens `low`, under 16,384 `medium`, otherwise `high` (Claude Code's usual 31,999
 /// is `high`, the 5.x default). `xhigh` and `max` are never chosen for a client that did not ask.
@@ -272,6 +290,12 @@ pub fn apply(req: &mut MessagesRequest, changes: &[Change]) {
             Change::DropDisplayUpdates => {
                 if let Some(t) = &mut req.thinking {
                     t.display = None;
+                }
+            }
+            Change::CapMaxTokens(cap) => {
+                req.max_tokens = Some(*cap);
+                if let Some(budget) = req.thinking.as_mut().and_then(|t| t.budget_tokens.as_mut()) {
+                    *budget = capped_budget(*budget, *cap);
                 }
             }
         }

@@ -195,3 +195,24 @@ fn rules_parse_from_catalog_json_and_reject_unknown_names() {
         Rules::default()
     );
 }
+
+#[test]
+fn the_output_cap_applies_only_above_it_and_keeps_a_thinking_budget_below_it() {
+    assert_eq!(
+        cap_output(Some(32_000), Some(8192)),
+        Some(Change::CapMaxTokens(8192))
+    );
+    assert_eq!(cap_output(Some(8192), Some(8192)), None);
+    assert_eq!(cap_output(Some(32_000), None), None);
+    assert_eq!(cap_output(None, Some(8192)), None);
+    assert_eq!(Change::CapMaxTokens(8192).name(), "max_tokens-capped");
+    assert!(Change::CapMaxTokens(8192).is_visible());
+    let mut req = crate::anthropic::request::parse_messages_request(
+        br#"{"model":"m","max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":31999},
+            "messages":[{"role":"user","content":"hi"}]}"#,
+    )
+    .expect("parses");
+    apply(&mut req, &[Change::CapMaxTokens(8192)]);
+    assert_eq!(req.max_tokens, Some(8192));
+    assert_eq!(req.thinking.and_then(|t| t.budget_tokens), Some(8191));
+}

@@ -13,5 +13,6 @@ pub mod errors;
 pub mod learned;
 pub mod request;
 pub mod response;
+mod sources;
 pub mod stream;
 pub mod usage;

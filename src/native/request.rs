@@ -29,9 +29,10 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::cache_control::Strip;
+pub use super::sources::url_sources_mut;
 use crate::anthropic::request::{beta_values, truncate};
 use crate::error::ApiError;
-use crate::models::rules::{Change, SystemMessages};
+use crate::models::rules::{self, Change, SystemMessages};
 use crate::models::ResolvedModel;
 
 /// The `anthropic_version` Bedrock's Claude models accept.
@@ -240,6 +241,26 @@ fn apply_changes(fields: &mut Fields<'_>, changes: &[Change]) -> Result<(), ApiE
                     fields.insert("thinking".into(), raw(&Value::Object(thinking))?);
                 }
             }
+            Change::CapMaxTokens(cap) => cap_max_tokens(fields, *cap)?,
+        }
+    }
+    Ok(())
+}
+
+/// Only `max_tokens`, and a `thinking.budget_tokens` that would no longer fit under it, are
+/// rewritten; every other byte stays the client's.
+fn cap_max_tokens(fields: &mut Fields<'_>, cap: u32) -> Result<(), ApiError> {
+    fields.insert("max_tokens".into(), raw(&json!(cap))?);
+    let Some(v) = fields.get("thinking") else {
+        return Ok(());
+    };
+    let mut thinking: Map<String, Value> = parse("thinking", v)?;
+    let budget = thinking.get("budget_tokens").and_then(Value::as_u64);
+    if let Some(budget) = budget.and_then(|b| u32::try_from(b).ok()) {
+        let fitted = rules::capped_budget(budget, cap);
+        if fitted != budget {
+            thinking.insert("budget_tokens".into(), json!(fitted));
+            fields.insert("thinking".into(), raw(&Value::Object(thinking))?);
         }
     }
     Ok(())
@@ -364,55 +385,6 @@ fn merge_turn(into: &mut Map<String, Value>, mut next: Map<String, Value>) {
         blocks = results;
     }
     into.insert("content".into(), Value::Array(blocks));
-}
-
-/// Every `url` image/document source in a body's `messages`, in the order the typed request's
-/// `url_sources_mut` visits them (blocks, `tool_result` content, `content` documents), so that a
-/// caller can replace each with its downloaded bytes. Tool inputs are never searched.
-pub fn url_sources_mut(body: &mut Value) -> Vec<&mut Map<String, Value>> {
-    let mut out = Vec::new();
-    if let Some(Value::Array(messages)) = body.get_mut("messages") {
-        for message in messages {
-            if let Some(Value::Array(blocks)) = message.get_mut("content") {
-                collect_url_sources(blocks, &mut out);
-            }
-        }
-    }
-    out
-}
-
-fn collect_url_sources<'a>(blocks: &'a mut [Value], out: &mut Vec<&'a mut Map<String, Value>>) {
-    for block in blocks {
-        let Some(block) = block.as_object_mut() else {
-            continue;
-        };
-        let kind = block
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match kind {
-            "image" | "document" => {
-                let Some(Value::Object(source)) = block.get_mut("source") else {
-                    continue;
-                };
-                match source.get("type").and_then(Value::as_str) {
-                    Some("url") => out.push(source),
-                    Some("content") => {
-                        if let Some(Value::Array(inner)) = source.get_mut("content") {
-                            collect_url_sources(inner, out);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            "tool_result" => {
-                if let Some(Value::Array(inner)) = block.get_mut("content") {
-                    collect_url_sources(inner, out);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

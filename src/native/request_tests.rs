@@ -287,3 +287,49 @@ fn context_management_travels_only_with_a_beta_the_model_allows() {
         "no beta sent, no field"
     );
 }
+
+#[test]
+fn the_output_cap_rewrites_max_tokens_and_nothing_else() {
+    let messages = r#"[{"role":"user","content":"caf\u00e9  \/ odd  spacing"}]"#;
+    let body = format!(r#"{{"model":"claude-opus-4-5","max_tokens":32000,"messages":{messages}}}"#);
+    let c = catalog();
+    let resolved = c
+        .resolve("claude-opus-4-5", InferenceProfile::Global)
+        .expect("model");
+    let opts = NativeOptions {
+        model: &resolved,
+        betas: &[],
+        changes: &[Change::CapMaxTokens(8192)],
+        strip_billing_header: true,
+        purpose: Purpose::Invoke,
+    };
+    let out = to_invoke(body.as_bytes(), &opts).expect("builds");
+    let text = std::str::from_utf8(&out.bytes).expect("utf8");
+    assert!(text.contains(r#""max_tokens":8192"#), "{text}");
+    assert!(
+        text.contains(messages),
+        "the messages lost their bytes: {text}"
+    );
+}
+
+#[test]
+fn the_output_cap_lowers_a_thinking_budget_that_no_longer_fits() {
+    let body = r#"{"model":"claude-opus-4-5","max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":31999},"messages":[{"role":"user","content":"hi"}]}"#;
+    let c = catalog();
+    let resolved = c
+        .resolve("claude-opus-4-5", InferenceProfile::Global)
+        .expect("model");
+    let opts = NativeOptions {
+        model: &resolved,
+        betas: &[],
+        changes: &[Change::CapMaxTokens(8192)],
+        strip_billing_header: true,
+        purpose: Purpose::Invoke,
+    };
+    let v = parsed(&to_invoke(body.as_bytes(), &opts).expect("builds").bytes);
+    assert_eq!(v["max_tokens"], 8192);
+    assert_eq!(
+        v["thinking"],
+        json!({"type": "enabled", "budget_tokens": 8191})
+    );
+}

@@ -44,6 +44,8 @@ pub struct NativeStream {
     done: bool,
     /// A `message_start` was sent before Bedrock's arrived.
     started: bool,
+    /// `content_block_delta` chunks relayed: each carries at least one output token.
+    deltas: u64,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +64,7 @@ impl NativeStream {
             failure: None,
             done: false,
             started: false,
+            deltas: 0,
         }
     }
 
@@ -91,6 +94,9 @@ impl NativeStream {
         self.held_delta.is_some() && !self.done
     }
 
+    /// The billed usage once the message completed; after a failure, what was known then:
+    /// `message_start`'s input and cache counts (the estimate before it) and at least one output
+    /// token per delta (a lower bound).
     pub fn final_usage(&self) -> Option<&Usage> {
         self.final_usage.as_ref()
     }
@@ -119,6 +125,10 @@ impl NativeStream {
             "message_start" => self.on_start(chunk),
             "message_delta" => self.on_delta(chunk),
             "message_stop" => self.on_stop(chunk),
+            "content_block_delta" => {
+                self.deltas += 1;
+                vec![sse(&kind, chunk)]
+            }
             k if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
                 Vec::new()
             }
@@ -138,6 +148,14 @@ impl NativeStream {
         }
         self.done = true;
         self.failure = Some(error.kind());
+        let mut known = self.reported;
+        known.input_tokens = known.input_tokens.or(Some(self.ctx.input_estimate));
+        known.output_tokens = Some(known.output_tokens.unwrap_or(0).max(self.deltas));
+        self.final_usage = Some(usage::priced(
+            known.to_usage(),
+            self.ctx.price.as_ref(),
+            self.ctx.currency.as_ref(),
+        ));
         let body = error.body().to_string();
         vec![sse("error", body.as_bytes())]
     }

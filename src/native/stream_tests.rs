@@ -209,3 +209,26 @@ fn a_keep_alive_before_anything_else_opens_the_message_first() {
     assert_eq!(out[0].0, "message_start");
     assert!(s.on_chunk(&chunk(&start())).is_empty());
 }
+
+#[test]
+fn a_failed_stream_keeps_message_starts_usage_and_counts_its_deltas() {
+    let mut s = NativeStream::new(ctx(false));
+    let _ = s.on_chunk(&chunk(&start()));
+    let delta =
+        br#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}"#;
+    for _ in 0..4 {
+        let _ = s.on_chunk(delta);
+    }
+    let _ = s.fail(&ApiError::Overloaded("deadline".into()));
+    let usage = s.final_usage().expect("usage after a failure");
+    assert_eq!(
+        (
+            usage.input_tokens,
+            usage.cache_creation_input_tokens,
+            usage.cache_read_input_tokens,
+            usage.output_tokens
+        ),
+        (3, 1000, 2000, 4)
+    );
+    assert!(usage.cost.as_ref().is_some_and(|c| c.total_cost > 0.0));
+}

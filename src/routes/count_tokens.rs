@@ -57,7 +57,7 @@ pub(super) async fn count_tokens(
     let model = resolve_model(&state, &request.model)?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
     let betas = beta_headers(&headers);
-    let changes = apply_model_rules(&model, &mut request, &betas)?;
+    let changes = apply_model_rules(&model, &mut request, &betas, None)?;
     let prepared = Prepared {
         state: &state,
         model: &model,

@@ -6,13 +6,11 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use super::stream::StreamLog;
+use super::deadline::Deadline;
+use super::stream::{StreamLog, Timing};
 use super::RequestId;
 
-use base64::Engine;
-use futures::{StreamExt, TryStreamExt};
-
-use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest, Source};
+use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest};
 use crate::auth::AuthedKey;
 use crate::config::ClaudeApi;
 use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
@@ -20,7 +18,6 @@ use crate::convert::response::{from_converse, ResponseContext};
 use crate::convert::stream::{StreamContext, StreamState};
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
-use crate::fetch::Fetcher;
 use crate::models::rules::{self, Change};
 use crate::models::ResolvedModel;
 use crate::pricing;
@@ -52,7 +49,9 @@ pub(super) async fn create_message(
     let mut request = parse_messages_request(&bytes)?;
     let model = resolve_model(&state, &request.model)?;
     let betas = beta_headers(&headers);
-    let changes = apply_model_rules(&model, &mut request, &betas)?;
+    let cap = state.cfg.max_output_tokens;
+    let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
+    let deadline = Deadline::from_headers(&headers);
     let log = StreamLog {
         request_id: request_id
             .map(|Extension(RequestId(id))| id)
@@ -66,11 +65,17 @@ pub(super) async fn create_message(
             model: &model,
             betas: &betas,
             changes: &changes,
+            deadline,
         };
         super::native::message(call, bytes, request, log).await
     } else {
         drop(bytes);
-        converse_message(&state, &model, request, &betas, log).await
+        let route = Route {
+            state: &state,
+            model: &model,
+            deadline,
+        };
+        converse_message(route, request, &betas, log).await
     };
     response
         .map(|r| with_changes(r, &changes))
@@ -103,15 +108,26 @@ fn explain_refusal(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
     }
 }
 
+/// Where a Converse request goes, and by when.
+struct Route<'a> {
+    state: &'a AppState,
+    model: &'a ResolvedModel<'a>,
+    deadline: Deadline,
+}
+
 /// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
 async fn converse_message(
-    state: &AppState,
-    model: &ResolvedModel<'_>,
+    route: Route<'_>,
     mut request: MessagesRequest,
     betas: &[String],
     log: StreamLog,
 ) -> Result<Response, ApiError> {
-    inline_url_sources(&state.fetcher, &mut request).await?;
+    let Route {
+        state,
+        model,
+        deadline,
+    } = route;
+    super::sources::inline_url_sources(&state.fetcher, &mut request).await?;
     let converse = to_converse(&request, &convert_options(state, model, betas))?;
     if !converse.dropped.is_empty() {
         tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
@@ -134,6 +150,7 @@ async fn converse_message(
         tool_names,
         stop_sequences,
         body,
+        deadline,
     };
     match input_estimate {
         Some(input_estimate) => stream_message(call, log, input_estimate).await,
@@ -141,8 +158,8 @@ async fn converse_message(
     }
 }
 
-/// Applies the model's catalog rules (`models::rules`) to the request. The names of the changes
-/// are logged at debug level, never content.
+/// Applies the model's catalog rules (`models::rules`), and the operator's output cap when given,
+/// to the request. The names of the changes are logged at debug level, never content.
 ///
 /// # Errors
 /// A request the model refuses and no rule can mend (prefill where the model refuses it).
@@ -150,6 +167,7 @@ pub(super) fn apply_model_rules(
     model: &ResolvedModel<'_>,
     request: &mut MessagesRequest,
     betas: &[String],
+    output_cap: Option<u32>,
 ) -> Result<Vec<Change>, ApiError> {
     let sent: Vec<String> = beta_values(betas.iter().map(String::as_str))
         .into_iter()
@@ -168,6 +186,8 @@ pub(super) fn apply_model_rules(
     {
         changes.push(top_p);
     }
+    // Last: a thinking rule may have removed the budget the cap would otherwise lower.
+    changes.extend(rules::cap_output(request.max_tokens, output_cap));
     if !changes.is_empty() {
         let names: Vec<_> = changes.iter().map(Change::name).collect();
         tracing::debug!(changes = ?names, "model rules changed the request");
@@ -208,13 +228,14 @@ struct Call<'a> {
     tool_names: ToolNameMap,
     stop_sequences: Vec<String>,
     body: Vec<u8>,
+    deadline: Deadline,
 }
 
 async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
+    let bedrock = &call.state.bedrock;
     let output = call
-        .state
-        .bedrock
-        .converse(&call.model.bedrock_model_id, call.body.into())
+        .deadline
+        .within(bedrock.converse(&call.model.bedrock_model_id, call.body.into()))
         .await?;
     let ctx = ResponseContext {
         client_model: &call.model.client_model,
@@ -258,14 +279,17 @@ async fn stream_message(
         price: call.model.price,
         currency: call.state.cfg.currency.clone(),
     };
+    let bedrock = &call.state.bedrock;
     let upstream = call
-        .state
-        .bedrock
-        .converse_stream(&call.model.bedrock_model_id, call.body.into())
+        .deadline
+        .within(bedrock.converse_stream(&call.model.bedrock_model_id, call.body.into()))
         .await?;
+    let timing = Timing {
+        ping: call.state.cfg.ping_interval,
+        deadline: call.deadline,
+    };
     let relay = StreamState::new(ctx);
-    let mut response =
-        super::stream::respond(upstream, relay, call.state.cfg.ping_interval, log).await?;
+    let mut response = super::stream::respond(upstream, relay, timing, log).await?;
     response.extensions_mut().insert(RequestLog {
         model: Some(call.model.client_model.clone()),
         stream: true,
@@ -303,74 +327,6 @@ pub(super) fn log_line(
     }
 }
 
-/// Downloads `url` image and document sources (Bedrock takes bytes only), a few at a time.
-async fn inline_url_sources(
-    fetcher: &Fetcher,
-    request: &mut MessagesRequest,
-) -> Result<(), ApiError> {
-    let urls: Vec<String> = request
-        .url_sources_mut()
-        .into_iter()
-        .filter_map(|s| match s {
-            Source::Url { url } => Some(url.clone()),
-            _ => None,
-        })
-        .collect();
-    if urls.is_empty() {
-        return Ok(());
-    }
-    let fetched = fetch_sources(fetcher, urls).await?;
-    for (source, (media_type, data)) in request.url_sources_mut().into_iter().zip(fetched) {
-        *source = Source::Base64 { media_type, data };
-    }
-    Ok(())
-}
-
-/// Each URL's bytes as `(media type, base64)`, fetched four at a time, in order.
-pub(super) async fn fetch_sources(
-    fetcher: &Fetcher,
-    urls: Vec<String>,
-) -> Result<Vec<(String, String)>, ApiError> {
-    let downloads = urls.into_iter().map(|url| {
-        let fetcher = fetcher.clone();
-        async move { fetcher.fetch(&url).await }
-    });
-    let fetched: Vec<_> = futures::stream::iter(downloads)
-        .buffered(4)
-        .try_collect()
-        .await?;
-    Ok(fetched
-        .into_iter()
-        .map(|f| {
-            let media_type = sniff_media_type(&f.media_type, &f.bytes);
-            let data = base64::engine::general_purpose::STANDARD.encode(&f.bytes);
-            (media_type, data)
-        })
-        .collect())
-}
-
-/// Servers often label images and PDFs `application/octet-stream`; the magic bytes are reliable.
-fn sniff_media_type(declared: &str, bytes: &[u8]) -> String {
-    let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    };
-    match sniffed {
-        Some(t) if !declared.starts_with("text/") => t.to_owned(),
-        _ => declared.to_owned(),
-    }
-}
-
-/// Every `anthropic-beta` header value (each may itself be a comma list).
 /// The client's model name, resolved the way every route resolves it.
 pub(super) fn resolve_model<'s>(
     state: &'s AppState,
@@ -440,36 +396,4 @@ fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'stati
         cause = c.source();
     }
     false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn media_types_are_sniffed_from_magic_bytes_when_the_label_is_generic() {
-        let cases: [(&str, &[u8], &str); 6] = [
-            (
-                "application/octet-stream",
-                b"\x89PNG\r\n\x1a\nrest",
-                "image/png",
-            ),
-            (
-                "binary/octet-stream",
-                &[0xFF, 0xD8, 0xFF, 0xE0],
-                "image/jpeg",
-            ),
-            ("application/octet-stream", b"GIF89a...", "image/gif"),
-            (
-                "application/octet-stream",
-                b"RIFF\0\0\0\0WEBPVP8 ",
-                "image/webp",
-            ),
-            ("application/octet-stream", b"%PDF-1.7", "application/pdf"),
-            ("text/plain", b"%PDF-1.7 but really text", "text/plain"),
-        ];
-        for (declared, bytes, want) in cases {
-            assert_eq!(sniff_media_type(declared, bytes), want, "{declared}");
-        }
-    }
 }

@@ -12,10 +12,12 @@
 
 mod count_tokens;
 mod counting;
+mod deadline;
 mod mantle_body;
 mod messages;
 mod models;
 mod native;
+mod sources;
 mod stream;
 
 use std::future::Future;

@@ -10,8 +10,10 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::messages::{fetch_sources, with_cost, RequestLog, CHANGES};
-use super::stream::{self, StreamLog};
+use super::deadline::Deadline;
+use super::messages::{with_cost, RequestLog, CHANGES};
+use super::sources::fetch_sources;
+use super::stream::{self, StreamLog, Timing};
 use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;
 use crate::models::rules::Change;
@@ -28,6 +30,7 @@ pub(super) struct NativeCall<'a> {
     pub(super) model: &'a ResolvedModel<'a>,
     pub(super) betas: &'a [String],
     pub(super) changes: &'a [Change],
+    pub(super) deadline: Deadline,
 }
 
 /// Sends `body` (the client's bytes; `request` is their parse, used only to decide) natively.
@@ -73,12 +76,16 @@ pub(super) async fn message(
     let model_id = &call.model.bedrock_model_id;
     let body = known_refusals_removed(call.state, model_id, Bytes::from(invoke.bytes)).await?;
     let bedrock = &call.state.bedrock;
+    let deadline = call.deadline;
     if stream {
-        let send = |b| bedrock.invoke_stream(model_id, b);
+        let send = |b| deadline.within(bedrock.invoke_stream(model_id, b));
         let (upstream, learned) = send_learning(call.state, model_id, body, send).await?;
         let upstream_id = upstream.request_id.clone();
-        let ping = call.state.cfg.ping_interval;
-        let mut response = stream::respond(upstream, NativeStream::new(ctx), ping, log).await?;
+        let timing = Timing {
+            ping: call.state.cfg.ping_interval,
+            deadline,
+        };
+        let mut response = stream::respond(upstream, NativeStream::new(ctx), timing, log).await?;
         response.extensions_mut().insert(RequestLog {
             model: Some(call.model.client_model.clone()),
             stream: true,
@@ -86,7 +93,7 @@ pub(super) async fn message(
         });
         return Ok(with_upstream_notes(response, upstream_id, &learned));
     }
-    let send = |b| bedrock.invoke(model_id, b);
+    let send = |b| deadline.within(bedrock.invoke(model_id, b));
     let (answer, learned) = send_learning(call.state, model_id, body, send).await?;
     let relayed = relay_message(&answer.body, &ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));

@@ -8,6 +8,9 @@
 //!
 //! Errors before the first event are returned as a normal HTTP error when they arrive within one
 //! ping interval (clients retry 429/529 only then); afterwards they become an `event: error`.
+//!
+//! On Lambda every wait also ends at the request's [`Deadline`]: the stream then closes with an
+//! `overloaded_error` event and its log line (outcome `deadline`) before Lambda stops the process.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -27,6 +30,8 @@ use crate::bedrock::{UpstreamChunks, UpstreamEvents};
 use crate::convert::stream::{SseEvent, StreamState};
 use crate::error::ApiError;
 use crate::native::stream::NativeStream;
+
+use super::deadline::{self, Deadline};
 
 /// A Bedrock event stream, read by its own task.
 pub(super) trait Source: Send + 'static {
@@ -143,14 +148,22 @@ pub(super) struct StreamLog {
     pub(super) key: Option<std::sync::Arc<str>>,
 }
 
+/// How a stream is paced: the ping interval, and the deadline it must end by.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timing {
+    pub(super) ping: Duration,
+    pub(super) deadline: Deadline,
+}
+
 /// Starts relaying `upstream` as an SSE response.
 ///
 /// # Errors
-/// An upstream failure that arrives before any event and within one ping interval.
+/// An upstream failure that arrives before any event and within one ping interval, and a
+/// deadline reached before any event.
 pub(super) async fn respond<S, R>(
     upstream: S,
     relay: R,
-    ping: Duration,
+    timing: Timing,
     log: StreamLog,
 ) -> Result<Response, ApiError>
 where
@@ -158,7 +171,8 @@ where
     R: Relay<Event = S::Event>,
 {
     let mut events = spawn_reader(upstream);
-    let first = match tokio::time::timeout(ping, events.recv()).await {
+    let wait = timing.deadline.cap(timing.ping);
+    let first = match tokio::time::timeout(wait, events.recv()).await {
         Ok(Some(Ok(event))) => Some(event),
         Ok(Some(Err(e))) => return Err(e),
         Ok(None) => {
@@ -166,9 +180,10 @@ where
                 "Bedrock closed the stream before sending anything".into(),
             ))
         }
+        Err(_) if timing.deadline.passed() => return Err(deadline::reached()),
         Err(_) => None,
     };
-    let body = sse_body(relay, first, events, ping, log);
+    let body = sse_body(relay, first, events, timing, log);
     let mut response = Response::new(Body::from_stream(body.map(Ok::<Bytes, Infallible>)));
     let headers = response.headers_mut();
     headers.insert(
@@ -207,7 +222,7 @@ fn sse_body<R: Relay>(
     mut state: R,
     first: Option<R::Event>,
     mut upstream: Upstream<R::Event>,
-    ping: Duration,
+    timing: Timing,
     log: StreamLog,
 ) -> impl futures::Stream<Item = Bytes>
 where
@@ -226,11 +241,17 @@ where
             }
             yield Bytes::from(SseEvent::ping().to_bytes());
         }
+        let (ping, deadline) = (timing.ping, timing.deadline);
+        let mut cut = false;
         while !state.is_done() {
             // After `messageStop` only usage is missing: wait for it briefly, not indefinitely.
             let wait = if state.awaits_usage() { USAGE_GRACE.min(ping) } else { ping };
-            let produced = match tokio::time::timeout(wait, upstream.recv()).await {
+            let produced = match tokio::time::timeout(deadline.cap(wait), upstream.recv()).await {
                 Err(_) if state.awaits_usage() => state.finish(),
+                Err(_) if deadline.passed() => {
+                    cut = true;
+                    state.fail(&deadline::reached())
+                }
                 Err(_) if last_event.elapsed() >= MAX_UPSTREAM_SILENCE => state.fail(&ApiError::Timeout(
                     format!("Bedrock sent nothing for {} s", MAX_UPSTREAM_SILENCE.as_secs()),
                 )),
@@ -247,6 +268,7 @@ where
             }
         }
         guard.finished = Some(match state.failure() {
+            _ if cut => "deadline".to_owned(),
             Some(kind) => format!("error: {kind}"),
             None => "complete".to_owned(),
         });
@@ -279,6 +301,8 @@ impl EndLog {
             cache_write_tokens = usage.map(|u| u.cache_creation_input_tokens),
             cost_usd = usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
             cost_estimated = usage.is_some_and(|u| u.cost_estimated),
+            // After a failure (or the deadline) the counts are what was known when it ended.
+            usage_partial = state.failure().is_some(),
             "stream ended"
         );
         self.finished = Some(String::new());

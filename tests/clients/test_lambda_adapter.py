@@ -1,130 +1,44 @@
-"""The Lambda path on this machine: Chatrix behind the real AWS Lambda Web Adapter in response-streaming
-mode, invoked through a local Lambda runtime API with Function-URL-style requests.
-
-- `cargo lambda watch --only-lambda-apis` (pip `cargo-lambda`) serves the Lambda runtime API at
-  `/.rt` and Function-URL invokes at `/lambda-url/_/…`; it wants a Cargo.toml with a target in its
-  working folder, so the test gives it an empty package.
-- `lambda-adapter` (crate `lambda_web_adapter` 0.9.1, the code of the published layer/image) polls
-  that runtime API and relays each invoke to the running gateway, as it does inside Lambda, with
-  `AWS_LWA_INVOKE_MODE=response_stream` and readiness on `/health`.
-- The adapter's extension-registration task panics on a runtime URL of this form, and its streaming
-  task logs a `ChannelClosed` panic after a stream ends; both are harmless here (invokes keep being
-  served), so its output is kept out of the way rather than asserted on. Now and then its runtime
-  loop dies between invokes on a keep-alive race with cargo-lambda; `AdapterSupervisor` restarts
-  it as Lambda would replace the environment, and prints why.
+"""The Lambda path on this machine (see lambda_local.py): Chatrix behind the real AWS Lambda Web
+Adapter in response-streaming mode, invoked through a local Lambda runtime API with Function-URL-style
+requests.
 
 What is proved: SSE events reach the client one by one as the model produces them (not in one lump
-when the stream ends), the Anthropic SDK works through the adapter, and errors keep their status.
+when the stream ends), the Anthropic SDK works through the adapter, and errors keep their status;
+a stream still running when the function's time runs out ends with an `overloaded_error` event
+before the deadline and leaves its usage line in the log; and what a client disconnect does on
+this path (docs/deployment.md, "Client disconnects on Lambda").
 Needs LAMBDA_ADAPTER_BIN and CARGO_LAMBDA_BIN besides CHATRIX_BIN and EMULATOR_BIN.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import threading
+import http.client
+import json
 import time
+import urllib.parse
 import urllib.request
 
 import anthropic
 import pytest
 
-from conftest import API_KEY, MODEL, _free_port
+from conftest import API_KEY, MODEL
+from lambda_local import local_lambda
 
 DRIP_MS = 300
 WORDS = "one two three four five six"
+# The short function timeout of the deadline test: the gateway keeps a fifth back (1.2 s).
+FUNCTION_TIMEOUT = 6.0
 
 
 @pytest.fixture(scope="module")
 def lambda_url(gateway, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lambda-runtime")
-    (folder / "src").mkdir()
-    (folder / "src" / "main.rs").write_text("fn main() {}\n")
-    (folder / "Cargo.toml").write_text('[package]\nname = "runtime"\nversion = "0.0.0"\nedition = "2021"\n')
-    port = _free_port()
-    gateway_port = gateway["url"].rsplit(":", 1)[1]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    runtime = subprocess.Popen(
-        [os.environ["CARGO_LAMBDA_BIN"], "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(port)],
-        cwd=folder,
-        stdin=subprocess.DEVNULL,
-        **quiet,
-    )
-    adapter_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt",
-        "AWS_LAMBDA_FUNCTION_NAME": "_",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-        "AWS_LWA_PORT": gateway_port,
-        "AWS_LWA_READINESS_CHECK_PATH": "/health",
-        "AWS_LWA_INVOKE_MODE": "response_stream",
-    }
-    adapter = None
-    url = f"http://127.0.0.1:{port}/lambda-url/_"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if adapter is None:
-                try:
-                    # It accepts connections once up (and never answers paths it does not serve).
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the local Lambda runtime API did not start")
-                    time.sleep(0.1)
-                    continue
-                adapter = AdapterSupervisor(adapter_env, folder)
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("no answer through the Lambda Web Adapter")
-            time.sleep(0.2)
+    with local_lambda(gateway["url"], tmp_path_factory.mktemp("lambda-runtime")) as url:
         yield url
-    finally:
-        if adapter is not None:
-            adapter.stop()
-        runtime.terminate()
-        runtime.wait(timeout=10)
 
 
-class AdapterSupervisor:
-    """Runs the adapter and, like Lambda replacing a crashed execution environment, starts a new
-    one if it exits. It sometimes does between invokes: its runtime client re-uses a keep-alive
-    connection to cargo-lambda's `next` endpoint just as the server closes it (`IncompleteMessage`,
-    exit 101). Invokes queue in the runtime API meanwhile, so a restart loses none; a crash during
-    a stream still cuts that stream and fails its test. Every exit is printed with the adapter's log."""
-
-    def __init__(self, env: dict, folder):
-        self.env, self.folder = env, folder
-        self.exits: list[str] = []
-        self.stopping = threading.Event()
-        self.proc = self._start()
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-        self.thread.start()
-
-    def _start(self) -> subprocess.Popen:
-        log = open(self.folder / f"adapter-{len(self.exits)}.log", "wb")
-        return subprocess.Popen([os.environ["LAMBDA_ADAPTER_BIN"]], env=self.env, stdout=log, stderr=log)
-
-    def _watch(self) -> None:
-        while not self.stopping.wait(0.05):
-            if self.proc.poll() is not None:
-                log = (self.folder / f"adapter-{len(self.exits)}.log").read_bytes()[-2000:]
-                self.exits.append(f"exit {self.proc.returncode}:\n{log.decode(errors='replace')}")
-                self.proc = self._start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join()
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        for n, exit_ in enumerate(self.exits, 1):
-            print(f"lambda-adapter restarted ({n}), previous one's {exit_}", file=sys.stderr)
+@pytest.fixture(scope="module")
+def short_lambda_url(gateway, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lambda-runtime-short")
+    with local_lambda(gateway["url"], folder, function_timeout=FUNCTION_TIMEOUT) as url:
+        yield url
 
 
 def test_sse_events_arrive_one_by_one_through_the_adapter(lambda_url):
@@ -161,3 +75,91 @@ def test_json_answers_and_errors_pass_through_the_adapter(lambda_url):
             model=MODEL, max_tokens=20, messages=[{"role": "user", "content": "hi"}]
         )
     assert err.value.response.headers.get("request-id", "").startswith("req_")
+
+
+def open_stream(url: str, prompt: str):
+    """Starts a streaming request; returns the connection and the response, headers read."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    body = {"model": MODEL, "max_tokens": 512, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+    conn.request(
+        "POST",
+        f"{parts.path}/v1/messages",
+        body=json.dumps(body),
+        headers={"x-api-key": API_KEY, "content-type": "application/json", "anthropic-version": "2023-06-01"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.read()
+    return conn, resp
+
+
+def sse_events(resp, started: float, until: str | None = None):
+    """(seconds since `started`, event name, data) for each event, up to `until` or the end."""
+    events, name = [], None
+    for raw in resp:
+        line = raw.decode().rstrip("\r\n")
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: "):
+            events.append((time.monotonic() - started, name, json.loads(line[len("data: "):])))
+            if name == until:
+                break
+    return events
+
+
+def log_lines(gateway, request_id: str, message: str, wait: float = 5.0) -> list[dict]:
+    """The gateway's JSON log lines for `request_id` with `message`, waiting up to `wait` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        lines = [json.loads(x) for x in gateway["log"].read_text().splitlines() if x.startswith("{")]
+        found = [x for x in lines if x.get("request_id") == request_id and x.get("message") == message]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def open_streams(emulator) -> int:
+    with urllib.request.urlopen(f"{emulator.url}/_emulator/stats") as r:
+        return json.load(r)["open_streams"]
+
+
+def test_a_stream_still_running_at_the_function_timeout_ends_cleanly_before_it(short_lambda_url, gateway, emulator):
+    started = time.monotonic()
+    conn, resp = open_stream(short_lambda_url, "[[emu:long 400]] [[emu:drip 100]]")
+    request_id = resp.getheader("request-id")
+    events = sse_events(resp, started)
+    conn.close()
+    at, name, data = events[-1]
+    assert (name, data["error"]["type"]) == ("error", "overloaded_error"), events[-3:]
+    # The invocation began a little after `started`; the event must come before its end, about the
+    # 1.2 s margin early, after text has streamed.
+    assert FUNCTION_TIMEOUT - 2.5 < at < FUNCTION_TIMEOUT, at
+    assert any(n == "content_block_delta" for _, n, _ in events)
+    [ended] = log_lines(gateway, request_id, "stream ended")
+    assert ended["outcome"] == "deadline", ended
+    assert ended["output_tokens"] > 0 and ended["input_tokens"] > 0, ended
+    assert ended["cost_usd"] > 0 and ended["usage_partial"] is True, ended
+    waited = time.monotonic()
+    while open_streams(emulator) and time.monotonic() - waited < 3:
+        time.sleep(0.05)
+    assert open_streams(emulator) == 0, "the Bedrock stream outlived the deadline"
+
+
+def test_a_client_disconnect_through_the_local_runtime_api(lambda_url, gateway, emulator):
+    """Shows what this path models: whether the gateway hears that the client left. On real Lambda
+    it does not (docs/deployment.md); cargo-lambda's runtime API is only a model of it."""
+    started = time.monotonic()
+    conn, resp = open_stream(lambda_url, "[[emu:long 400]] [[emu:drip 100]]")
+    request_id = resp.getheader("request-id")
+    sse_events(resp, started, until="content_block_delta")
+    assert open_streams(emulator) == 1
+    conn.sock.shutdown(2)
+    conn.close()
+    left = time.monotonic()
+    while open_streams(emulator) and time.monotonic() - left < 10:
+        time.sleep(0.05)
+    still_open = open_streams(emulator)
+    ended = log_lines(gateway, request_id, "stream ended", wait=1)
+    print(f"after the disconnect: upstream open={still_open}, gateway log={ended}")
+    assert still_open == 0, "the Bedrock stream kept running after the client left"
+    assert [x["outcome"] for x in ended] == ["client disconnected"], ended
