@@ -21,6 +21,9 @@
 //!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
+//! - [`passthrough`]: Bedrock pass-through mode, pure (`/model/{id}/invoke…` and
+//!   `/inference-profiles` for clients that speak Bedrock's own protocol, e.g. Claude Code with
+//!   `CLAUDE_CODE_USE_BEDROCK=1`); [`eventstream`] encodes the frames it and the emulator send.
 //! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
 //!
 //! # Request flow (`POST /v1/messages`)
@@ -46,9 +49,11 @@ pub mod convert;
 pub mod discovery;
 pub mod emulator;
 pub mod error;
+pub mod eventstream;
 pub mod fetch;
 pub mod models;
 pub mod native;
+pub mod passthrough;
 pub mod pricing;
 pub mod routes;
 pub mod server;

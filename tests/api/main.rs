@@ -20,5 +20,6 @@ mod messages;
 mod models;
 mod native;
 mod origin;
+mod passthrough;
 mod routes;
 mod streaming;
