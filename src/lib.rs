@@ -15,6 +15,8 @@
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
 //!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
+//! - [`app_profiles`]: the foundation model behind an application inference profile ARN
+//!   (`GetInferenceProfile`, cached), so such ARNs are routed and priced by their model.
 //! - [`discovery`]: which inference profiles the account can call (`ListInferenceProfiles`, refreshed
 //!   in the background, never on the request path).
 //! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
@@ -42,6 +44,7 @@
 //!    shell (`routes::stream`: pings, cancellation, the end-of-stream log line).
 
 pub mod anthropic;
+pub mod app_profiles;
 pub mod auth;
 pub mod bedrock;
 pub mod config;

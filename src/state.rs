@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use moka::future::Cache;
 
+use crate::app_profiles::AppProfiles;
 use crate::auth::Keys;
 use crate::bedrock::Bedrock;
 use crate::config::Config;
@@ -39,6 +40,8 @@ pub struct Shared {
     /// or access is denied): that counter is not asked about the model again for
     /// [`COUNT_REFUSALS_TTL`]. See `docs/token-counting.md`.
     pub count_refusals: Cache<(Counter, String), ()>,
+    /// The foundation model behind each application inference profile seen (`GetInferenceProfile`).
+    pub app_profiles: AppProfiles,
 }
 
 /// The exact token counters, in the order they are asked.
@@ -100,6 +103,7 @@ impl AppState {
                 .max_capacity(COUNT_REFUSALS_CAPACITY)
                 .time_to_live(COUNT_REFUSALS_TTL)
                 .build(),
+            app_profiles: AppProfiles::default(),
         })))
     }
 }

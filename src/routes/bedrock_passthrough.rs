@@ -53,7 +53,7 @@ pub(super) async fn runtime(
         unknown.status = 404;
         return fault_response(&unknown, None);
     };
-    let model = match resolve_model(&state, name) {
+    let model = match resolve_model(&state, name).await {
         Ok(m) => m,
         Err(_) => {
             let invalid = Fault::named(

@@ -1,7 +1,10 @@
 //! Bedrock pass-through mode's control-plane routes: `GET /inference-profiles` and
 //! `GET /inference-profiles/{id}`, answered from the gateway's own knowledge
 //! ([`crate::passthrough::profiles`]). No key is required (Claude Code's Bedrock control-plane
-//! client sends none); a key that is sent must be valid.
+//! client sends none); a key that is sent must be valid, and only a caller with one can make the
+//! gateway ask Bedrock about an application profile it has not seen.
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -9,6 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::app_profiles::{is_application_profile, AppProfile};
 use crate::auth::{self, KeyStore};
 use crate::error::ApiError;
 use crate::passthrough::{profiles, Fault};
@@ -45,8 +49,15 @@ pub(super) async fn get_profile(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = optional_key(&state, &headers).await {
-        return e;
+    let keyed = match optional_key(&state, &headers).await {
+        Ok(keyed) => keyed,
+        Err(e) => return e,
+    };
+    if is_application_profile(&id) {
+        if let Some(profile) = application(&state, &id, keyed).await {
+            let body = profiles::application_profile(&id, &profile.name, &profile.model_arns);
+            return json_response(&body);
+        }
     }
     let known = profiles::system_ids(&state.catalog, state.discovery.snapshot().as_deref());
     if known.contains(&id) {
@@ -63,13 +74,29 @@ pub(super) async fn get_profile(
     super::bedrock_passthrough::fault_response(&missing, None)
 }
 
+/// The application profile `arn`: asked of Bedrock (once per cache TTL) for a caller with a key;
+/// from the cache only for one without, so that no unauthenticated request makes a Bedrock call.
+async fn application(state: &AppState, arn: &str, keyed: bool) -> Option<Arc<AppProfile>> {
+    if !keyed {
+        return state.app_profiles.cached(arn).await.flatten();
+    }
+    match state.app_profiles.resolve(&state.bedrock, arn).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not resolve an application inference profile");
+            None
+        }
+    }
+}
+
 /// A key is not required here, but one that is sent must be valid (as on every other route).
-async fn optional_key(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// `Ok(true)` when a valid key was sent.
+async fn optional_key(state: &AppState, headers: &HeaderMap) -> Result<bool, Response> {
     let Some(key) = auth::presented_key(headers) else {
-        return Ok(());
+        return Ok(false);
     };
     match state.keys.validate(&key).await {
-        Ok(Some(_)) => Ok(()),
+        Ok(Some(_)) => Ok(true),
         Ok(None) => Err(ApiError::Authentication("invalid x-api-key".into()).into_response()),
         Err(e) => Err(e.into_response()),
     }

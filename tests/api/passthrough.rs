@@ -372,3 +372,124 @@ async fn inference_profiles_are_listed_and_described_without_a_key() {
         .expect("sent");
     assert_eq!(wrong_key.status(), 401);
 }
+
+mod application_profiles {
+    use chatrix::emulator::ApplicationProfile;
+    use serde_json::json;
+
+    use crate::helpers::{spawn_app_on, KEY};
+
+    fn profile(id: &str, model: &str) -> ApplicationProfile {
+        ApplicationProfile {
+            id: id.into(),
+            model: model.into(),
+            name: Some(format!("{id} profile")),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claude_application_profile_goes_native_priced_as_its_model_and_asked_about_once() {
+        let emulator = chatrix::emulator::Emulator::new().expect("emulator");
+        let arn =
+            emulator.add_application_profile(profile("team-claude", "anthropic.claude-opus-5-5"));
+        let app = spawn_app_on(emulator, &[("CHATRIX_CLAUDE_API", "invoke")]).await;
+        let body = json!({"model": arn, "max_tokens": 64,
+                          "messages": [{"role": "user", "content": "[[emu:text routed by profile]]"}]});
+        for _ in 0..2 {
+            let r = app.post_messages(&body).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            assert_eq!(r.body["model"], arn.as_str());
+            let usage = &r.body["usage"];
+            let want = (usage["input_tokens"].as_f64().expect("in") * 4.0
+                + usage["output_tokens"].as_f64().expect("out") * 20.0)
+                / 1e6;
+            let cost = usage["cost"]["total_cost"]
+                .as_f64()
+                .expect("priced as Opus 5.5");
+            assert!((cost - want).abs() < 1e-9, "{cost} vs {want}");
+        }
+        let calls = app.emulator.requests();
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.operation == "InvokeModel" && c.model_id == arn),
+            "{:?}",
+            calls
+                .iter()
+                .map(|c| (&c.operation, &c.model_id))
+                .collect::<Vec<_>>()
+        );
+        // Opus 5.5's rules applied: the native body carries Bedrock's version, no `model`.
+        let raw = calls[0].raw_body.as_deref().expect("raw body");
+        assert!(
+            raw.starts_with(r#"{"anthropic_version":"bedrock-2023-05-31""#),
+            "{raw}"
+        );
+        assert_eq!(
+            app.emulator.get_inference_profile_calls(),
+            1,
+            "cached after the first call"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_vendors_application_profile_goes_through_converse_priced_as_its_model() {
+        let emulator = chatrix::emulator::Emulator::new().expect("emulator");
+        let arn = emulator.add_application_profile(profile("team-qwen", "qwen.qwen3-32b-v1:0"));
+        let app = spawn_app_on(emulator, &[]).await;
+        let body = json!({"model": arn, "max_tokens": 64,
+                          "messages": [{"role": "user", "content": "[[emu:text from qwen]]"}]});
+        let r = app.post_messages(&body).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["content"][0]["text"], "from qwen");
+        assert!(
+            r.body["usage"]["cost"]["total_cost"]
+                .as_f64()
+                .is_some_and(|c| c > 0.0),
+            "{:?}",
+            r.body["usage"]
+        );
+        let sent = app.emulator.requests().pop().expect("a call");
+        assert_eq!(
+            (sent.operation.as_str(), sent.model_id.as_str()),
+            ("Converse", arn.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn get_inference_profile_describes_an_application_profile_only_to_a_caller_with_a_key_first(
+    ) {
+        let emulator = chatrix::emulator::Emulator::new().expect("emulator");
+        let arn = emulator.add_application_profile(profile("team-b", "anthropic.claude-sonnet-5"));
+        let app = spawn_app_on(emulator, &[]).await;
+        let path = format!(
+            "/inference-profiles/{}",
+            arn.replace('/', "%2F").replace(':', "%3A")
+        );
+        let anonymous = app.get(&path).await;
+        assert_eq!(
+            anonymous.status, 404,
+            "nothing cached, no Bedrock call without a key"
+        );
+        assert_eq!(app.emulator.get_inference_profile_calls(), 0);
+        let keyed = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .header("x-api-key", KEY)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(keyed.status(), 200);
+        let body: serde_json::Value = keyed.json().await.expect("json");
+        assert_eq!(body["inferenceProfileArn"], arn.as_str());
+        assert_eq!(body["type"], "APPLICATION");
+        assert_eq!(
+            body["models"][0]["modelArn"],
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-5"
+        );
+        // Now cached: Claude Code's credential-less lookup is answered.
+        let anonymous = app.get(&path).await;
+        assert_eq!(anonymous.status, 200);
+        assert_eq!(app.emulator.get_inference_profile_calls(), 1);
+    }
+}
