@@ -223,13 +223,18 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["*"]
   }
 
-  # The gateway does not call GetInferenceProfile, but a listing is reported to leave out profiles
-  # the caller cannot get (ministryofjustice/analytical-platform#5325; unverified), so discovery
-  # may need it. Only system-defined profiles in the gateway's Region.
+  # GetInferenceProfile: the gateway asks it which model is behind an application inference
+  # profile ARN a client names (docs/models.md), and a listing is reported to leave out
+  # system-defined profiles the caller cannot get (ministryofjustice/analytical-platform#5325;
+  # unverified). Read-only, the account's profiles in the gateway's Region. (Invoking an
+  # application profile still needs its ARN in the InvokeAllowedModels resources.)
   statement {
-    sid       = "ReadInferenceProfiles"
-    actions   = ["bedrock:GetInferenceProfile"]
-    resources = ["arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/*"]
+    sid     = "ReadInferenceProfiles"
+    actions = ["bedrock:GetInferenceProfile"]
+    resources = [
+      "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/*",
+      "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:application-inference-profile/*",
+    ]
   }
 
   statement {

@@ -40,6 +40,7 @@ use crate::error::ApiError;
 
 mod invoke;
 pub mod mantle;
+pub mod passthrough;
 
 pub use invoke::UpstreamChunks;
 
@@ -184,6 +185,11 @@ impl Bedrock {
             .await
             .map_err(|e| map_sdk_error(e, converse_stream_original_status))?;
         Ok(UpstreamEvents { inner: out.stream })
+    }
+
+    /// The AWS Region the runtime client calls (`us-east-1`), when configured.
+    pub fn region(&self) -> Option<&str> {
+        self.client.config().region().map(|r| r.as_ref())
     }
 
     /// bedrock-mantle's client, for the Anthropic `count_tokens` that runtime CountTokens lacks.

@@ -17,12 +17,17 @@
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
 //!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
+//! - [`app_profiles`]: the foundation model behind an application inference profile ARN
+//!   (`GetInferenceProfile`, cached), so such ARNs are routed and priced by their model.
 //! - [`discovery`]: which inference profiles the account can call (`ListInferenceProfiles`, refreshed
 //!   in the background, never on the request path).
 //! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
 //!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
+//! - [`passthrough`]: Bedrock pass-through mode, pure (`/model/{id}/invoke…` and
+//!   `/inference-profiles` for clients that speak Bedrock's own protocol, e.g. Claude Code with
+//!   `CLAUDE_CODE_USE_BEDROCK=1`); [`eventstream`] encodes the frames it and the emulator send.
 //! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
 //!
 //! # Request flow (`POST /v1/messages`)
@@ -41,6 +46,7 @@
 //!    shell (`routes::stream`: pings, cancellation, the end-of-stream log line).
 
 pub mod anthropic;
+pub mod app_profiles;
 pub mod auth;
 pub mod bedrock;
 pub mod config;
@@ -48,10 +54,12 @@ pub mod convert;
 pub mod discovery;
 pub mod emulator;
 pub mod error;
+pub mod eventstream;
 pub mod fetch;
 pub mod lambda;
 pub mod models;
 pub mod native;
+pub mod passthrough;
 pub mod pricing;
 pub mod routes;
 pub mod server;

@@ -249,6 +249,31 @@ impl Catalog {
         Err(ApiError::NotFound(format!("model: {name}")))
     }
 
+    /// An application inference profile `arn` whose foundation model is `base` (learnt from
+    /// `GetInferenceProfile`): called as `arn`, with `base`'s catalog entry (capabilities, rules,
+    /// betas, price). A `claude-*` model the catalog lacks is derived as a launch-day model; any
+    /// other unknown model gets the capabilities of an unknown id.
+    pub fn resolve_backed(&self, arn: &str, base: &str) -> ResolvedModel<'_> {
+        if let Some(spec) = self.by_bedrock_id(base) {
+            let mut resolved = self.resolved(arn, arn.to_owned(), Some(spec), None);
+            resolved.base_model_id = Some(base.to_owned());
+            return resolved;
+        }
+        let derive = self.unknown == UnknownModels::Derive;
+        match base
+            .strip_prefix("anthropic.")
+            .filter(|n| derive && is_claude_name(n))
+        {
+            Some(name) => self.derived(arn, name, arn.to_owned()),
+            None => {
+                let mut resolved = self.resolved(arn, arn.to_owned(), None, None);
+                resolved.capabilities = Capabilities::unknown(base);
+                resolved.base_model_id = Some(base.to_owned());
+                resolved
+            }
+        }
+    }
+
     fn resolved<'a>(
         &'a self,
         client_model: &str,

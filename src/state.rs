@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use moka::future::Cache;
 
+use crate::app_profiles::AppProfiles;
 use crate::auth::Keys;
 use crate::bedrock::Bedrock;
 use crate::config::Config;
@@ -43,6 +44,8 @@ pub struct Shared {
     /// Betas and top-level fields Bedrock refused, per Bedrock model id: removed from that
     /// model's bodies for [`LEARNED_TTL`] ([`crate::native::learned`]).
     pub learned: Cache<String, Arc<Vec<Removal>>>,
+    /// The foundation model behind each application inference profile seen (`GetInferenceProfile`).
+    pub app_profiles: AppProfiles,
 }
 
 /// The exact token counters, in the order they are asked.
@@ -112,6 +115,7 @@ impl AppState {
                 .max_capacity(COUNT_REFUSALS_CAPACITY)
                 .time_to_live(LEARNED_TTL)
                 .build(),
+            app_profiles: AppProfiles::default(),
         })))
     }
 }

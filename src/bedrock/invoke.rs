@@ -142,7 +142,7 @@ fn stream_original_status(e: &InvokeModelWithResponseStreamError) -> Option<i32>
     }
 }
 
-fn classify_invoke_stream(e: &ResponseStreamError) -> (&str, Option<i32>) {
+pub(super) fn classify_invoke_stream(e: &ResponseStreamError) -> (&str, Option<i32>) {
     match e {
         ResponseStreamError::ThrottlingException(_) => ("ThrottlingException", None),
         ResponseStreamError::ServiceUnavailableException(_) => {

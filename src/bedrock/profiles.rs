@@ -1,5 +1,5 @@
 //! The Bedrock control plane (`aws-sdk-bedrock`): `ListInferenceProfiles`, for
-//! [`crate::discovery`].
+//! [`crate::discovery`], and `GetInferenceProfile`, for [`crate::app_profiles`].
 //!
 //! The client is built from the same loaded AWS configuration as the runtime client, so it gets
 //! the same credentials and Region, and its endpoint from `AWS_ENDPOINT_URL_BEDROCK` (the SDK reads
@@ -18,7 +18,9 @@ use aws_sdk_bedrock::types::{
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+use crate::app_profiles::AppProfile;
 use crate::discovery::ProfileSummary;
+use crate::error::ApiError;
 
 /// Bedrock's largest page.
 const PAGE_SIZE: i32 = 1000;
@@ -71,6 +73,45 @@ impl super::Bedrock {
             "ListInferenceProfiles kept paging; using the profiles read so far"
         );
         Ok(out)
+    }
+}
+
+impl super::Bedrock {
+    /// `GetInferenceProfile`: the profile's name and the foundation-model ARNs it routes to.
+    /// `Ok(None)` when Bedrock says there is no such profile (or the id is malformed), which is
+    /// worth remembering; anything else is an error, which is not.
+    ///
+    /// # Errors
+    /// Access denied, throttling, transport failures, described for the log.
+    pub async fn get_inference_profile(&self, id: &str) -> Result<Option<AppProfile>, ApiError> {
+        let out = self
+            .control
+            .get_inference_profile()
+            .inference_profile_identifier(id)
+            .send()
+            .await;
+        match out {
+            Ok(p) => Ok(Some(AppProfile {
+                name: p.inference_profile_name().to_owned(),
+                model_arns: p
+                    .models()
+                    .iter()
+                    .filter_map(|m| m.model_arn())
+                    .map(str::to_owned)
+                    .collect(),
+            })),
+            Err(e) => match e.as_service_error() {
+                Some(err)
+                    if err.is_resource_not_found_exception() || err.is_validation_exception() =>
+                {
+                    Ok(None)
+                }
+                _ => Err(ApiError::Unavailable(format!(
+                    "GetInferenceProfile: {}",
+                    DisplayErrorContext(&e)
+                ))),
+            },
+        }
     }
 }
 

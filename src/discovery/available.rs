@@ -72,6 +72,11 @@ impl AvailableProfiles {
         out
     }
 
+    /// Every ACTIVE profile id, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
+
     /// Whether the account can call this profile id (`us.anthropic.claude-opus-5-5`).
     pub fn has(&self, profile_id: &str) -> bool {
         self.ids.contains(profile_id)

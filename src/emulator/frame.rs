@@ -1,12 +1,10 @@
 //! The AWS event-stream frames Bedrock sends: `event` frames (Converse events, or InvokeModel
 //! `chunk`s carrying base64 Anthropic events) with Bedrock's random `"p"` padding, and
-//! `exception` frames. Built with `aws-smithy-eventstream`, the SDK's own codec.
+//! `exception` frames. Encoded by [`crate::eventstream`], the codec shared with the pass-through
+//! routes.
 
 use std::io;
 
-use aws_smithy_eventstream::frame::write_message_to;
-use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
-use aws_smithy_types::str_bytes::StrBytes;
 use base64::Engine;
 use bytes::Bytes;
 use rand::distr::{Alphanumeric, SampleString};
@@ -15,16 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::BedrockError;
 use super::stream::Event;
-
-fn string_header(name: &'static str, value: String) -> Header {
-    Header::new(name, HeaderValue::String(StrBytes::from(value)))
-}
-
-fn encode(message: &Message) -> io::Result<Bytes> {
-    let mut buf = Vec::new();
-    write_message_to(message, &mut buf).map_err(io::Error::other)?;
-    Ok(Bytes::from(buf))
-}
+use crate::eventstream;
 
 /// An `event` frame, with Bedrock's random `"p"` padding added to the payload. A native chunk's
 /// frame is `:event-type` `chunk` with `{"bytes": <base64 of the Anthropic event>, "p": …}`.
@@ -39,26 +28,20 @@ pub(crate) fn event_frame(event: &Event) -> io::Result<Bytes> {
     let mut rng = rand::rng();
     let pad_len = rng.random_range(1..=48);
     payload["p"] = Value::String(Alphanumeric.sample_string(&mut rng, pad_len));
-    let message = Message::new(serde_json::to_vec(&payload)?)
-        .add_header(string_header(":event-type", kind.to_owned()))
-        .add_header(string_header(":content-type", "application/json".into()))
-        .add_header(string_header(":message-type", "event".into()));
-    encode(&message)
+    eventstream::event(kind, serde_json::to_vec(&payload)?)
 }
 
 /// An `exception` frame (`:exception-type` `throttlingException`, …).
 pub(crate) fn exception_frame(error: &BedrockError) -> io::Result<Bytes> {
-    let message = Message::new(serde_json::to_vec(&error.payload())?)
-        .add_header(string_header(":exception-type", error.stream_type()))
-        .add_header(string_header(":content-type", "application/json".into()))
-        .add_header(string_header(":message-type", "exception".into()));
-    encode(&message)
+    eventstream::exception(&error.stream_type(), serde_json::to_vec(&error.payload())?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_smithy_eventstream::frame::read_message_from;
+    use aws_smithy_types::event_stream::Message;
+    use aws_smithy_types::str_bytes::StrBytes;
 
     fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
         message

@@ -131,7 +131,7 @@ fn accept(
     raw: &Bytes,
 ) -> Result<Accepted, BedrockError> {
     let body = received(emulator, operation, model_id, headers, raw)?;
-    let model = model_id::for_inference(emulator.catalog(), model_id)?;
+    let model = emulator.model_for(model_id)?;
     let req: ConverseRequest = wire::parse(&body)?;
     let checked = validate::check(&req, &model, operation == Operation::ConverseStream)?;
     let prompt = Prompt::of(&body, &model.base_id);

@@ -84,6 +84,7 @@
 //! `cacheDetails`), and `inputTokens` is the uncached remainder. There is no minimum cacheable
 //! length.
 
+mod app_profiles;
 mod content;
 mod control;
 mod converse_rules;
@@ -122,6 +123,7 @@ use serde_json::Value;
 
 use crate::models::Catalog;
 
+pub use app_profiles::{application_profile_arn, ApplicationProfile};
 pub use profiles::{catalog_profiles, ListedProfile, ProfilesPatch};
 pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, UsageOverride};
 
@@ -189,6 +191,8 @@ struct Inner {
     open_streams: Arc<AtomicUsize>,
     /// Changes to the `ListInferenceProfiles` listing.
     profiles: profiles::Listing,
+    /// Scripted application inference profiles (`GetInferenceProfile`).
+    app_profiles: app_profiles::Registry,
 }
 
 #[derive(Debug, Default)]
@@ -216,7 +220,17 @@ impl Emulator {
                 state: Mutex::new(EmulatorState::default()),
                 open_streams: Arc::new(AtomicUsize::new(0)),
                 profiles: profiles::Listing::default(),
+                app_profiles: app_profiles::Registry::default(),
             }),
+        }
+    }
+
+    /// The model a runtime `modelId` names: a scripted application profile's foundation model,
+    /// or what [`model_id::for_inference`] makes of the id.
+    pub(crate) fn model_for(&self, id: &str) -> Result<model_id::Model, error::BedrockError> {
+        match self.application_model(id) {
+            Some(base) => Ok(model_id::for_application(self.catalog(), id, &base)),
+            None => model_id::for_inference(self.catalog(), id),
         }
     }
 
@@ -248,6 +262,11 @@ impl Emulator {
             )
             .route("/_emulator/stats", get(control::stats))
             .route("/inference-profiles", get(profiles::list))
+            .route("/inference-profiles/{*id}", get(app_profiles::get))
+            .route(
+                "/_emulator/application-profiles",
+                post(app_profiles::add).delete(app_profiles::clear),
+            )
             .route(
                 "/_emulator/inference-profiles",
                 post(profiles::patch).delete(profiles::reset),

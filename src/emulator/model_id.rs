@@ -120,6 +120,14 @@ pub(crate) fn for_count_tokens(catalog: &Catalog, id: &str) -> Result<Model, Bed
     }
 }
 
+/// A scripted application profile (`arn`) routed to the foundation model `base`: served as that
+/// model; a model the catalog lacks gets the lenient Claude treatment below.
+pub(crate) fn for_application(catalog: &Catalog, arn: &str, base: &str) -> Model {
+    catalog
+        .by_bedrock_id(base)
+        .map_or_else(|| application_profile(catalog, arn), Model::from_spec)
+}
+
 /// An application inference profile hides which Claude model it routes to, so the emulator
 /// treats it as a Claude model that accepts every optional feature and every catalog beta.
 fn application_profile(catalog: &Catalog, arn: &str) -> Model {

@@ -118,6 +118,20 @@ impl Emulator {
         }
     }
 
+    /// `GetInferenceProfile`'s answer for a listed system-defined profile (id or ARN).
+    pub(super) fn system_profile(&self, id: &str) -> Option<Value> {
+        let id = id.rsplit('/').next().unwrap_or(id);
+        let profiles = self
+            .listing()
+            .profiles
+            .clone()
+            .unwrap_or_else(|| catalog_profiles(self.catalog()));
+        profiles
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| summary(p, self.catalog()))
+    }
+
     /// Restores the catalog's listing and stops failing.
     pub fn reset_inference_profiles(&self) {
         *self.listing() = Overrides::default();

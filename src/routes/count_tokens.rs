@@ -54,7 +54,7 @@ pub(super) async fn count_tokens(
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
     let mut request = parse_count_tokens_request(&bytes)?;
-    let model = resolve_model(&state, &request.model)?;
+    let model = resolve_model(&state, &request.model).await?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
     let betas = beta_headers(&headers);
     let changes = apply_model_rules(&model, &mut request, &betas, None)?;

@@ -47,7 +47,7 @@ pub(super) async fn create_message(
 ) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
     let mut request = parse_messages_request(&bytes)?;
-    let model = resolve_model(&state, &request.model)?;
+    let model = resolve_model(&state, &request.model).await?;
     let betas = beta_headers(&headers);
     let cap = state.cfg.max_output_tokens;
     let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
@@ -327,11 +327,27 @@ pub(super) fn log_line(
     }
 }
 
-/// The client's model name, resolved the way every route resolves it.
-pub(super) fn resolve_model<'s>(
+/// The client's model name, resolved the way every route resolves it. An application inference
+/// profile ARN is resolved to the model behind it first ([`crate::app_profiles`]); when Bedrock
+/// cannot be asked, it is served as an unknown id (on Converse), as before.
+pub(super) async fn resolve_model<'s>(
     state: &'s AppState,
     name: &str,
 ) -> Result<ResolvedModel<'s>, ApiError> {
+    let arn = name.trim();
+    if crate::app_profiles::is_application_profile(arn) {
+        match state.app_profiles.resolve(&state.bedrock, arn).await {
+            Ok(Some(profile)) => {
+                if let Some(base) = profile.base_model_id() {
+                    return Ok(state.catalog.resolve_backed(arn, base));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not resolve an application inference profile")
+            }
+        }
+    }
     let available = state.discovery.snapshot();
     state
         .catalog

@@ -8,11 +8,15 @@
 //! 3. CORS (only for `CHATRIX_CORS_ORIGINS`), then the request-body idle timeout.
 //! 4. `auth::require_key` (route layer on the API routes only): runs before any body is read.
 //!
-//! Health and `HEAD /` need no key: load balancers and Claude Code's start-up probe call them.
+//! Health and `HEAD /` need no key: load balancers and Claude Code's start-up probe call them;
+//! nor do the Bedrock pass-through `GET /inference-profiles` routes, which Claude Code's Bedrock
+//! control-plane client calls without any credential (a key that is sent is still checked).
 
+mod bedrock_passthrough;
 mod count_tokens;
 mod counting;
 mod deadline;
+mod inference_profiles;
 mod mantle_body;
 mod messages;
 mod models;
@@ -60,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/models", get(models::list_models))
         .route("/v1/models/{model_id}", get(models::get_model))
+        // Bedrock pass-through mode (docs/api.md): Bedrock's runtime routes, same keys.
+        .route("/model/{*rest}", post(bedrock_passthrough::runtime))
         .route_layer(middleware::from_fn_with_state(
             state.keys.clone(),
             auth::require_key::<Keys>,
@@ -67,6 +73,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/", get(root).head(root))
+        // Claude Code's Bedrock control-plane client sends no credential: these need no key.
+        .route(
+            "/inference-profiles",
+            get(inference_profiles::list_profiles),
+        )
+        .route(
+            "/inference-profiles/{*id}",
+            get(inference_profiles::get_profile),
+        )
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -23,5 +23,6 @@ mod native;
 mod native_refusals;
 mod origin;
 mod output_cap;
+mod passthrough;
 mod routes;
 mod streaming;

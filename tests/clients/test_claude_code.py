@@ -26,6 +26,7 @@ from claude_code import (
     signatures,
     version,
 )
+from conftest import API_KEY
 from recorder import Recorder
 
 CATALOG = json.loads((Path(__file__).resolve().parents[2] / "src" / "models.json").read_text())["models"]
@@ -237,3 +238,70 @@ def test_model_discovery_while_nonessential_traffic_is_disabled(gateway, recorde
     else:
         assert [r["status"] for r in _model_list_calls(records)] == [200]
         assert json.loads(cache.read_text())["baseUrl"] == recorder.url
+
+
+# ---- Bedrock pass-through mode (CLAUDE_CODE_USE_BEDROCK=1 against the gateway) ----
+
+# Claude Code's default Opus 5.5 sends `interleaved-thinking-2025-05-14` in Bedrock mode, which the
+# catalog (and so the strict emulator) does not list for 5.5; Claude Code recovers by retrying, but
+# these tests pin a model whose beta list holds everything Claude Code sends, so every call is 200.
+BEDROCK_MODEL = "us.anthropic.claude-opus-4-6-v1"
+
+
+def bedrock_env(base_url: str, **credential) -> dict:
+    """Bedrock mode pointed at the gateway, without SigV4; `credential` carries the gateway key."""
+    return {
+        "ANTHROPIC_BASE_URL": None,
+        "ANTHROPIC_AUTH_TOKEN": None,
+        "CLAUDE_CODE_USE_BEDROCK": "1",
+        "ANTHROPIC_BEDROCK_BASE_URL": base_url,
+        "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1",
+        "AWS_REGION": "us-east-1",
+        "ANTHROPIC_MODEL": BEDROCK_MODEL,
+        **credential,
+    }
+
+
+def bedrock_calls(records: list) -> list:
+    return [r for r in records if r["method"] == "POST" and r["path"].startswith("/model/")]
+
+
+def test_bedrock_mode_gets_a_plain_answer_with_the_key_as_a_bearer_token(recorder, emulator, tmp_path):
+    """`AWS_BEARER_TOKEN_BEDROCK` becomes `Authorization: Bearer` on the runtime calls; the
+    control-plane listing (`GET /inference-profiles`) carries no credential and is answered."""
+    env = bedrock_env(recorder.url, AWS_BEARER_TOKEN_BEDROCK=API_KEY)
+    result = claude(recorder.url, tmp_path, "say hi", env_changes=env)
+    assert result["is_error"] is False, result
+    assert result["result"] == "Hello from the Bedrock emulator."
+    sent = recorder.records()
+    listing = [r for r in sent if r["path"].startswith("/inference-profiles")]
+    assert listing and all(r["status"] == 200 and "authorization" not in r["headers"] for r in listing), listing
+    calls = bedrock_calls(sent)
+    assert [(r["path"], r["status"]) for r in calls] == [
+        (f"/model/{BEDROCK_MODEL}/invoke-with-response-stream", 200)
+    ], calls
+    assert calls[0]["headers"]["authorization"] == "Bearer [scrubbed]"
+    # The body reached Bedrock as Claude Code wrote it: Bedrock's own fields, no `model`.
+    reached = emulator.last_invoke_body()
+    assert reached["anthropic_version"] == "bedrock-2023-05-31" and "model" not in reached
+    assert calls[0]["body"] == reached
+    assert {r["model_id"] for r in emulator.requests()} == {BEDROCK_MODEL}
+
+
+def test_bedrock_mode_runs_a_tool_loop_with_the_key_in_a_custom_header(recorder, emulator, tmp_path):
+    """`ANTHROPIC_CUSTOM_HEADERS` carries `x-api-key`; Bash runs and its output comes back.
+
+    Thinking is off (`MAX_THINKING_TOKENS=0`): 2.1.197 in Bedrock mode sends the tool turn back
+    without the thinking block that preceded it, which Bedrock (and the emulator) refuse.
+    """
+    prompt = '[[emu:tool Bash {"command": "echo chatrix-tool-$((40+2))", "description": "print a marker"}]]'
+    env = bedrock_env(recorder.url, ANTHROPIC_CUSTOM_HEADERS=f"x-api-key: {API_KEY}", MAX_THINKING_TOKENS="0")
+    result = claude(recorder.url, tmp_path, prompt, "--allowedTools", "Bash", env_changes=env)
+    assert result["is_error"] is False, result
+    assert result["num_turns"] == 2
+    # In Bedrock mode Claude Code appends a token-budget reminder to the tool result it sends back.
+    assert result["result"].startswith("Tool result: chatrix-tool-42"), result["result"]
+    calls = bedrock_calls(recorder.records())
+    assert [r["status"] for r in calls] == [200, 200], [(r["path"], r["status"]) for r in calls]
+    assert all(r["headers"]["x-api-key"] == "[scrubbed]" for r in calls)
+    assert sum(op == "InvokeModelWithResponseStream" for op in emulator.operations()) == 2

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::error::BedrockError;
-use super::model_id::{self, Model};
+use super::model_id::Model;
 use super::plan::{self, Call};
 use super::rules::{self, Rules, Thinking};
 use super::stream::{self, Pacing};
@@ -171,7 +171,7 @@ fn accept(
     if !headers.contains_key(header::AUTHORIZATION) {
         return Err(BedrockError::missing_authorization());
     }
-    let model = model_id::for_inference(emulator.catalog(), model_id)?;
+    let model = emulator.model_for(model_id)?;
     if !model.capabilities.claude {
         return Err(BedrockError::validation(CLAUDE_ONLY));
     }
@@ -246,6 +246,7 @@ pub(crate) fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::model_id;
     use crate::models::Catalog;
     use serde_json::json;
 
