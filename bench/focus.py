@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Two parts of bench/bench.py on their own, for before/after checks of one change: the 1 MB
+Claude Code-shaped request at concurrency 1 (added p50/p99 over direct, as the report computes
+them: per round, then the median) and peak RSS relaying one large request ÷ its body. Same
+classes, same workloads and same measurements as the full run; it writes no report.
+
+    bench/focus.py --bin-dir $CARGO_TARGET_DIR/release [--path native] [--rounds 5]
+                   [--latency-seconds 5] [--big-mb 30] [--big-requests 3] [--chatrix BIN]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+
+import bench as b
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--bin-dir", required=True)
+    p.add_argument("--chatrix", help="another chatrix binary (the rest from --bin-dir)")
+    p.add_argument("--path", choices=b.PATHS, default="native")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--latency-seconds", type=float, default=5)
+    p.add_argument("--big-mb", type=float, default=30)
+    p.add_argument("--big-requests", type=int, default=3)
+    p.add_argument("--skip-latency", action="store_true")
+    own = p.parse_args()
+    sys.argv = [sys.argv[0], "--bin-dir", own.bin_dir, "--latency-seconds",
+                str(own.latency_seconds), "--big-mb", str(own.big_mb),
+                "--big-requests", str(own.big_requests)]
+    args = b.parse_args()
+    out: dict = {"path": own.path}
+    with tempfile.TemporaryDirectory(prefix="chatrix-focus-") as workdir:
+        bench = b.Bench(args, workdir)
+        if own.chatrix:
+            bench.bins["chatrix"] = own.chatrix
+        try:
+            if not own.skip_latency:
+                out["latency_1mb"] = latency(bench, own)
+            out["big_request"] = bench.big_request(own.path)
+        finally:
+            bench.stop_all()
+    big = out["big_request"]
+    big["peak_over_body"] = big["peak_bytes"] / big["body_bytes"]
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+def latency(bench: "b.Bench", own: argparse.Namespace) -> dict:
+    bench.start_upstream_and_relays()
+    bench.calibrate(own.path, bench.anthropic_bodies(b.workload.MODEL))
+    names = [f"{kind}-{own.path}" for kind in ("direct", "floor", "chatrix")]
+    for name in names:
+        bench.warm_up(name)
+    rounds = []
+    for r in range(own.rounds):
+        order = names[r % 3:] + names[:r % 3]
+        got = {}
+        for name in order:
+            with bench.pinned(name):
+                got[name] = bench.latency(name, "latency_huge")
+            bench.log(f"round {r + 1} {name}: p50 {got[name]['p50_us'] / 1000:.3f} ms")
+        rounds.append(got)
+    result = {}
+    for name in names[1:]:
+        for q in ("p50", "p99"):
+            added = [(r[name][f"{q}_us"] - r[names[0]][f"{q}_us"]) / 1000 for r in rounds]
+            result[f"{name} added {q} ms"] = {"median": round(statistics.median(added), 3),
+                                            "rounds": [round(a, 3) for a in added]}
+    result["loadavg_after"] = os.getloadavg()[0]
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
