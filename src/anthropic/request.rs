@@ -355,6 +355,11 @@ pub fn parse_count_tokens_request(body: &[u8]) -> Result<MessagesRequest, ApiErr
 }
 
 impl MessagesRequest {
+    /// Whether any message has `role: "system"` (Claude Code's mid-conversation system messages).
+    pub fn has_system_turns(&self) -> bool {
+        self.messages.iter().any(|m| m.role == Role::System)
+    }
+
     /// Every `url` image/document source, for the fetcher to replace in place with
     /// [`Source::Base64`]. Includes sources nested in `tool_result` content and in `content`
     /// documents.

@@ -22,6 +22,7 @@ fn both(model: &str, count_body: &Value, betas: &[&str]) -> (Value, Value) {
         betas: &betas,
         changes: &changes,
         strip_billing_header: true,
+        system_turns: true,
         purpose: Purpose::Invoke,
     };
     let input = count_tokens_input(&bytes, &opts).expect("builds");

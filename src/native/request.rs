@@ -82,6 +82,9 @@ pub struct NativeOptions<'a> {
     pub betas: &'a [String],
     pub changes: &'a [Change],
     pub strip_billing_header: bool,
+    /// Whether any message has `role: "system"`, as the caller's parse of the body found: when
+    /// none has, `messages` (the bulk of a large body) is not scanned again to look.
+    pub system_turns: bool,
     pub purpose: Purpose,
 }
 
@@ -135,7 +138,8 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
         let max_tokens = super::count::max_tokens(fields.get("thinking").map(AsRef::as_ref));
         fields.insert("max_tokens".into(), raw(&json!(max_tokens))?);
     }
-    if opts.model.rules.system_messages == SystemMessages::Fold
+    if opts.system_turns
+        && opts.model.rules.system_messages == SystemMessages::Fold
         && fold_system_messages(&mut fields)?
     {
         dropped.push("messages(system role folded into user turns)".to_owned());
@@ -339,12 +343,12 @@ fn fold_system_messages(fields: &mut Fields<'_>) -> Result<bool, ApiError> {
         #[serde(borrow)]
         role: Option<Cow<'a, str>>,
     }
-    let Some(raw_messages) = fields.get("messages") else {
+    // A clone of the field (a pointer while it is the client's bytes) rather than of its text.
+    let Some(raw_messages) = fields.get("messages").cloned() else {
         return Ok(false);
     };
-    let text = raw_messages.get().to_owned();
-    let items: Vec<&RawValue> =
-        serde_json::from_str(&text).map_err(|e| ApiError::invalid(format!("messages: {e}")))?;
+    let items: Vec<&RawValue> = serde_json::from_str(raw_messages.get())
+        .map_err(|e| ApiError::invalid(format!("messages: {e}")))?;
     let role = |m: &RawValue| {
         serde_json::from_str::<RoleOnly<'_>>(m.get())
             .ok()

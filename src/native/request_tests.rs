@@ -20,6 +20,7 @@ fn build(model: &str, body: &Value, betas: &[&str]) -> (Vec<u8>, Vec<String>) {
         betas: &betas,
         changes: &changes,
         strip_billing_header: true,
+        system_turns: true,
         purpose: Purpose::Invoke,
     };
     let out = to_invoke(&bytes, &opts).expect("builds");
@@ -65,6 +66,7 @@ fn everything_no_rule_touches_keeps_its_exact_bytes() {
         betas: &betas,
         changes: &[],
         strip_billing_header: true,
+        system_turns: true,
         purpose: Purpose::Invoke,
     };
     let out = to_invoke(body.as_bytes(), &opts).expect("builds");
@@ -185,6 +187,7 @@ fn the_billing_header_block_is_removed_and_the_rest_of_system_keeps_its_bytes() 
         betas: &[],
         changes: &[],
         strip_billing_header: true,
+        system_turns: true,
         purpose: Purpose::Invoke,
     };
     let out =
@@ -301,6 +304,7 @@ fn the_output_cap_rewrites_max_tokens_and_nothing_else() {
         betas: &[],
         changes: &[Change::CapMaxTokens(8192)],
         strip_billing_header: true,
+        system_turns: true,
         purpose: Purpose::Invoke,
     };
     let out = to_invoke(body.as_bytes(), &opts).expect("builds");
@@ -324,6 +328,7 @@ fn the_output_cap_lowers_a_thinking_budget_that_no_longer_fits() {
         betas: &[],
         changes: &[Change::CapMaxTokens(8192)],
         strip_billing_header: true,
+        system_turns: true,
         purpose: Purpose::Invoke,
     };
     let v = parsed(&to_invoke(body.as_bytes(), &opts).expect("builds").bytes);

@@ -112,6 +112,7 @@ fn runtime_body(
             betas: p.betas,
             changes: p.changes,
             strip_billing_header: p.state.cfg.strip_billing_header,
+            system_turns: request.has_system_turns(),
             purpose: Purpose::CountTokens,
         };
         let body = match has_url_sources {

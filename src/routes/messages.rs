@@ -5,6 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use bytes::BytesMut;
+use http_body_util::BodyExt;
 
 use super::deadline::Deadline;
 use super::stream::{StreamLog, Timing};
@@ -391,15 +393,26 @@ pub(super) async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if caused_by::<http_body_util::LengthLimitError>(&e) {
-            too_large()
-        } else if caused_by::<tower_http::timeout::TimeoutError>(&e) {
-            ApiError::ClientTimeout("the request body stopped arriving; send it again".into())
-        } else {
-            ApiError::invalid(format!("could not read the request body: {e}"))
+    // One buffer sized from Content-Length (checked against the cap above): collecting the
+    // chunks and joining them afterwards (`axum::body::to_bytes`) holds a large body twice.
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if caused_by::<tower_http::timeout::TimeoutError>(&e) {
+                ApiError::ClientTimeout("the request body stopped arriving; send it again".into())
+            } else {
+                ApiError::invalid(format!("could not read the request body: {e}"))
+            }
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
         }
-    })
+    }
+    Ok(buf.freeze())
 }
 
 /// Whether `T` is anywhere in the error's source chain (body errors arrive boxed, maybe twice).

@@ -46,6 +46,7 @@ pub(super) async fn message(
 ) -> Result<Response, ApiError> {
     let stream = request.stream == Some(true);
     let has_urls = !request.url_sources_mut().is_empty();
+    let system_turns = request.has_system_turns();
     // Only shown if Bedrock is silent before its first event (`NativeStream::start`); the exact
     // count follows in `message_delta`. Four bytes a token, so no walk of the body is paid for it.
     let input_estimate = u64::try_from(body.len() / 4).unwrap_or(u64::MAX);
@@ -60,6 +61,7 @@ pub(super) async fn message(
         betas: call.betas,
         changes: call.changes,
         strip_billing_header: call.state.cfg.strip_billing_header,
+        system_turns,
         purpose: Purpose::Invoke,
     };
     let invoke = to_invoke(&body, &opts)?;
