@@ -1,7 +1,10 @@
 //! Structured logs: JSON lines for CloudWatch by default, human-readable text on request.
 //!
 //! What gets logged is decided at the call sites, under one rule: never API keys, prompts or
-//! completions. Requests are logged once, by the request-log middleware in [`crate::routes`].
+//! completions. Requests are logged once, by the request-log middleware in [`crate::routes`], which
+//! also opens the request's span: every line logged while a request is served (streams included)
+//! carries its `request_id`, key name, model, upstream path and Claude Code session id under
+//! `span` in JSON.
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -30,7 +33,9 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
                 fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false)
+                    // The request span's fields (request_id, key, model, upstream, session) on
+                    // every line logged while a request is served.
+                    .with_current_span(true)
                     .with_span_list(false)
                     .with_writer(std::io::stderr),
             )

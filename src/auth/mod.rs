@@ -157,6 +157,7 @@ pub async fn require_key<S: KeyStore>(
     };
     match store.validate(&key).await {
         Ok(Some(name)) => {
+            tracing::Span::current().record("key", &*name);
             let who = AuthedKey { name };
             request.extensions_mut().insert(who.clone());
             let mut response = next.run(request).await;

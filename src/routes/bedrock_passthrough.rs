@@ -63,6 +63,7 @@ pub(super) async fn runtime(
             return fault_response(&invalid, None);
         }
     };
+    super::record_route(&model.client_model, "passthrough");
     let body = match read_body(&headers, body, state.cfg.max_body_bytes).await {
         Ok(b) => b,
         Err(e) => return fault_response(&Fault::from_api_error(&e), Some(&model)),
@@ -74,6 +75,7 @@ pub(super) async fn runtime(
         request_id: request_id.clone(),
         key: key.map(|Extension(k)| k.name),
         model: model.client_model.clone(),
+        span: tracing::Span::current(),
     };
     let response = match op {
         Operation::Invoke => invoke(&state, &model, body, &pass_headers(&headers, op)).await,
@@ -242,6 +244,8 @@ struct EndOfStream {
     request_id: String,
     key: Option<std::sync::Arc<str>>,
     model: String,
+    /// The request's span: the body is polled after the handler returned, outside it.
+    span: tracing::Span,
 }
 
 /// Logs the end of a stream once: completed, failed, or abandoned by the client (on drop).
@@ -258,6 +262,7 @@ impl EndLog {
             .usage(pricing.price.as_ref(), pricing.currency.as_ref());
         let outcome = self.outcome.take().unwrap_or_else(|| "complete".to_owned());
         let usage = usage.as_ref();
+        let _in_request = self.end.span.clone().entered();
         tracing::info!(
             request_id = self.end.request_id,
             model = self.end.model,
@@ -280,6 +285,7 @@ impl EndLog {
 impl Drop for EndLog {
     fn drop(&mut self) {
         if self.outcome.is_none() {
+            let _in_request = self.end.span.clone().entered();
             tracing::info!(
                 request_id = self.end.request_id,
                 model = self.end.model,

@@ -60,6 +60,7 @@ pub(super) async fn create_message(
             .unwrap_or_default(),
         model: model.client_model.clone(),
         key: key.map(|Extension(k)| k.name),
+        span: tracing::Span::current(),
     };
     let response = if state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude {
         let call = super::native::NativeCall {
@@ -336,6 +337,17 @@ pub(super) async fn resolve_model<'s>(
     state: &'s AppState,
     name: &str,
 ) -> Result<ResolvedModel<'s>, ApiError> {
+    tracing::Span::current().record("model", crate::anthropic::request::truncate(name, 128));
+    let model = resolve_any(state, name).await?;
+    let upstream = match state.cfg.claude_api {
+        ClaudeApi::Invoke if model.capabilities.claude => "invoke",
+        _ => "converse",
+    };
+    super::record_route(&model.client_model, upstream);
+    Ok(model)
+}
+
+async fn resolve_any<'s>(state: &'s AppState, name: &str) -> Result<ResolvedModel<'s>, ApiError> {
     let arn = name.trim();
     if crate::app_profiles::is_application_profile(arn) {
         match state.app_profiles.resolve(&state.bedrock, arn).await {

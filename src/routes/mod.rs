@@ -40,6 +40,7 @@ use tower::util::option_layer;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use tracing::Instrument;
 
 use crate::auth::{self, AuthedKey, Keys};
 use crate::config::CorsOrigins;
@@ -224,10 +225,13 @@ async fn request_log(mut request: Request, next: Next) -> Response {
         .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let span = request_span(&request_id, &method, &path, request.headers());
     let mut response = match oversized_headers(request.headers()) {
         Some(refusal) => refusal.into_response(),
-        None => next.run(request).await,
+        None => next.run(request).instrument(span.clone()).await,
     };
+    // The request's own line carries the span's fields (key, model, upstream, session) too.
+    let _in_request = span.enter();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("request-id", v);
     }
@@ -260,6 +264,38 @@ async fn request_log(mut request: Request, next: Next) -> Response {
         cost_usd = log.cost_usd, cost_estimated = log.cost_estimated, "request"
     );
     response
+}
+
+/// The span every log line of one request carries: its id, method and path, Claude Code's session
+/// id when sent, and, once known, the key name ([`auth::require_key`]), the model and the upstream
+/// path (`invoke`, `converse`, `passthrough`), recorded by the handlers ([`record_route`]).
+fn request_span(
+    request_id: &str,
+    method: &Method,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> tracing::Span {
+    let session = headers
+        .get("x-claude-code-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| crate::anthropic::request::truncate(s, 128));
+    tracing::info_span!(
+        "request",
+        request_id,
+        %method,
+        path,
+        session,
+        key = tracing::field::Empty,
+        model = tracing::field::Empty,
+        upstream = tracing::field::Empty,
+    )
+}
+
+/// Names the model and upstream path on the request's span.
+pub(crate) fn record_route(model: &str, upstream: &'static str) {
+    let span = tracing::Span::current();
+    span.record("model", model);
+    span.record("upstream", upstream);
 }
 
 /// Re-renders an error body with the `request_id` field Anthropic's envelope carries.

@@ -24,6 +24,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::anthropic::response::Usage;
 use crate::bedrock::{UpstreamChunks, UpstreamEvents};
@@ -146,6 +147,8 @@ pub(super) struct StreamLog {
     pub(super) request_id: String,
     pub(super) model: String,
     pub(super) key: Option<std::sync::Arc<str>>,
+    /// The request's span: the body is polled after the handler returned, outside it.
+    pub(super) span: tracing::Span,
 }
 
 /// How a stream is paced: the ping interval, and the deadline it must end by.
@@ -198,7 +201,8 @@ where
 
 fn spawn_reader<S: Source>(mut upstream: S) -> Upstream<S::Event> {
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
+    let span = tracing::Span::current();
+    let reader = async move {
         loop {
             let next = tokio::select! {
                 () = tx.closed() => break,
@@ -214,7 +218,8 @@ fn spawn_reader<S: Source>(mut upstream: S) -> Upstream<S::Event> {
             }
         }
         // `upstream` drops here: the HTTP/2 stream or connection to Bedrock closes.
-    });
+    };
+    tokio::spawn(reader.instrument(span));
     rx
 }
 
@@ -284,6 +289,7 @@ struct EndLog {
 
 impl EndLog {
     fn report<R: Relay>(&mut self, state: &R) {
+        let _in_request = self.log.span.clone().entered();
         let usage = state.final_usage();
         let outcome = self
             .finished
@@ -312,6 +318,7 @@ impl EndLog {
 impl Drop for EndLog {
     fn drop(&mut self) {
         if self.finished.is_none() {
+            let _in_request = self.log.span.clone().entered();
             tracing::info!(
                 request_id = self.log.request_id,
                 model = self.log.model,
