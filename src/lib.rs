@@ -20,6 +20,7 @@
 //! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
 //!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
+//! - [`ledger`]: spend control: budgets, rate limits and usage rows, in DynamoDB or in-process.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
 //! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
 //!
@@ -47,6 +48,7 @@ pub mod discovery;
 pub mod emulator;
 pub mod error;
 pub mod fetch;
+pub mod ledger;
 pub mod models;
 pub mod native;
 pub mod pricing;
