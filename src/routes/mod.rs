@@ -16,6 +16,7 @@ mod mantle_body;
 mod messages;
 mod models;
 mod native;
+mod spend;
 mod stream;
 
 use std::future::Future;
