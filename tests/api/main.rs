@@ -22,4 +22,5 @@ mod native;
 mod native_refusals;
 mod origin;
 mod routes;
+mod spend;
 mod streaming;
