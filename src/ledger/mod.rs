@@ -179,9 +179,8 @@ impl Ledger {
         for (budget, result) in plan.budgets.iter().zip(results) {
             match result {
                 Ok(Outcome::Done(now)) => {
-                    admission
-                        .quota
-                        .budget(budget.limit - now.first().copied().unwrap_or(0));
+                    let left = budget.limit - now.first().copied().unwrap_or(0);
+                    admission.quota.budget(left, plan.reserve);
                     admission.held.push((budget.update.clone(), plan.reserve));
                 }
                 Ok(Outcome::Refused(current)) => {

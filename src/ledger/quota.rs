@@ -21,6 +21,8 @@ pub struct Quota {
     pub tokens: Option<Window>,
     /// The least any budget of the key (or its team) has left, in nano-dollars.
     pub budget_left: Option<i64>,
+    /// What this request reserved on its budgets, in nano-dollars.
+    pub reserved: Option<i64>,
 }
 
 impl Quota {
@@ -36,8 +38,9 @@ impl Quota {
         self.tokens = rate.tpm.map(|l| window(l, used(1)));
     }
 
-    pub(super) fn budget(&mut self, left: i64) {
+    pub(super) fn budget(&mut self, left: i64, reserved: i64) {
         self.budget_left = Some(self.budget_left.map_or(left, |l| l.min(left)));
+        self.reserved = Some(reserved);
     }
 
     /// Header names and values; empty for a key without limits.
@@ -70,6 +73,9 @@ impl Quota {
         }
         if let Some(left) = self.budget_left {
             out.push(("x-chatrix-budget-remaining-usd", usd_string(left)));
+        }
+        if let Some(reserved) = self.reserved {
+            out.push(("x-chatrix-reserved-usd", usd_string(reserved)));
         }
         out
     }
