@@ -42,6 +42,10 @@ pub enum ApiError {
         message: String,
         retry_after: Option<u64>,
     },
+    /// A spend budget is exhausted (402 `billing_error`); the message names the limit and when it
+    /// resets.
+    #[error("{0}")]
+    Billing(String),
     /// Upstream overloaded or not ready (529).
     #[error("{0}")]
     Overloaded(String),
@@ -77,6 +81,7 @@ impl ApiError {
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ClientTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Billing(_) => StatusCode::PAYMENT_REQUIRED,
             Self::Overloaded(_) => {
                 StatusCode::from_u16(STATUS_OVERLOADED).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
             }
@@ -97,6 +102,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found_error",
             Self::RequestTooLarge(_) | Self::HeadersTooLarge(_) => "request_too_large",
             Self::RateLimited { .. } => "rate_limit_error",
+            Self::Billing(_) => "billing_error",
             Self::Overloaded(_) => "overloaded_error",
             Self::Timeout(_) | Self::ClientTimeout(_) => "timeout_error",
             Self::Unavailable(_)
@@ -116,7 +122,8 @@ impl ApiError {
             | Self::RequestTooLarge(_)
             | Self::HeadersTooLarge(_)
             | Self::ClientTimeout(_)
-            | Self::RateLimited { .. } => false,
+            | Self::RateLimited { .. }
+            | Self::Billing(_) => false,
             Self::Overloaded(_)
             | Self::Timeout(_)
             | Self::Unavailable(_)
@@ -180,7 +187,7 @@ impl IntoResponse for ApiError {
 
 /// Replaces the contents of `"…"` segments, and of `` `…` `` segments longer than a field name,
 /// so a log line keeps the shape of a message but none of the request's values.
-fn redact_quoted(message: &str) -> String {
+pub(crate) fn redact_quoted(message: &str) -> String {
     const LONGEST_NAME: usize = 32;
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
@@ -238,6 +245,7 @@ mod tests {
                 429,
                 "rate_limit_error",
             ),
+            (ApiError::Billing("x".into()), 402, "billing_error"),
             (ApiError::Overloaded("x".into()), 529, "overloaded_error"),
             (ApiError::Timeout("x".into()), 504, "timeout_error"),
             (ApiError::ClientTimeout("x".into()), 408, "timeout_error"),

@@ -24,6 +24,7 @@
 //! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
 //!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
+//! - [`ledger`]: spend control: budgets, rate limits and usage rows, in DynamoDB or in-process.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
 //! - [`passthrough`]: Bedrock pass-through mode, pure (`/model/{id}/invoke…` and
 //!   `/inference-profiles` for clients that speak Bedrock's own protocol, e.g. Claude Code with
@@ -35,7 +36,8 @@
 //! 2. `auth` checks `x-api-key` / `Authorization: Bearer` before the body is read.
 //! 3. `routes::messages` parses the body into [`anthropic::request::MessagesRequest`] (errors name the
 //!    field), resolves the model in [`models::Catalog`] (the [`discovery`] snapshot picks the
-//!    profile), and plans the model's [`models::rules`].
+//!    profile), and plans the model's [`models::rules`]. `routes::spend` then checks the key's
+//!    model list and has the [`ledger`] reserve the request's estimate (402 / 429 before Bedrock).
 //! 4. Claude, by default (`CHATRIX_CLAUDE_API=invoke`): `routes::native` hands the client's bytes to
 //!    [`native::request::to_invoke`], [`bedrock::Bedrock::invoke`] / `invoke_stream` send them, and
 //!    [`native::response`] or [`native::stream`] relay Bedrock's Anthropic answer with its cost.
@@ -43,7 +45,8 @@
 //!    [`convert::request::to_converse`] builds the Converse JSON, [`bedrock::Bedrock::converse`] sends
 //!    it, and [`convert::response`] / [`convert::stream`] map the answer back.
 //! 6. Either way [`pricing`] adds `usage.cost` and `x-chatrix-cost-usd`; streams go through one
-//!    shell (`routes::stream`: pings, cancellation, the end-of-stream log line).
+//!    shell (`routes::stream`: pings, cancellation, the end-of-stream log line), which settles the
+//!    ledger before the final event; JSON answers are settled in `routes::spend::finish`.
 
 pub mod anthropic;
 pub mod app_profiles;
@@ -57,6 +60,7 @@ pub mod error;
 pub mod eventstream;
 pub mod fetch;
 pub mod lambda;
+pub mod ledger;
 pub mod models;
 pub mod native;
 pub mod passthrough;

@@ -13,6 +13,7 @@ use crate::bedrock::Bedrock;
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::fetch::{FetchLimits, Fetcher};
+use crate::ledger::Ledger;
 use crate::models::Catalog;
 use crate::native::learned::Removal;
 
@@ -35,6 +36,8 @@ pub struct Shared {
     /// The account's callable inference profiles, refreshed in the background.
     pub discovery: Discovery,
     pub keys: Arc<Keys>,
+    /// Budgets, rate limits and usage rows (`crate::ledger`).
+    pub ledger: Arc<Ledger>,
     pub fetcher: Fetcher,
     pub token_counts: TokenCounts,
     /// Which counter refused which bare model id outright (the model or region is not served,
@@ -96,9 +99,14 @@ impl AppState {
             ..FetchLimits::default()
         })?;
         let discovery = Discovery::start(bedrock.clone(), cfg.discovery_interval);
+        let ledger = Ledger::new(&cfg.ledger);
+        let limits_possible =
+            cfg.key_store.secret_id.is_some() || cfg.api_keys.iter().any(|k| k.limits.is_some());
+        crate::ledger::announce(&ledger, limits_possible);
         Ok(Self(Arc::new(Shared {
             discovery,
             keys: Arc::new(Keys::from_config(&cfg)),
+            ledger: Arc::new(ledger),
             catalog: Arc::new(catalog),
             cfg: Arc::new(cfg),
             bedrock,

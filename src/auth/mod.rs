@@ -12,6 +12,8 @@
 //! - [`origin`]: the CloudFront origin secret (`CHATRIX_ORIGIN_SECRET`), checked before the key.
 
 mod aws_secret;
+pub mod keyfile;
+pub mod limits;
 pub mod origin;
 pub mod secrets;
 mod static_keys;
@@ -31,11 +33,12 @@ pub use static_keys::StaticKeys;
 use crate::config::Config;
 use crate::error::ApiError;
 
-/// A configured key and the name logs use for it.
+/// A configured key, the name logs use for it, and its limits (object form of the key store).
 #[derive(Clone)]
 pub struct NamedKey {
     pub name: String,
     pub key: SecretString,
+    pub limits: Option<Arc<limits::KeyLimits>>,
 }
 
 impl std::fmt::Debug for NamedKey {
@@ -51,18 +54,19 @@ impl std::fmt::Debug for NamedKey {
 #[derive(Debug, Clone)]
 pub struct AuthedKey {
     pub name: Arc<str>,
+    pub limits: Option<Arc<limits::KeyLimits>>,
 }
 
 /// The seam every key store implements (static list now, Secrets Manager later).
 pub trait KeyStore: Send + Sync + 'static {
-    /// Returns the key's name when the key is valid.
+    /// Returns the key's name and limits when the key is valid.
     ///
     /// # Errors
     /// [`ApiError::Unavailable`] when the store cannot answer (never a 401 for that).
     fn validate(
         &self,
         presented: &SecretString,
-    ) -> impl std::future::Future<Output = Result<Option<Arc<str>>, ApiError>> + Send;
+    ) -> impl std::future::Future<Output = Result<Option<AuthedKey>, ApiError>> + Send;
 }
 
 /// The gateway's key store: `CHATRIX_API_KEYS` first, then the Secrets Manager secret if set.
@@ -86,9 +90,9 @@ impl Keys {
 }
 
 impl KeyStore for Keys {
-    async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
-        if let Some(name) = self.fixed.validate(presented).await? {
-            return Ok(Some(name));
+    async fn validate(&self, presented: &SecretString) -> Result<Option<AuthedKey>, ApiError> {
+        if let Some(who) = self.fixed.validate(presented).await? {
+            return Ok(Some(who));
         }
         match &self.secret {
             Some(secret) => secret.validate(presented).await,
@@ -121,6 +125,7 @@ pub fn ensure_demo_key(
     cfg.api_keys.push(NamedKey {
         name: "demo".into(),
         key: SecretString::from(key.clone()),
+        limits: None,
     });
     Ok(Some(key))
 }
@@ -156,9 +161,8 @@ pub async fn require_key<S: KeyStore>(
         .into_response();
     };
     match store.validate(&key).await {
-        Ok(Some(name)) => {
-            tracing::Span::current().record("key", &*name);
-            let who = AuthedKey { name };
+        Ok(Some(who)) => {
+            tracing::Span::current().record("key", &*who.name);
             request.extensions_mut().insert(who.clone());
             let mut response = next.run(request).await;
             // The request log reads it from the response: the request is gone by then.
@@ -181,10 +185,12 @@ mod tests {
             NamedKey {
                 name: "alice".into(),
                 key: SecretString::from("sk-alice".to_owned()),
+                limits: None,
             },
             NamedKey {
                 name: "ci".into(),
                 key: SecretString::from("sk-ci".to_owned()),
+                limits: None,
             },
         ])
     }
@@ -202,7 +208,7 @@ mod tests {
                 .validate(&SecretString::from(presented.to_owned()))
                 .await
                 .expect("static store answers");
-            assert_eq!(got.as_deref(), want, "{presented}");
+            assert_eq!(got.map(|k| k.name).as_deref(), want, "{presented}");
         }
     }
 
@@ -227,6 +233,7 @@ mod tests {
         let k = NamedKey {
             name: "alice".into(),
             key: SecretString::from("sk-very-secret".to_owned()),
+            limits: None,
         };
         let shown = format!("{k:?}");
         assert!(!shown.contains("sk-very-secret"), "{shown}");

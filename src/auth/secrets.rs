@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 use super::static_keys::{digest, Digest32, StaticKeys};
-use super::{KeyStore, NamedKey};
+use super::{AuthedKey, KeyStore, NamedKey};
 use crate::config::KeyStoreConfig;
 use crate::error::ApiError;
 
@@ -69,7 +69,7 @@ struct LoadState {
 
 #[derive(Clone)]
 struct Verdict {
-    name: Option<Arc<str>>,
+    name: Option<AuthedKey>,
     expires_at: Instant,
 }
 
@@ -174,7 +174,7 @@ impl<S: SecretSource> SecretKeys<S> {
 }
 
 impl<S: SecretSource> KeyStore for SecretKeys<S> {
-    async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
+    async fn validate(&self, presented: &SecretString) -> Result<Option<AuthedKey>, ApiError> {
         let d = digest(presented);
         if let Some(v) = self.verdicts.get(&d).await {
             if Instant::now() < v.expires_at {
@@ -208,70 +208,15 @@ impl<S: SecretSource> KeyStore for SecretKeys<S> {
     }
 }
 
-/// The name given to the key of the one-key format `{"api_key": "…"}`.
-pub const SINGLE_KEY_NAME: &str = "default";
+pub use super::keyfile::SINGLE_KEY_NAME;
 
-/// Reads `{"api_key": "…"}` and/or `{"api_keys": {"name": "…", …}}`.
+/// Reads the key-store document ([`super::keyfile`]): `{"api_key": "…"}` and/or
+/// `{"api_keys": {"name": "…" or {"key": "…", limits…}, …}, "teams": {…}}`.
 ///
 /// # Errors
 /// A description that never quotes the secret's content.
 pub fn parse_secret(text: &str) -> Result<Vec<NamedKey>, String> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "the secret is not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    })?;
-    let object = value
-        .as_object()
-        .ok_or("the secret must be a JSON object")?;
-    let key = |name: &str, v: &serde_json::Value, what: &str| match v.as_str() {
-        Some(k) if !k.trim().is_empty() => Ok(NamedKey {
-            name: name.to_owned(),
-            key: SecretString::from(k.trim().to_owned()),
-        }),
-        _ => Err(format!("{what} must be a non-empty string")),
-    };
-    let mut keys = Vec::new();
-    if let Some(v) = object.get("api_key") {
-        keys.push(key(SINGLE_KEY_NAME, v, "`api_key`")?);
-    }
-    if let Some(v) = object.get("api_keys") {
-        let named = v
-            .as_object()
-            .ok_or("`api_keys` must be an object of name → key")?;
-        for (i, (name, v)) in named.iter().enumerate() {
-            check_name(name).map_err(|why| format!("`api_keys` entry {}: {why}", i + 1))?;
-            keys.push(key(name, v, &format!("`api_keys` entry {}", i + 1))?);
-        }
-    }
-    if keys.is_empty() {
-        return Err("the secret has no `api_key` or `api_keys` entry with a key".into());
-    }
-    Ok(keys)
-}
-
-/// Names go into every log line, so they must look like names: an inverted map
-/// (`{"sk-…": "alice"}`) would otherwise log keys. Errors never quote the name.
-fn check_name(name: &str) -> Result<(), &'static str> {
-    const MAX: usize = 64;
-    if name.trim().is_empty() {
-        return Err("the name is empty");
-    }
-    if name.len() > MAX {
-        return Err("the name is longer than 64 characters (is it a key?)");
-    }
-    if name.starts_with("sk-") {
-        return Err("the name looks like a key (names map to keys: {\"alice\": \"sk-…\"})");
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-    {
-        return Err("names may use letters, digits and - _ . @ only");
-    }
-    Ok(())
+    super::keyfile::parse_key_document(text)
 }
 
 #[cfg(test)]

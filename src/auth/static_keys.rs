@@ -6,12 +6,12 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{KeyStore, NamedKey};
+use super::{AuthedKey, KeyStore, NamedKey};
 use crate::error::ApiError;
 
 /// Keys from `CHATRIX_API_KEYS`, kept as digests.
 pub struct StaticKeys {
-    digests: Vec<(Digest32, Arc<str>)>,
+    digests: Vec<(Digest32, AuthedKey)>,
 }
 
 impl StaticKeys {
@@ -23,18 +23,24 @@ impl StaticKeys {
         Self {
             digests: keys
                 .iter()
-                .map(|k| (digest(&k.key), Arc::from(k.name.as_str())))
+                .map(|k| {
+                    let who = AuthedKey {
+                        name: Arc::from(k.name.as_str()),
+                        limits: k.limits.clone(),
+                    };
+                    (digest(&k.key), who)
+                })
                 .collect(),
         }
     }
 
-    /// The name of the key with this digest.
-    pub(super) fn lookup(&self, d: &Digest32) -> Option<Arc<str>> {
+    /// The key with this digest.
+    pub(super) fn lookup(&self, d: &Digest32) -> Option<AuthedKey> {
         // Every entry is compared, match or not, so timing does not reveal which one matched.
         let mut found = None;
-        for (candidate, name) in &self.digests {
+        for (candidate, who) in &self.digests {
             if bool::from(candidate.ct_eq(d)) {
-                found = Some(name.clone());
+                found = Some(who.clone());
             }
         }
         found
@@ -42,7 +48,7 @@ impl StaticKeys {
 }
 
 impl KeyStore for StaticKeys {
-    async fn validate(&self, presented: &SecretString) -> Result<Option<Arc<str>>, ApiError> {
+    async fn validate(&self, presented: &SecretString) -> Result<Option<AuthedKey>, ApiError> {
         Ok(self.lookup(&digest(presented)))
     }
 }

@@ -16,8 +16,8 @@ use crate::pricing::CurrencyConversion;
 
 mod parse;
 use parse::{
-    err, parse_bool, parse_cors_origins, parse_currency, parse_in_range, parse_keys, parse_or,
-    parse_origin_secret, parse_secs,
+    err, parse_bool, parse_cors_origins, parse_currency, parse_in_range, parse_keys, parse_ledger,
+    parse_or, parse_origin_secret, parse_secs, read_keys_file,
 };
 
 pub const DEFAULT_PORT: u16 = 3000;
@@ -74,8 +74,10 @@ pub struct Config {
     /// The address `HOST` asked for, when `auto` fell back to the emulator and the listener was
     /// kept on loopback instead (`CHATRIX_BEDROCK=emulator` serves the demo on any address).
     pub demo_kept_local: Option<IpAddr>,
-    /// Accepted keys from `CHATRIX_API_KEYS`.
+    /// Accepted keys from `CHATRIX_API_KEYS`, then those of `CHATRIX_KEYS_FILE` (with limits).
     pub api_keys: Vec<NamedKey>,
+    /// Where budgets and rates are counted (`CHATRIX_LEDGER_TABLE`, `CHATRIX_LEDGER_ON_ERROR`).
+    pub ledger: LedgerConfig,
     pub models_file: Option<PathBuf>,
     pub inference_profile: InferenceProfile,
     /// `claude-*` names the catalog lacks: served by the naming rule, or refused.
@@ -135,6 +137,24 @@ impl Default for KeyStoreConfig {
             capacity: 10_000,
         }
     }
+}
+
+/// The spend ledger's table and what happens when it cannot be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LedgerConfig {
+    /// DynamoDB table name; `None` counts in this process only.
+    pub table: Option<String>,
+    pub on_error: LedgerOnError,
+}
+
+/// `CHATRIX_LEDGER_ON_ERROR`: what a request of a key with limits gets when the ledger fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LedgerOnError {
+    /// Served; an ERROR line counts the cost that went unrecorded.
+    #[default]
+    Open,
+    /// Refused with a 503.
+    Closed,
 }
 
 /// Which browser origins may call the API (`CHATRIX_CORS_ORIGINS`).
@@ -237,10 +257,15 @@ impl Config {
             demo_kept_local,
             port: parse_or("PORT", get("PORT"), DEFAULT_PORT)?,
             bedrock_mode,
-            api_keys: match get("CHATRIX_API_KEYS") {
-                Some(list) => parse_keys(list)?,
-                None => Vec::new(),
+            api_keys: {
+                let mut keys = match get("CHATRIX_API_KEYS") {
+                    Some(list) => parse_keys(list)?,
+                    None => Vec::new(),
+                };
+                keys.extend(read_keys_file(get("CHATRIX_KEYS_FILE"))?);
+                keys
             },
+            ledger: parse_ledger(&get)?,
             models_file: get("CHATRIX_MODELS_FILE").map(PathBuf::from),
             inference_profile: match get("CHATRIX_INFERENCE_PROFILE") {
                 Some(v) => v.parse().map_err(|m| err("CHATRIX_INFERENCE_PROFILE", m))?,

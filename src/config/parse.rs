@@ -87,6 +87,7 @@ pub(super) fn parse_keys(list: &str) -> Result<Vec<NamedKey>, ConfigError> {
         keys.push(NamedKey {
             name,
             key: SecretString::from(key.to_owned()),
+            limits: None,
         });
     }
     if keys.is_empty() {
@@ -177,4 +178,36 @@ pub(super) fn parse_origin_secret(
         )),
         Some(v) => Ok(Some(SecretString::from(v.to_owned()))),
     }
+}
+
+/// `CHATRIX_KEYS_FILE`: the key-store JSON ([`crate::auth::keyfile`]) read once at start-up.
+pub(super) fn read_keys_file(path: Option<&str>) -> Result<Vec<NamedKey>, ConfigError> {
+    const VAR: &str = "CHATRIX_KEYS_FILE";
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| err(VAR, format!("cannot read {path}: {e}")))?;
+    crate::auth::keyfile::parse_key_document(&text).map_err(|why| err(VAR, why))
+}
+
+/// `CHATRIX_LEDGER_TABLE` and `CHATRIX_LEDGER_ON_ERROR`.
+pub(super) fn parse_ledger<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<super::LedgerConfig, ConfigError> {
+    use super::LedgerOnError;
+    let on_error = match get("CHATRIX_LEDGER_ON_ERROR").unwrap_or("open") {
+        "open" => LedgerOnError::Open,
+        "closed" => LedgerOnError::Closed,
+        other => {
+            return Err(err(
+                "CHATRIX_LEDGER_ON_ERROR",
+                format!("`{other}` is not open or closed"),
+            ))
+        }
+    };
+    Ok(super::LedgerConfig {
+        table: get("CHATRIX_LEDGER_TABLE").map(str::to_owned),
+        on_error,
+    })
 }

@@ -261,3 +261,58 @@ fn the_output_cap_is_off_by_default_and_refuses_values_too_small_for_thinking() 
         assert_eq!(e.var, "CHATRIX_MAX_OUTPUT_TOKENS");
     }
 }
+
+#[test]
+fn a_keys_file_adds_keys_with_limits_and_a_bad_one_stops_start_up_naming_the_field() {
+    let dir = std::env::temp_dir().join(format!("chatrix-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"api_keys": {"bob": {"key": "sk-bob", "rpm": 5}}}"#,
+    )
+    .expect("write");
+    let path = good.to_string_lossy().into_owned();
+    let c = Config::from_vars(
+        &vars(&[
+            ("CHATRIX_API_KEYS", "ci:sk-ci"),
+            ("CHATRIX_KEYS_FILE", &path),
+        ]),
+        false,
+    )
+    .expect("parses");
+    let names: Vec<&str> = c.api_keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["ci", "bob"]);
+    assert_eq!(c.api_keys[1].limits.as_ref().and_then(|l| l.rpm), Some(5));
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"api_keys": {"bob": {"key": "sk-bob", "budget": 5}}}"#,
+    )
+    .expect("write");
+    let path = bad.to_string_lossy().into_owned();
+    let e = Config::from_vars(&vars(&[("CHATRIX_KEYS_FILE", &path)]), false).expect_err("bad");
+    assert_eq!(e.var, "CHATRIX_KEYS_FILE");
+    assert!(e.message.contains("budget"), "{e}");
+    assert!(!e.message.contains("sk-bob"), "{e}");
+}
+
+#[test]
+fn the_ledger_is_in_process_and_open_unless_told_otherwise() {
+    let c = Config::from_vars(&vars(&[]), false).expect("parses");
+    assert_eq!(c.ledger.table, None);
+    assert_eq!(c.ledger.on_error, LedgerOnError::Open);
+    let c = Config::from_vars(
+        &vars(&[
+            ("CHATRIX_LEDGER_TABLE", "chatrix-ledger"),
+            ("CHATRIX_LEDGER_ON_ERROR", "closed"),
+        ]),
+        false,
+    )
+    .expect("parses");
+    assert_eq!(c.ledger.table.as_deref(), Some("chatrix-ledger"));
+    assert_eq!(c.ledger.on_error, LedgerOnError::Closed);
+    let e =
+        Config::from_vars(&vars(&[("CHATRIX_LEDGER_ON_ERROR", "shut")]), false).expect_err("bad");
+    assert_eq!(e.var, "CHATRIX_LEDGER_ON_ERROR");
+}

@@ -105,6 +105,15 @@ impl NativeStream {
         self.failure
     }
 
+    /// What Bedrock has reported so far (`message_start`'s usage, before the final delta): what a
+    /// stream the client abandoned is billed for.
+    pub fn reported_counts(&self) -> Option<crate::pricing::TokenCounts> {
+        self.reported
+            .input_tokens
+            .is_some()
+            .then(|| self.reported.to_usage().token_counts())
+    }
+
     /// One `chunk` payload (already base64-decoded by the SDK).
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Vec<Bytes> {
         if self.done {

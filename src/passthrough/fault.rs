@@ -70,6 +70,7 @@ impl Fault {
             ApiError::NotFound(_) => "ResourceNotFoundException",
             ApiError::ClientTimeout(_) | ApiError::Timeout(_) => "ModelTimeoutException",
             ApiError::RateLimited { .. } => "ThrottlingException",
+            ApiError::Billing(_) => "ServiceQuotaExceededException",
             ApiError::Overloaded(_)
             | ApiError::Unavailable(_)
             | ApiError::KeyStoreUnavailable { .. } => "ServiceUnavailableException",

@@ -54,13 +54,17 @@ pub(super) async fn create_message(
     let cap = state.cfg.max_output_tokens;
     let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
     let deadline = Deadline::from_headers(&headers);
+    let key = key.map(|Extension(k)| k);
+    // Spend control (issue 17): 403 / 402 / 429 before Bedrock; settled in `spend::finish`.
+    let bill = super::spend::admit(&state, key.as_ref(), &model, &request).await?;
     let log = StreamLog {
         request_id: request_id
             .map(|Extension(RequestId(id))| id)
             .unwrap_or_default(),
         model: model.client_model.clone(),
-        key: key.map(|Extension(k)| k.name),
+        key: key.map(|k| k.name),
         span: tracing::Span::current(),
+        bill: bill.clone(),
     };
     let response = if state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude {
         let call = super::native::NativeCall {
@@ -80,9 +84,10 @@ pub(super) async fn create_message(
         };
         converse_message(route, request, &betas, log).await
     };
-    response
+    let response = response
         .map(|r| with_changes(r, &changes))
-        .map_err(|e| explain_refusal(&model, e))
+        .map_err(|e| explain_refusal(&model, e));
+    super::spend::finish(bill, response).await
 }
 
 /// Bedrock's refusals, kept in Bedrock's words, with what only the gateway knows:

@@ -22,6 +22,7 @@ mod messages;
 mod models;
 mod native;
 mod sources;
+mod spend;
 mod stream;
 
 use std::future::Future;

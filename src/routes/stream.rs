@@ -67,6 +67,10 @@ pub(super) trait Relay: Send + 'static {
     fn awaits_usage(&self) -> bool;
     fn failure(&self) -> Option<&'static str>;
     fn final_usage(&self) -> Option<&Usage>;
+    /// Usage Bedrock has reported before the end (spend control bills abandoned streams by it).
+    fn reported(&self) -> Option<crate::pricing::TokenCounts> {
+        None
+    }
 }
 
 fn sse(events: Vec<SseEvent>) -> Vec<Bytes> {
@@ -130,6 +134,9 @@ impl Relay for NativeStream {
     fn final_usage(&self) -> Option<&Usage> {
         NativeStream::final_usage(self)
     }
+    fn reported(&self) -> Option<crate::pricing::TokenCounts> {
+        NativeStream::reported_counts(self)
+    }
 }
 
 type Upstream<E> = mpsc::Receiver<Result<E, ApiError>>;
@@ -147,6 +154,8 @@ pub(super) struct StreamLog {
     pub(super) request_id: String,
     pub(super) model: String,
     pub(super) key: Option<std::sync::Arc<str>>,
+    /// Spend control's bill, settled before the final event leaves (`routes::spend`).
+    pub(super) bill: Option<std::sync::Arc<super::spend::Bill>>,
     /// The request's span: the body is polled after the handler returned, outside it.
     pub(super) span: tracing::Span,
 }
@@ -237,7 +246,9 @@ where
         let mut guard = EndLog { log, finished: None };
         let mut last_event = tokio::time::Instant::now();
         if let Some(event) = first {
-            for e in state.on_event(&event) {
+            let produced = state.on_event(&event);
+            super::spend::after_batch(guard.log.bill.as_ref(), &state, &produced).await;
+            for e in produced {
                 yield e;
             }
         } else {
@@ -268,6 +279,8 @@ where
                 Ok(Some(Err(e))) => state.fail(&e),
                 Ok(None) => state.finish(),
             };
+            // Spend is written before the final event leaves: Lambda may freeze after it.
+            super::spend::after_batch(guard.log.bill.as_ref(), &state, &produced).await;
             for e in produced {
                 yield e;
             }

@@ -25,4 +25,5 @@ mod origin;
 mod output_cap;
 mod passthrough;
 mod routes;
+mod spend;
 mod streaming;

@@ -68,7 +68,7 @@ async fn check(store: &SecretKeys<FakeSource>, key: &str) -> Result<Option<Strin
     store
         .validate(&SecretString::from(key.to_owned()))
         .await
-        .map(|n| n.map(|n| n.to_string()))
+        .map(|n| n.map(|n| n.name.to_string()))
 }
 
 const NAMED: &str = r#"{"api_keys": {"alice": "sk-alice", "ci": "sk-ci"}}"#;

@@ -1,0 +1,251 @@
+//! Spend control around `POST /v1/messages`: the key's model list, admission before Bedrock,
+//! the rate-limit and budget headers, and the [`Bill`] that settles the real cost.
+//!
+//! Admission needs the resolved model (its price) and the parsed request (its token estimate),
+//! which exist only once the handler has read the body, so it is one call there ([`admit`]) and
+//! one at the end ([`finish`]) rather than a layer. Streams settle in `routes::stream`, before
+//! their final event ([`after_batch`]); a bill dropped unsettled (the client went away) settles
+//! in a task of its own with what Bedrock reported or, failing that, what was relayed.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use super::messages::RequestLog;
+use super::stream::Relay;
+use crate::anthropic::request::MessagesRequest;
+use crate::anthropic::response::Usage;
+use crate::auth::AuthedKey;
+use crate::error::ApiError;
+use crate::ledger::plan::{usd_to_nanos, Spent};
+use crate::ledger::{Admission, Ask, Ledger, Quota};
+use crate::models::{ModelPrice, ResolvedModel};
+use crate::pricing::{model_cost, TokenCounts};
+use crate::state::AppState;
+use crate::tokens;
+
+/// One admitted request's pending settlement. Settles once; later calls do nothing.
+pub(crate) struct Bill {
+    ledger: Arc<Ledger>,
+    price: Option<ModelPrice>,
+    quota: Quota,
+    input_estimate: u64,
+    pending: Mutex<Pending>,
+}
+
+struct Pending {
+    admission: Option<Admission>,
+    /// Bytes of `content_block_delta` events relayed (the fallback for output tokens).
+    relayed: u64,
+    reported: Option<TokenCounts>,
+}
+
+/// Refuses a model outside the key's list, then admits the request (402, 429, or 503 when the
+/// ledger is closed and down). `None` when nothing is counted for this key.
+///
+/// # Errors
+/// The refusal, as the client sees it.
+pub(super) async fn admit(
+    state: &AppState,
+    key: Option<&AuthedKey>,
+    model: &ResolvedModel<'_>,
+    request: &MessagesRequest,
+) -> Result<Option<Arc<Bill>>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    let limits = key.limits.as_deref();
+    if let Some(limits) = limits {
+        let names = [
+            Some(model.client_model.as_str()),
+            model.spec.map(|s| s.id.as_str()),
+        ];
+        if !limits.allows_model(names.into_iter().flatten()) {
+            return Err(ApiError::Permission(format!(
+                "API key `{}` may not use model `{}`",
+                key.name, model.client_model
+            )));
+        }
+    }
+    let counted = limits.is_some_and(|l| l.counts_anything()) || state.ledger.is_shared();
+    if !counted {
+        return Ok(None);
+    }
+    let input_estimate = tokens::estimate(request).total();
+    let ask = Ask {
+        key,
+        model: &model.client_model,
+        price: model.price.as_ref(),
+        input_estimate,
+        max_tokens: request.max_tokens.map_or(0, u64::from),
+    };
+    let Some(admission) = state.ledger.admit(ask).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(Bill {
+        ledger: state.ledger.clone(),
+        price: model.price,
+        quota: admission.quota.clone(),
+        input_estimate,
+        pending: Mutex::new(Pending {
+            admission: Some(admission),
+            relayed: 0,
+            reported: None,
+        }),
+    })))
+}
+
+/// Settles a JSON answer (or gives back the reservation of a failed request) and adds the
+/// headers. Streams are settled by their relay.
+pub(super) async fn finish(
+    bill: Option<Arc<Bill>>,
+    response: Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    let Some(bill) = bill else { return response };
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            bill.settle(Spent::default()).await;
+            if bill.quota.headers().is_empty() {
+                return Err(e);
+            }
+            e.into_response()
+        }
+    };
+    if let Some(log) = response.extensions().get::<RequestLog>() {
+        if !log.stream {
+            bill.settle(spent_from_log(log)).await;
+        }
+    }
+    for (name, value) in bill.quota.headers() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), v);
+        }
+    }
+    Ok(response)
+}
+
+/// Called by the stream relay after each batch of events, before they are sent; the future
+/// settles when the relay is done (it holds no borrow of the relay).
+pub(super) fn after_batch<R: Relay>(
+    bill: Option<&Arc<Bill>>,
+    relay: &R,
+    produced: &[Bytes],
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let settle = bill.and_then(|bill| {
+        bill.observe(relay.reported(), produced);
+        relay.is_done().then(|| {
+            let spent = match relay.final_usage() {
+                Some(usage) => spent_from_usage(usage),
+                None => bill.tally(),
+            };
+            (bill.clone(), spent)
+        })
+    });
+    async move {
+        if let Some((bill, spent)) = settle {
+            bill.settle(spent).await;
+        }
+    }
+}
+
+impl std::fmt::Debug for Bill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bill").field("quota", &self.quota).finish()
+    }
+}
+
+impl Bill {
+    fn with_pending<T>(&self, f: impl FnOnce(&mut Pending) -> T) -> T {
+        f(&mut self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    async fn settle(&self, spent: Spent) {
+        if let Some(admission) = self.with_pending(|p| p.admission.take()) {
+            self.ledger.settle(admission, spent).await;
+        }
+    }
+
+    fn observe(&self, reported: Option<TokenCounts>, produced: &[Bytes]) {
+        const EVENT: &[u8] = b"event: content_block_delta";
+        // An event's framing without its text: `event:` line, `data:`, type, index, delta type.
+        const FRAMING: u64 = 110;
+        let relayed: u64 = produced
+            .iter()
+            .filter(|b| b.starts_with(EVENT))
+            .map(|b| (b.len() as u64).saturating_sub(FRAMING).max(1))
+            .sum();
+        self.with_pending(|p| {
+            p.relayed += relayed;
+            if reported.is_some() {
+                p.reported = reported;
+            }
+        });
+    }
+
+    /// What Bedrock reported so far, or else the input estimate; output at least what was relayed
+    /// (four bytes a token).
+    fn tally(&self) -> Spent {
+        let (relayed, reported) = self.with_pending(|p| (p.relayed, p.reported));
+        let mut counts = reported.unwrap_or(TokenCounts {
+            input: self.input_estimate,
+            ..TokenCounts::default()
+        });
+        counts.output = counts.output.max(relayed.div_ceil(4));
+        let cost_nanos = self
+            .price
+            .as_ref()
+            .map_or(0, |p| usd_to_nanos(model_cost(p, &counts, None).total_cost));
+        Spent {
+            input_tokens: counts.input,
+            output_tokens: counts.output,
+            cache_read_tokens: counts.cache_read,
+            cache_write_tokens: counts.cache_write_5m + counts.cache_write_1h,
+            cost_nanos,
+        }
+    }
+}
+
+impl Drop for Bill {
+    fn drop(&mut self) {
+        let Some(admission) = self.with_pending(|p| p.admission.take()) else {
+            return;
+        };
+        let spent = self.tally();
+        let ledger = self.ledger.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move { ledger.settle(admission, spent).await });
+            }
+            Err(_) => tracing::error!(
+                unrecorded_cost_usd = crate::ledger::plan::usd_string(spent.cost_nanos),
+                "spend ledger: cost not recorded (no runtime)"
+            ),
+        }
+    }
+}
+
+fn spent_from_usage(usage: &Usage) -> Spent {
+    Spent {
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_read_tokens: usage.cache_read_input_tokens,
+        cache_write_tokens: usage.cache_creation_input_tokens,
+        cost_nanos: usage
+            .cost
+            .as_ref()
+            .map_or(0, |c| usd_to_nanos(c.total_cost)),
+    }
+}
+
+fn spent_from_log(log: &RequestLog) -> Spent {
+    Spent {
+        input_tokens: log.input_tokens.unwrap_or(0),
+        output_tokens: log.output_tokens.unwrap_or(0),
+        cache_read_tokens: log.cache_read_tokens.unwrap_or(0),
+        cache_write_tokens: log.cache_write_tokens.unwrap_or(0),
+        cost_nanos: log.cost_usd.map_or(0, usd_to_nanos),
+    }
+}
