@@ -63,7 +63,9 @@ pub struct Bedrock {
 /// Settings shared by the AWS and emulator clients.
 fn tune(builder: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
     builder
-        // Long thinking is silent for minutes; the SDK's 5 s stall guard would cut it off.
+        // Off: it would end a non-streaming answer whose body pauses for 20 s (aws-smithy-runtime
+        // 1.16 installs it on InvokeModel, Converse and CountTokens, not on the streaming
+        // operations); silent streams are capped by `routes::stream` instead.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         // No SDK retries: the clients (Claude Code, the Anthropic SDKs) retry 429/5xx and connection
         // errors themselves, honouring retry-after; ours would multiply theirs and hide throttling.
