@@ -38,11 +38,19 @@ use bytes::Bytes;
 
 use crate::error::ApiError;
 
+mod breaker;
+mod failover;
+mod failure;
 mod invoke;
 pub mod mantle;
 pub mod passthrough;
+mod pool;
 
-pub use invoke::UpstreamChunks;
+pub use failover::{Served, Target};
+use failure::classify;
+pub use failure::{transient_code, CallError, Transient};
+pub use invoke::{Invoked, UpstreamChunks};
+pub use pool::{Counters, Pool, Sticky, Upstream};
 
 /// How long one Bedrock call may take: Lambda's ceiling (a non-streaming answer arrives whole at
 /// the end). On Lambda a request gets less when its invocation ends sooner ([`crate::lambda`]).
@@ -162,12 +170,12 @@ impl Bedrock {
     /// Converse with a body built by [`crate::convert::request`].
     ///
     /// # Errors
-    /// Any Bedrock or transport failure, mapped for the client.
-    pub async fn converse(&self, model_id: &str, body: Bytes) -> Result<ConverseOutput, ApiError> {
+    /// Any Bedrock or transport failure, mapped for the client and classified for failover.
+    pub async fn converse(&self, model_id: &str, body: Bytes) -> Result<ConverseOutput, CallError> {
         let call = self.client.converse().model_id(model_id).send();
         with_body(body, call)
             .await
-            .map_err(|e| map_sdk_error(e, converse_original_status))
+            .map_err(|e| classify(e, |e| map_sdk_error(e, converse_original_status)))
     }
 
     /// ConverseStream with a body built by [`crate::convert::request`]. Errors here come before any
@@ -179,11 +187,11 @@ impl Bedrock {
         &self,
         model_id: &str,
         body: Bytes,
-    ) -> Result<UpstreamEvents, ApiError> {
+    ) -> Result<UpstreamEvents, CallError> {
         let call = self.client.converse_stream().model_id(model_id).send();
         let out = with_body(body, call)
             .await
-            .map_err(|e| map_sdk_error(e, converse_stream_original_status))?;
+            .map_err(|e| classify(e, |e| map_sdk_error(e, converse_stream_original_status)))?;
         Ok(UpstreamEvents { inner: out.stream })
     }
 
