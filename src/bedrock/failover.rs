@@ -64,18 +64,14 @@ impl Pool {
         };
         let mut queue: VecDeque<Candidate> = self.plan(target, sticky, started).into();
         let mut failures = Vec::new();
-        let logged = self.0.upstreams.len() > 1 || target.model_ids.len() > 1;
+        let several = self.0.upstreams.len() > 1 || target.model_ids.len() > 1;
         while let Some(c) = queue.pop_front() {
             if !failures.is_empty() && started.elapsed() >= self.0.budget {
                 tracing::warn!(request_id = target.request_id, "failover budget spent");
                 break;
             }
             let model = target.model_ids[c.at.profile].as_str();
-            if !c.last_resort
-                && !self.breaker(c.at.upstream, model, |b| {
-                    b.admit(Instant::now(), self.0.cooldowns)
-                })
-            {
+            if !c.last_resort && !self.admit(c.at.upstream, model) {
                 queue.push_back(Candidate {
                     last_resort: true,
                     ..c
@@ -87,23 +83,22 @@ impl Pool {
             let sent = Instant::now();
             let result = send(&upstream.client, model).await;
             let outcome = self.record(c.at, model, &result);
-            if logged {
-                let ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
-                tracing::info!(
-                    request_id = target.request_id,
-                    upstream = name,
-                    outcome,
-                    ms,
-                    "upstream attempt"
-                );
+            if several {
+                log_attempt(target.request_id, &name, outcome, sent);
             }
             match result {
-                Ok(value) => {
+                Ok(value) if several => {
                     self.remember(target.session, c.at).await;
                     return Ok(Served {
                         value,
                         upstream: name,
                     });
+                }
+                Ok(value) => {
+                    return Ok(Served {
+                        value,
+                        upstream: name,
+                    })
                 }
                 Err(CallError {
                     error,
@@ -126,6 +121,14 @@ impl Pool {
             })
         };
         order(&pairs(&regions, target.model_ids, sticky), status)
+    }
+
+    /// Whether the breaker lets a request try `upstream` for `model` in its turn now (a
+    /// half-open one hands out its one probe).
+    fn admit(&self, upstream: usize, model: &str) -> bool {
+        self.breaker(upstream, model, |b| {
+            b.admit(Instant::now(), self.0.cooldowns)
+        })
     }
 
     /// Updates the breaker and counters after an attempt; the outcome's name for the log.
@@ -154,6 +157,12 @@ impl Pool {
             }
         }
     }
+}
+
+/// One line per attempt, beside the request's own line (same `request_id`).
+fn log_attempt(request_id: &str, upstream: &str, outcome: &str, sent: Instant) {
+    let ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(request_id, upstream, outcome, ms, "upstream attempt");
 }
 
 /// Every (upstream, model id) pair a request may use, in preference order: `sticky` first, then
