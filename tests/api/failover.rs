@@ -239,3 +239,19 @@ async fn a_session_stays_on_the_secondary_until_its_stickiness_expires() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(upstream(&ask(&app, "moved").await), "us-east-1/global");
 }
+
+#[tokio::test]
+async fn a_throttled_profile_falls_back_to_the_next_listed_geography() {
+    let app = crate::helpers::spawn_app_with(&[("CHATRIX_PROFILE_FALLBACK", "us")]).await;
+    let quiet = ask(&app, "s1").await;
+    assert_eq!(
+        upstream(&quiet),
+        "us-east-1/global",
+        "one client, today's profile"
+    );
+    app.emulator
+        .push_script(failing("ThrottlingException", 1, None, None));
+    let reply = ask(&app, "s2").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(upstream(&reply), "us-east-1/us");
+}
