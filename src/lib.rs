@@ -16,7 +16,8 @@
 //!   time a request may use of it; pure.
 //! - [`fetch`]: the one place that downloads `url` image and document sources (SSRF-guarded).
 //! - [`bedrock`]: the only module that talks to Bedrock (`aws-sdk-bedrockruntime`, and
-//!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`).
+//!   [`bedrock::mantle`] for bedrock-mantle's `count_tokens`, signed with `aws-sigv4`); its
+//!   [`bedrock::Pool`] holds one client per `CHATRIX_UPSTREAMS` entry and fails over between them.
 //! - [`app_profiles`]: the foundation model behind an application inference profile ARN
 //!   (`GetInferenceProfile`, cached), so such ARNs are routed and priced by their model.
 //! - [`discovery`]: which inference profiles the account can call (`ListInferenceProfiles`, refreshed

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use chatrix::bedrock::Bedrock;
+use chatrix::bedrock::{Bedrock, Pool};
 use chatrix::config::{BedrockMode, Config};
 use chatrix::state::AppState;
 use tokio::net::TcpListener;
@@ -17,8 +17,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let mut cfg = Config::from_env()?;
     chatrix::telemetry::init(cfg.log_format)?;
-    let bedrock = match cfg.bedrock_mode {
-        BedrockMode::Aws => Bedrock::from_env().await,
+    let pool = match cfg.bedrock_mode {
+        BedrockMode::Aws => Pool::from_env(&cfg.failover).await,
         BedrockMode::Emulator => {
             let url = chatrix::emulator::Emulator::new()?.spawn(0).await?;
             tracing::warn!(emulator = %url, "no AWS configuration: serving from the built-in Bedrock emulator");
@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
                     "demo mode listens on 127.0.0.1 only; set CHATRIX_BEDROCK=emulator to serve the demo on HOST, or configure AWS"
                 );
             }
-            Bedrock::for_endpoint(&url).await
+            Pool::single(Bedrock::for_endpoint(&url).await, &cfg.failover)
         }
     };
     let demo_key = chatrix::auth::ensure_demo_key(&mut cfg)?;
@@ -50,7 +50,9 @@ async fn main() -> anyhow::Result<()> {
         )?;
         writeln!(out, "  export ANTHROPIC_AUTH_TOKEN={key}")?;
     }
-    let state = AppState::new(cfg, bedrock)?;
+    let upstreams: Vec<&str> = pool.upstreams().iter().map(|u| u.label.as_str()).collect();
+    tracing::info!(?upstreams, "Bedrock upstreams, in order");
+    let state = AppState::with_pool(cfg, pool)?;
     chatrix::serve(listener, state, chatrix::routes::shutdown_signal()).await?;
     Ok(())
 }

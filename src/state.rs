@@ -9,7 +9,7 @@ use moka::future::Cache;
 
 use crate::app_profiles::AppProfiles;
 use crate::auth::Keys;
-use crate::bedrock::Bedrock;
+use crate::bedrock::{Bedrock, Pool};
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::fetch::{FetchLimits, Fetcher};
@@ -32,7 +32,12 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub cfg: Arc<Config>,
     pub catalog: Arc<Catalog>,
+    /// The first upstream's client: discovery, token counting, application profiles and the
+    /// Bedrock pass-through routes use it.
     pub bedrock: Bedrock,
+    /// Every upstream (`CHATRIX_UPSTREAMS`; one, `bedrock`, when unset): `/v1/messages` fails
+    /// over across them ([`crate::bedrock::Pool::call`]).
+    pub pool: Pool,
     /// The account's callable inference profiles, refreshed in the background.
     pub discovery: Discovery,
     pub keys: Arc<Keys>,
@@ -88,6 +93,16 @@ impl AppState {
     /// # Errors
     /// When the model catalog or the URL fetcher cannot be set up.
     pub fn new(cfg: Config, bedrock: Bedrock) -> anyhow::Result<Self> {
+        let pool = Pool::single(bedrock, &cfg.failover);
+        Self::with_pool(cfg, pool)
+    }
+
+    /// As [`AppState::new`], over a pool of upstreams (`CHATRIX_UPSTREAMS`).
+    ///
+    /// # Errors
+    /// When the model catalog or the URL fetcher cannot be set up.
+    pub fn with_pool(cfg: Config, pool: Pool) -> anyhow::Result<Self> {
+        let bedrock = pool.primary().clone();
         let catalog = match &cfg.models_file {
             Some(path) => Catalog::from_file(path).context("CHATRIX_MODELS_FILE")?,
             None => Catalog::embedded()?,
@@ -110,6 +125,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             cfg: Arc::new(cfg),
             bedrock,
+            pool,
             fetcher,
             token_counts: Cache::builder()
                 .max_capacity(TOKEN_COUNTS_CAPACITY)

@@ -16,7 +16,7 @@ use aws_sdk_bedrockruntime::types::ResponseStream;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
 
-use super::{map_sdk_error, map_stream_error, with_body, Bedrock};
+use super::{classify, map_sdk_error, map_stream_error, with_body, Bedrock, CallError};
 use crate::error::ApiError;
 use crate::native::errors::from_bedrock;
 
@@ -27,7 +27,7 @@ impl Bedrock {
     ///
     /// # Errors
     /// Any Bedrock or transport failure, Bedrock's wording kept.
-    pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Invoked, ApiError> {
+    pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Invoked, CallError> {
         let call = self
             .client
             .invoke_model()
@@ -42,7 +42,7 @@ impl Bedrock {
                 request_id: out.request_id().map(str::to_owned),
                 body: out.body.into_inner(),
             })
-            .map_err(|e| map_invoke_error(e, invoke_original_status))
+            .map_err(|e| classify(e, |e| map_invoke_error(e, invoke_original_status)))
     }
 
     /// InvokeModelWithResponseStream. Errors here come before any chunk; errors inside the stream
@@ -54,7 +54,7 @@ impl Bedrock {
         &self,
         model_id: &str,
         body: Bytes,
-    ) -> Result<UpstreamChunks, ApiError> {
+    ) -> Result<UpstreamChunks, CallError> {
         let call = self
             .client
             .invoke_model_with_response_stream()
@@ -65,7 +65,7 @@ impl Bedrock {
             .send();
         let out = with_body(body, call)
             .await
-            .map_err(|e| map_invoke_error(e, stream_original_status))?;
+            .map_err(|e| classify(e, |e| map_invoke_error(e, stream_original_status)))?;
         Ok(UpstreamChunks {
             request_id: out.request_id().map(str::to_owned),
             inner: out.body,

@@ -15,10 +15,12 @@ use crate::models::{InferenceProfile, UnknownModels};
 use crate::pricing::CurrencyConversion;
 
 mod parse;
+mod upstreams;
 use parse::{
     err, parse_bool, parse_cors_origins, parse_currency, parse_in_range, parse_keys, parse_ledger,
     parse_or, parse_origin_secret, parse_secs, read_keys_file,
 };
+pub use upstreams::{FailoverConfig, UpstreamSpec};
 
 pub const DEFAULT_PORT: u16 = 3000;
 /// Claude Code's own request cap; axum's 2 MB default breaks `/compact`.
@@ -112,6 +114,8 @@ pub struct Config {
     /// The value CloudFront puts in `x-chatrix-origin-secret`; when set, requests without it
     /// (other than `/health`) are refused.
     pub origin_secret: Option<SecretString>,
+    /// The upstream pool: `CHATRIX_UPSTREAMS` and how failover uses it (docs/failover.md).
+    pub failover: FailoverConfig,
 }
 
 /// `CHATRIX_API_KEY_SECRET_ID` and the validation cache around it.
@@ -175,7 +179,7 @@ pub const MIN_OUTPUT_CAP: u32 = 2048;
 pub const MAX_PING_INTERVAL_SECS: u64 = 15;
 
 /// Variables whose presence means "an AWS configuration exists".
-const AWS_HINTS: [&str; 12] = [
+const AWS_HINTS: [&str; 13] = [
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_PROFILE",
@@ -190,6 +194,8 @@ const AWS_HINTS: [&str; 12] = [
     // Keys in Secrets Manager mean a real AWS deployment (an instance role may be the only
     // other hint, and it is invisible here): never serve the emulator with real keys.
     "CHATRIX_API_KEY_SECRET_ID",
+    // A pool of Regions is a real deployment too.
+    "CHATRIX_UPSTREAMS",
 ];
 
 impl Config {
@@ -337,6 +343,7 @@ impl Config {
                 1..=3600,
             )?,
             origin_secret: parse_origin_secret(get("CHATRIX_ORIGIN_SECRET"))?,
+            failover: upstreams::parse_failover(&get)?,
             max_connections: parse_in_range(
                 "CHATRIX_MAX_CONNECTIONS",
                 get("CHATRIX_MAX_CONNECTIONS"),

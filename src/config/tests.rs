@@ -316,3 +316,14 @@ fn the_ledger_is_in_process_and_open_unless_told_otherwise() {
         Config::from_vars(&vars(&[("CHATRIX_LEDGER_ON_ERROR", "shut")]), false).expect_err("bad");
     assert_eq!(e.var, "CHATRIX_LEDGER_ON_ERROR");
 }
+
+#[test]
+fn an_upstream_pool_means_aws_and_its_errors_name_the_variable() {
+    let pool = vars(&[("CHATRIX_UPSTREAMS", "us-east-1,us-west-2")]);
+    let c = Config::from_vars(&pool, false).expect("parses");
+    assert_eq!(c.bedrock_mode, BedrockMode::Aws);
+    assert_eq!(c.failover.upstreams.len(), 2);
+    let bad = vars(&[("CHATRIX_UPSTREAMS", "nowhere")]);
+    let e = Config::from_vars(&bad, false).expect_err("not a region");
+    assert_eq!(e.var, "CHATRIX_UPSTREAMS");
+}

@@ -56,6 +56,8 @@ pub(crate) struct BedrockError {
     pub(crate) message: String,
     /// The front end spells it `Message` and uses the Coral namespace.
     front_end: bool,
+    /// A `retry-after` header (seconds) on the HTTP answer, when a script asks for one.
+    retry_after: Option<u64>,
 }
 
 impl BedrockError {
@@ -75,6 +77,14 @@ impl BedrockError {
             status,
             message,
             front_end: false,
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn with_retry_after(self, retry_after: Option<u64>) -> Self {
+        Self {
+            retry_after,
+            ..self
         }
     }
 
@@ -146,6 +156,9 @@ impl IntoResponse for BedrockError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert("x-amzn-errortype", error_type);
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }

@@ -70,12 +70,13 @@
 //!              {"redacted": "<base64>"}],
 //!  "stop_reason": "end_turn", "stop_sequence": null,
 //!  "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0, "cache_write_input_tokens": 0},
-//!  "error": {"type": "ThrottlingException", "message": "optional", "status": 429},
+//!  "error": {"type": "ThrottlingException", "message": "optional", "status": 429, "retry_after": 3},
 //!  "stream_error_after": 2, "truncate_after": 3, "corrupt_after": 3, "silence_ms": 100, "drip_ms": 10, "times": 1}
 //! ```
 //! Every member is optional. Empty `content` means the default answer. `error` fails the call
 //! before any output unless `stream_error_after` is set (then, in a stream, it arrives as an
-//! exception frame after that many deltas). `times` (default 1) is how many calls the script answers.
+//! exception frame after that many deltas); its `retry_after` adds that `retry-after` header (seconds)
+//! to the HTTP error. `times` (default 1) is how many calls the script answers.
 //!
 //! # Usage
 //! Input tokens are estimated deterministically (`tokens`; CountTokens uses the same function).

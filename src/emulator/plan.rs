@@ -137,9 +137,9 @@ fn from_script(script: Script, call: &Call<'_>) -> Reply {
         stop_reason: script.stop_reason.unwrap_or_default(),
         stop_sequence: script.stop_sequence,
         usage: script.usage,
-        error: script
-            .error
-            .map(|e| BedrockError::named(&e.kind, e.message, e.status)),
+        error: script.error.map(|e| {
+            BedrockError::named(&e.kind, e.message, e.status).with_retry_after(e.retry_after)
+        }),
         stream_error_after: script.stream_error_after,
         truncate_after: script.truncate_after,
         corrupt_after: script.corrupt_after,

@@ -77,6 +77,7 @@ impl Script {
                 kind: kind.into(),
                 message: None,
                 status: None,
+                retry_after: None,
             }),
             ..Self::default()
         }
@@ -125,6 +126,9 @@ pub struct ScriptError {
     /// HTTP status (default: the exception's usual one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// A `retry-after` header, in seconds, on the HTTP error (for the gateway's failover tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// Usage numbers to report instead of the estimates. Bedrock's camelCase names are accepted too.

@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use bytes::BytesMut;
-use http_body_util::BodyExt;
 
+pub(super) use super::body::read_body;
 use super::deadline::Deadline;
 use super::stream::{StreamLog, Timing};
+use super::upstream::{with_upstream, UpstreamPlan};
 use super::RequestId;
 
 use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest};
@@ -66,6 +66,13 @@ pub(super) async fn create_message(
         span: tracing::Span::current(),
         bill: bill.clone(),
     };
+    let plan = UpstreamPlan::new(
+        &state,
+        &model,
+        &headers,
+        log.key.as_deref(),
+        &log.request_id,
+    );
     let response = if state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude {
         let call = super::native::NativeCall {
             state: &state,
@@ -73,6 +80,7 @@ pub(super) async fn create_message(
             betas: &betas,
             changes: &changes,
             deadline,
+            plan: &plan,
         };
         super::native::message(call, bytes, request, log).await
     } else {
@@ -81,6 +89,7 @@ pub(super) async fn create_message(
             state: &state,
             model: &model,
             deadline,
+            plan: &plan,
         };
         converse_message(route, request, &betas, log).await
     };
@@ -121,6 +130,7 @@ struct Route<'a> {
     state: &'a AppState,
     model: &'a ResolvedModel<'a>,
     deadline: Deadline,
+    plan: &'a UpstreamPlan,
 }
 
 /// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
@@ -134,6 +144,7 @@ async fn converse_message(
         state,
         model,
         deadline,
+        plan,
     } = route;
     super::sources::inline_url_sources(&state.fetcher, &mut request).await?;
     let converse = to_converse(&request, &convert_options(state, model, betas))?;
@@ -157,8 +168,9 @@ async fn converse_message(
         model,
         tool_names,
         stop_sequences,
-        body,
+        body: body.into(),
         deadline,
+        plan,
     };
     match input_estimate {
         Some(input_estimate) => stream_message(call, log, input_estimate).await,
@@ -235,16 +247,20 @@ struct Call<'a> {
     model: &'a ResolvedModel<'a>,
     tool_names: ToolNameMap,
     stop_sequences: Vec<String>,
-    body: Vec<u8>,
+    body: Bytes,
     deadline: Deadline,
+    plan: &'a UpstreamPlan,
 }
 
 async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
-    let bedrock = &call.state.bedrock;
-    let output = call
+    let target = call.plan.target();
+    let pool = &call.state.pool;
+    let body = &call.body;
+    let served = call
         .deadline
-        .within(bedrock.converse(&call.model.bedrock_model_id, call.body.into()))
+        .within(pool.call(&target, |client, id| client.converse(id, body.clone())))
         .await?;
+    let output = served.value;
     let ctx = ResponseContext {
         client_model: &call.model.client_model,
         tool_names: &call.tool_names,
@@ -253,7 +269,7 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
     let mut message = from_converse(&output, &ctx);
     message.usage.cost = priced(call.state, call.model, &message.usage);
     message.usage.cost_estimated = call.model.price.is_some_and(|p| p.estimated);
-    let response = Json(&message).into_response();
+    let response = with_upstream(Json(&message).into_response(), &served.upstream);
     Ok(with_cost(response, call.model, &message.usage))
 }
 
@@ -287,17 +303,22 @@ async fn stream_message(
         price: call.model.price,
         currency: call.state.cfg.currency.clone(),
     };
-    let bedrock = &call.state.bedrock;
-    let upstream = call
+    let target = call.plan.target();
+    let pool = &call.state.pool;
+    let body = &call.body;
+    let served = call
         .deadline
-        .within(bedrock.converse_stream(&call.model.bedrock_model_id, call.body.into()))
+        .within(pool.call(&target, |client, id| {
+            client.converse_stream(id, body.clone())
+        }))
         .await?;
     let timing = Timing {
         ping: call.state.cfg.ping_interval,
         deadline: call.deadline,
     };
     let relay = StreamState::new(ctx);
-    let mut response = super::stream::respond(upstream, relay, timing, log).await?;
+    let response = super::stream::respond(served.value, relay, timing, log).await?;
+    let mut response = with_upstream(response, &served.upstream);
     response.extensions_mut().insert(RequestLog {
         model: Some(call.model.client_model.clone()),
         stream: true,
@@ -393,53 +414,4 @@ pub(super) fn beta_headers(headers: &HeaderMap) -> Vec<String> {
         .filter_map(|v| v.to_str().ok())
         .map(str::to_owned)
         .collect()
-}
-
-/// Reads the body under the configured cap; an oversize body is a 413 in Anthropic's shape.
-pub(super) async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let too_large =
-        || ApiError::RequestTooLarge(format!("request body exceeds the {limit}-byte limit"));
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    // One buffer sized from Content-Length (checked against the cap above): collecting the
-    // chunks and joining them afterwards (`axum::body::to_bytes`) holds a large body twice.
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
-    let mut body = body;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            if caused_by::<tower_http::timeout::TimeoutError>(&e) {
-                ApiError::ClientTimeout("the request body stopped arriving; send it again".into())
-            } else {
-                ApiError::invalid(format!("could not read the request body: {e}"))
-            }
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(buf.freeze())
-}
-
-/// Whether `T` is anywhere in the error's source chain (body errors arrive boxed, maybe twice).
-fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        if c.is::<T>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
 }

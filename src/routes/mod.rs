@@ -13,6 +13,7 @@
 //! control-plane client calls without any credential (a key that is sent is still checked).
 
 mod bedrock_passthrough;
+mod body;
 mod count_tokens;
 mod counting;
 mod deadline;
@@ -24,6 +25,7 @@ mod native;
 mod sources;
 mod spend;
 mod stream;
+mod upstream;
 
 use std::future::Future;
 use std::sync::Arc;

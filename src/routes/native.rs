@@ -14,6 +14,7 @@ use super::deadline::Deadline;
 use super::messages::{with_cost, RequestLog, CHANGES};
 use super::sources::fetch_sources;
 use super::stream::{self, StreamLog, Timing};
+use super::upstream::{with_upstream, UpstreamPlan};
 use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;
 use crate::models::rules::Change;
@@ -31,6 +32,8 @@ pub(super) struct NativeCall<'a> {
     pub(super) betas: &'a [String],
     pub(super) changes: &'a [Change],
     pub(super) deadline: Deadline,
+    /// The session and model ids the upstream pool works with.
+    pub(super) plan: &'a UpstreamPlan,
 }
 
 /// Sends `body` (the client's bytes; `request` is their parse, used only to decide) natively.
@@ -77,17 +80,25 @@ pub(super) async fn message(
     };
     let model_id = &call.model.bedrock_model_id;
     let body = known_refusals_removed(call.state, model_id, Bytes::from(invoke.bytes)).await?;
-    let bedrock = &call.state.bedrock;
+    let pool = &call.state.pool;
+    let target = call.plan.target();
     let deadline = call.deadline;
+    // Failover inside the deadline, learning outside it: at most two rounds over the pool.
     if stream {
-        let send = |b| deadline.within(bedrock.invoke_stream(model_id, b));
-        let (upstream, learned) = send_learning(call.state, model_id, body, send).await?;
+        let send = |b: Bytes| {
+            deadline.within(pool.call(&target, move |client, id| {
+                client.invoke_stream(id, b.clone())
+            }))
+        };
+        let (served, learned) = send_learning(call.state, model_id, body, send).await?;
+        let upstream = served.value;
         let upstream_id = upstream.request_id.clone();
         let timing = Timing {
             ping: call.state.cfg.ping_interval,
             deadline,
         };
-        let mut response = stream::respond(upstream, NativeStream::new(ctx), timing, log).await?;
+        let response = stream::respond(upstream, NativeStream::new(ctx), timing, log).await?;
+        let mut response = with_upstream(response, &served.upstream);
         response.extensions_mut().insert(RequestLog {
             model: Some(call.model.client_model.clone()),
             stream: true,
@@ -95,8 +106,11 @@ pub(super) async fn message(
         });
         return Ok(with_upstream_notes(response, upstream_id, &learned));
     }
-    let send = |b| deadline.within(bedrock.invoke(model_id, b));
-    let (answer, learned) = send_learning(call.state, model_id, body, send).await?;
+    let send = |b: Bytes| {
+        deadline.within(pool.call(&target, move |client, id| client.invoke(id, b.clone())))
+    };
+    let (served, learned) = send_learning(call.state, model_id, body, send).await?;
+    let answer = served.value;
     let relayed = relay_message(&answer.body, &ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));
     response.headers_mut().insert(
@@ -104,6 +118,7 @@ pub(super) async fn message(
         HeaderValue::from_static("application/json"),
     );
     let response = with_upstream_notes(response, answer.request_id, &learned);
+    let response = with_upstream(response, &served.upstream);
     Ok(with_cost(response, call.model, &relayed.usage))
 }
 

@@ -14,6 +14,7 @@ mod count_tokens_mantle;
 mod current_models;
 mod deadline;
 mod discovery;
+mod failover;
 mod faults;
 mod helpers;
 mod limits;
