@@ -1,30 +1,22 @@
-//! `POST /v1/messages`: extract, convert, call Bedrock, convert back. No JSON is assembled here.
+//! `POST /v1/messages`: the [`Incoming`] request's model resolved and its rules planned, spend
+//! admitted, then Claude to the native path ([`super::native`]) or anything to Converse
+//! ([`super::converse`]); what both paths share afterwards (the changes header, the cost, the log
+//! line, Bedrock's refusals explained) is here too.
 
-use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
-use bytes::BytesMut;
-use http_body_util::BodyExt;
+use axum::http::HeaderValue;
+use axum::response::Response;
 
-use super::deadline::Deadline;
-use super::stream::{StreamLog, Timing};
-use super::RequestId;
-
-use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest};
-use crate::auth::AuthedKey;
+use super::converse::{converse_message, Route};
+use super::extract::Incoming;
+use super::stream::StreamLog;
+use crate::anthropic::request::{beta_values, MessagesRequest};
 use crate::config::ClaudeApi;
-use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
-use crate::convert::response::{from_converse, ResponseContext};
-use crate::convert::stream::{StreamContext, StreamState};
-use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::models::rules::{self, Change};
 use crate::models::ResolvedModel;
 use crate::pricing;
 use crate::state::AppState;
-use crate::tokens;
 
 /// What the request-log line reports about a model call (token counts and cost, never content).
 #[derive(Debug, Clone, Default)]
@@ -42,52 +34,61 @@ pub struct RequestLog {
 
 pub(super) async fn create_message(
     State(state): State<AppState>,
-    request_id: Option<Extension<RequestId>>,
-    key: Option<Extension<AuthedKey>>,
-    headers: HeaderMap,
-    body: Body,
+    incoming: Incoming,
 ) -> Result<Response, ApiError> {
-    let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
-    let mut request = parse_messages_request(&bytes)?;
+    let Incoming {
+        bytes,
+        mut request,
+        betas,
+        key,
+        request_id,
+        deadline,
+        ..
+    } = incoming;
     let model = resolve_model(&state, &request.model).await?;
-    let betas = beta_headers(&headers);
     let cap = state.cfg.max_output_tokens;
     let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
-    let deadline = Deadline::from_headers(&headers);
-    let key = key.map(|Extension(k)| k);
     // Spend control (issue 17): 403 / 402 / 429 before Bedrock; settled in `spend::finish`.
     let bill = super::spend::admit(&state, key.as_ref(), &model, &request).await?;
     let log = StreamLog {
-        request_id: request_id
-            .map(|Extension(RequestId(id))| id)
-            .unwrap_or_default(),
+        request_id,
         model: model.client_model.clone(),
         key: key.map(|k| k.name),
         span: tracing::Span::current(),
         bill: bill.clone(),
     };
-    let response = if state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude {
-        let call = super::native::NativeCall {
-            state: &state,
-            model: &model,
-            betas: &betas,
-            changes: &changes,
-            deadline,
-        };
-        super::native::message(call, bytes, request, log).await
-    } else {
-        drop(bytes);
-        let route = Route {
-            state: &state,
-            model: &model,
-            deadline,
-        };
-        converse_message(route, request, &betas, log).await
+    let upstream = super::native::NativeCall {
+        state: &state,
+        model: &model,
+        betas: &betas,
+        changes: &changes,
+        deadline,
     };
+    let response = dispatch(upstream, bytes, request, log).await;
     let response = response
         .map(|r| with_changes(r, &changes))
         .map_err(|e| explain_refusal(&model, e));
     super::spend::finish(bill, response).await
+}
+
+/// Claude to the native path (`CHATRIX_CLAUDE_API=invoke`, the default), anything else to
+/// Converse.
+async fn dispatch(
+    call: super::native::NativeCall<'_>,
+    bytes: axum::body::Bytes,
+    request: MessagesRequest,
+    log: StreamLog,
+) -> Result<Response, ApiError> {
+    if call.state.cfg.claude_api == ClaudeApi::Invoke && call.model.capabilities.claude {
+        return super::native::message(call, bytes, request, log).await;
+    }
+    drop(bytes);
+    let route = Route {
+        state: call.state,
+        model: call.model,
+        deadline: call.deadline,
+    };
+    converse_message(route, request, call.betas, log).await
 }
 
 /// Bedrock's refusals, kept in Bedrock's words, with what only the gateway knows:
@@ -113,56 +114,6 @@ fn explain_refusal(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
             }
         }
         other => other,
-    }
-}
-
-/// Where a Converse request goes, and by when.
-struct Route<'a> {
-    state: &'a AppState,
-    model: &'a ResolvedModel<'a>,
-    deadline: Deadline,
-}
-
-/// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
-async fn converse_message(
-    route: Route<'_>,
-    mut request: MessagesRequest,
-    betas: &[String],
-    log: StreamLog,
-) -> Result<Response, ApiError> {
-    let Route {
-        state,
-        model,
-        deadline,
-    } = route;
-    super::sources::inline_url_sources(&state.fetcher, &mut request).await?;
-    let converse = to_converse(&request, &convert_options(state, model, betas))?;
-    if !converse.dropped.is_empty() {
-        tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
-    }
-    let stream = request.stream == Some(true);
-    // Sized from the parsed request (images by their headers, never by their base64), which is
-    // dropped next: it and the JSON tree hold every base64 payload; only the bytes go on.
-    let input_estimate = stream.then(|| tokens::estimate(&request).total());
-    drop(request);
-    let ConverseRequest {
-        body,
-        tool_names,
-        stop_sequences,
-        ..
-    } = converse;
-    let body = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.into()))?;
-    let call = Call {
-        state,
-        model,
-        tool_names,
-        stop_sequences,
-        body,
-        deadline,
-    };
-    match input_estimate {
-        Some(input_estimate) => stream_message(call, log, input_estimate).await,
-        None => json_message(call).await,
     }
 }
 
@@ -229,34 +180,6 @@ fn with_changes(mut response: Response, changes: &[Change]) -> Response {
     response
 }
 
-/// One converted request on its way to Bedrock.
-struct Call<'a> {
-    state: &'a AppState,
-    model: &'a ResolvedModel<'a>,
-    tool_names: ToolNameMap,
-    stop_sequences: Vec<String>,
-    body: Vec<u8>,
-    deadline: Deadline,
-}
-
-async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
-    let bedrock = &call.state.bedrock;
-    let output = call
-        .deadline
-        .within(bedrock.converse(&call.model.bedrock_model_id, call.body.into()))
-        .await?;
-    let ctx = ResponseContext {
-        client_model: &call.model.client_model,
-        tool_names: &call.tool_names,
-        stop_sequences: &call.stop_sequences,
-    };
-    let mut message = from_converse(&output, &ctx);
-    message.usage.cost = priced(call.state, call.model, &message.usage);
-    message.usage.cost_estimated = call.model.price.is_some_and(|p| p.estimated);
-    let response = Json(&message).into_response();
-    Ok(with_cost(response, call.model, &message.usage))
-}
-
 /// A JSON answer's `x-chatrix-cost-usd` header and request-log line.
 pub(super) fn with_cost(
     mut response: Response,
@@ -270,53 +193,6 @@ pub(super) fn with_cost(
     }
     response.extensions_mut().insert(log_line(model, usage));
     response
-}
-
-/// `input_estimate` goes in `message_start` (never 0: Claude Code ignores a zero input count);
-/// the exact count follows in `message_delta`.
-async fn stream_message(
-    call: Call<'_>,
-    log: StreamLog,
-    input_estimate: u64,
-) -> Result<Response, ApiError> {
-    let ctx = StreamContext {
-        client_model: call.model.client_model.clone(),
-        input_estimate,
-        tool_names: call.tool_names,
-        stop_sequences: call.stop_sequences,
-        price: call.model.price,
-        currency: call.state.cfg.currency.clone(),
-    };
-    let bedrock = &call.state.bedrock;
-    let upstream = call
-        .deadline
-        .within(bedrock.converse_stream(&call.model.bedrock_model_id, call.body.into()))
-        .await?;
-    let timing = Timing {
-        ping: call.state.cfg.ping_interval,
-        deadline: call.deadline,
-    };
-    let relay = StreamState::new(ctx);
-    let mut response = super::stream::respond(upstream, relay, timing, log).await?;
-    response.extensions_mut().insert(RequestLog {
-        model: Some(call.model.client_model.clone()),
-        stream: true,
-        ..RequestLog::default()
-    });
-    Ok(response)
-}
-
-fn priced(
-    state: &AppState,
-    model: &ResolvedModel<'_>,
-    usage: &crate::anthropic::response::Usage,
-) -> Option<pricing::Cost> {
-    let price = model.price?;
-    Some(pricing::model_cost(
-        &price,
-        &usage.token_counts(),
-        state.cfg.currency.as_ref(),
-    ))
 }
 
 pub(super) fn log_line(
@@ -371,75 +247,4 @@ async fn resolve_any<'s>(state: &'s AppState, name: &str) -> Result<ResolvedMode
     state
         .catalog
         .resolve_with(name, state.cfg.inference_profile, available.as_deref())
-}
-
-/// Conversion settings shared by `/v1/messages` and `/v1/messages/count_tokens`.
-pub(super) fn convert_options<'a>(
-    state: &AppState,
-    model: &'a ResolvedModel<'a>,
-    betas: &'a [String],
-) -> ConvertOptions<'a> {
-    ConvertOptions {
-        model,
-        betas,
-        strip_billing_header: state.cfg.strip_billing_header,
-    }
-}
-
-pub(super) fn beta_headers(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all("anthropic-beta")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Reads the body under the configured cap; an oversize body is a 413 in Anthropic's shape.
-pub(super) async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let too_large =
-        || ApiError::RequestTooLarge(format!("request body exceeds the {limit}-byte limit"));
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    // One buffer sized from Content-Length (checked against the cap above): collecting the
-    // chunks and joining them afterwards (`axum::body::to_bytes`) holds a large body twice.
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
-    let mut body = body;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            if caused_by::<tower_http::timeout::TimeoutError>(&e) {
-                ApiError::ClientTimeout("the request body stopped arriving; send it again".into())
-            } else {
-                ApiError::invalid(format!("could not read the request body: {e}"))
-            }
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(buf.freeze())
-}
-
-/// Whether `T` is anywhere in the error's source chain (body errors arrive boxed, maybe twice).
-fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        if c.is::<T>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
 }

@@ -13,9 +13,11 @@
 //! control-plane client calls without any credential (a key that is sent is still checked).
 
 mod bedrock_passthrough;
+mod converse;
 mod count_tokens;
 mod counting;
 mod deadline;
+mod extract;
 mod inference_profiles;
 mod mantle_body;
 mod messages;
