@@ -4,7 +4,7 @@
 //! Behind the Lambda Web Adapter every request carries `x-amzn-lambda-context`, the invocation's
 //! context as JSON; its `deadline` is the moment Lambda stops the function, in Unix epoch
 //! milliseconds (the adapter serialises `lambda_runtime::Context`, whose `deadline` comes from the
-//! runtime API's `Lambda-Runtime-Deadline-Ms`; see docs/deployment.md, "Lambda deadline"). The
+//! runtime API's `Lambda-Runtime-Deadline-Ms`; see docs/operations.md, "Lambda deadline"). The
 //! gateway ends its work a [`margin`] before it, so a stream closes with an `event: error` and its
 //! log line instead of being cut mid-event when Lambda freezes the process.
 //!

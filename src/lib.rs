@@ -33,18 +33,22 @@
 //! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
 //!
 //! # Request flow (`POST /v1/messages`)
-//! 1. `routes` assigns a `request-id`, logs the request line, enforces the body limit.
+//! 1. `routes` assigns a `request-id` and opens the request's tracing span (key, model, upstream
+//!    path and Claude Code session are recorded into it as they become known); one log line at
+//!    the end.
 //! 2. `auth` checks `x-api-key` / `Authorization: Bearer` before the body is read.
-//! 3. `routes::messages` parses the body into [`anthropic::request::MessagesRequest`] (errors name the
-//!    field), resolves the model in [`models::Catalog`] (the [`discovery`] snapshot picks the
+//! 3. The `routes::extract::Incoming` extractor reads the body under its limit and parses it into
+//!    [`anthropic::request::MessagesRequest`] (errors name the field); `routes::messages` resolves
+//!    the model in [`models::Catalog`] (the [`discovery`] snapshot picks the
 //!    profile), and plans the model's [`models::rules`]. `routes::spend` then checks the key's
 //!    model list and has the [`ledger`] reserve the request's estimate (402 / 429 before Bedrock).
 //! 4. Claude, by default (`CHATRIX_CLAUDE_API=invoke`): `routes::native` hands the client's bytes to
 //!    [`native::request::to_invoke`], [`bedrock::Bedrock::invoke`] / `invoke_stream` send them, and
 //!    [`native::response`] or [`native::stream`] relay Bedrock's Anthropic answer with its cost.
-//! 5. Other models (and Claude with `converse`): [`fetch`] inlines `url` sources,
-//!    [`convert::request::to_converse`] builds the Converse JSON, [`bedrock::Bedrock::converse`] sends
-//!    it, and [`convert::response`] / [`convert::stream`] map the answer back.
+//! 5. Other models (and Claude with `converse`), in `routes::converse`: [`fetch`] inlines `url`
+//!    sources, [`convert::request::to_converse`] builds the Converse JSON,
+//!    [`bedrock::Bedrock::converse`] sends it, and [`convert::response`] / [`convert::stream`] map
+//!    the answer back.
 //! 6. Either way [`pricing`] adds `usage.cost` and `x-chatrix-cost-usd`; streams go through one
 //!    shell (`routes::stream`: pings, cancellation, the end-of-stream log line), which settles the
 //!    ledger before the final event; JSON answers are settled in `routes::spend::finish`.

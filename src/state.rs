@@ -15,7 +15,7 @@ use crate::discovery::Discovery;
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::ledger::Ledger;
 use crate::models::Catalog;
-use crate::native::learned::Removal;
+use crate::native::learned::Knowledge;
 
 /// Cheap to clone (one reference count): axum hands every handler and middleware its own copy.
 #[derive(Clone)]
@@ -51,7 +51,7 @@ pub struct Shared {
     pub count_refusals: Cache<(Counter, String), ()>,
     /// Betas and top-level fields Bedrock refused, per Bedrock model id: removed from that
     /// model's bodies for [`LEARNED_TTL`] ([`crate::native::learned`]).
-    pub learned: Cache<String, Arc<Vec<Removal>>>,
+    pub learned: Cache<String, Arc<Knowledge>>,
     /// The foundation model behind each application inference profile seen (`GetInferenceProfile`).
     pub app_profiles: AppProfiles,
 }

@@ -7,11 +7,18 @@
 //! sends the request once more, and keeps removing it for that model for a while
 //! ([`crate::state::Shared::learned`]), so one rejected beta costs one retry, not every request.
 //!
-//! `invalid beta flag` names no beta, so every beta of the refused body is taken as suspect. A
-//! field is only learned when it is optional for the answer: the fields that carry what the client
-//! asked for ([`NEVER_DROPPED`]) are refused to the client as Bedrock worded it, because Claude
-//! Code recovers from those itself (NATIVE.md §5.3). A beta goes with its paired body field
-//! ([`super::request::BETA_FIELDS`]). Pure: no I/O, no logging.
+//! What is remembered is shared by every caller of the model, so it is kept to what Bedrock's
+//! refusal can only mean ([`Knowledge`]):
+//! - `invalid beta flag` names no beta. Betas Bedrock has accepted for the model before (recorded
+//!   on every success) are not suspects; the others are removed and remembered. When every beta
+//!   sent was accepted before, all are removed for this request only.
+//! - A refused field is remembered only if it is an Anthropic API field ([`ANTHROPIC_FIELDS`]);
+//!   another name, which any caller can invent, is removed for this request only.
+//! - At most [`MAX_REMEMBERED`] removals per model.
+//!
+//! The fields that carry what the client asked for ([`NEVER_DROPPED`]) are refused to the client
+//! as Bedrock worded it, because Claude Code recovers from those itself (NATIVE.md §5.3). A beta
+//! goes with its paired body field ([`super::request::BETA_FIELDS`]). Pure: no I/O, no logging.
 
 use std::borrow::Cow;
 
@@ -38,6 +45,73 @@ pub const NEVER_DROPPED: [&str; 12] = [
     "stop_sequences",
     "output_config",
 ];
+
+/// Top-level fields of the Anthropic Messages API: a refusal of one of these is about the model,
+/// so it is remembered; any other name is the caller's own.
+pub const ANTHROPIC_FIELDS: [&str; 14] = [
+    "metadata",
+    "context_management",
+    "service_tier",
+    "container",
+    "mcp_servers",
+    "inference_geo",
+    "speed",
+    "output_format",
+    "fallbacks",
+    "diagnostics",
+    "safeguards",
+    "betas",
+    "cache_control",
+    "top_logprobs",
+];
+
+/// Removals remembered per model at most.
+pub const MAX_REMEMBERED: usize = 32;
+
+/// What Bedrock is known to refuse and to accept for one model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Knowledge {
+    /// Removed from every request to the model.
+    pub refused: Vec<Removal>,
+    /// Betas Bedrock answered without refusing: never suspects of an unnamed refusal.
+    pub accepted: Vec<String>,
+}
+
+impl Knowledge {
+    /// After a success with `betas`: the knowledge with them accepted, if that is new.
+    pub fn after_success(&self, betas: &[String]) -> Option<Self> {
+        let new: Vec<&String> = betas
+            .iter()
+            .filter(|b| !self.accepted.contains(b))
+            .collect();
+        if new.is_empty() || self.accepted.len() >= MAX_REMEMBERED {
+            return None;
+        }
+        let mut next = self.clone();
+        next.accepted.extend(new.into_iter().cloned());
+        Some(next)
+    }
+
+    /// After a refusal answered by `removals`: the knowledge with those worth remembering, if any
+    /// are new.
+    pub fn after_refusal(&self, removals: &[Removal]) -> Option<Self> {
+        let worth = |r: &&Removal| match r.strip_prefix(BETA) {
+            Some(beta) => !self.accepted.iter().any(|a| a == beta),
+            None => ANTHROPIC_FIELDS.contains(&r.as_str()),
+        };
+        let new: Vec<&Removal> = removals
+            .iter()
+            .filter(worth)
+            .filter(|r| !self.refused.contains(r))
+            .collect();
+        if new.is_empty() || self.refused.len() >= MAX_REMEMBERED {
+            return None;
+        }
+        let mut next = self.clone();
+        next.refused.extend(new.into_iter().cloned());
+        Some(next)
+    }
+}
 
 /// What a 400 says Bedrock refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,17 +151,27 @@ pub fn refused(message: &str) -> Option<Refused> {
 }
 
 /// The removals that answer `refused` for the body that was sent: empty when the body holds
-/// nothing the gateway may take out (the refusal then goes to the client as it is).
+/// nothing the gateway may take out (the refusal then goes to the client as it is). For an
+/// unnamed beta refusal, the betas not `accepted` before; all of them if every one was.
 ///
 /// # Errors
 /// The body is not a JSON object (it is ours, so that is a bug).
-pub fn removals(body: &[u8], refused: &Refused) -> Result<Vec<Removal>, ApiError> {
+pub fn removals(
+    body: &[u8],
+    refused: &Refused,
+    accepted: &[String],
+) -> Result<Vec<Removal>, ApiError> {
     let fields = top_level(body)?;
     Ok(match refused {
-        Refused::Betas => betas(&fields)?
-            .into_iter()
-            .map(|b| format!("{BETA}{b}"))
-            .collect(),
+        Refused::Betas => {
+            let sent = betas(&fields)?;
+            let suspects: Vec<&String> = sent.iter().filter(|b| !accepted.contains(b)).collect();
+            let chosen = match suspects.is_empty() {
+                true => sent.iter().collect(),
+                false => suspects,
+            };
+            chosen.into_iter().map(|b| format!("{BETA}{b}")).collect()
+        }
         Refused::Fields(names) => names
             .iter()
             .filter(|n| fields.contains_key(n.as_str()) && !NEVER_DROPPED.contains(&n.as_str()))

@@ -53,7 +53,7 @@ fn other_validation_messages_are_not_refusals_of_ours() {
 
 #[test]
 fn an_unnamed_beta_refusal_suspects_every_beta_sent() {
-    let r = removals(BODY.as_bytes(), &Refused::Betas).expect("removals");
+    let r = removals(BODY.as_bytes(), &Refused::Betas, &[]).expect("removals");
     assert_eq!(
         r,
         strs(&[
@@ -66,7 +66,7 @@ fn an_unnamed_beta_refusal_suspects_every_beta_sent() {
 #[test]
 fn a_refused_field_is_removed_only_if_sent_and_optional() {
     let refused = Refused::Fields(strs(&["metadata", "thinking", "speed", "messages"]));
-    let r = removals(BODY.as_bytes(), &refused).expect("removals");
+    let r = removals(BODY.as_bytes(), &refused, &[]).expect("removals");
     assert_eq!(r, strs(&["metadata"]));
 }
 
@@ -118,4 +118,51 @@ fn removals_the_body_does_not_hold_change_nothing() {
     )
     .expect("strips");
     assert!(none.is_none());
+}
+
+#[test]
+fn betas_accepted_before_are_not_suspects_of_an_unnamed_refusal() {
+    let accepted = strs(&["effort-2025-11-24"]);
+    let r = removals(BODY.as_bytes(), &Refused::Betas, &accepted).expect("removals");
+    assert_eq!(r, strs(&["beta:context-management-2025-06-27"]));
+    // Every beta sent was accepted before: all go, for this request (see below: not remembered).
+    let both = strs(&["effort-2025-11-24", "context-management-2025-06-27"]);
+    let r = removals(BODY.as_bytes(), &Refused::Betas, &both).expect("removals");
+    assert_eq!(r.len(), 2);
+    let known = Knowledge {
+        refused: Vec::new(),
+        accepted: both,
+    };
+    assert_eq!(
+        known.after_refusal(&r),
+        None,
+        "accepted betas are never remembered as refused"
+    );
+}
+
+#[test]
+fn only_anthropic_fields_are_remembered_and_only_once() {
+    let known = Knowledge::default();
+    let next = known
+        .after_refusal(&strs(&["metadata", "zz_invented_field"]))
+        .expect("metadata is new");
+    assert_eq!(next.refused, strs(&["metadata"]));
+    assert_eq!(
+        next.after_refusal(&strs(&["metadata"])),
+        None,
+        "nothing new, no rewrite"
+    );
+    assert_eq!(known.after_refusal(&strs(&["zz_invented_field"])), None);
+}
+
+#[test]
+fn what_is_remembered_is_bounded() {
+    let mut known = Knowledge::default();
+    for i in 0..100 {
+        if let Some(next) = known.after_success(&[format!("beta-{i}")]) {
+            known = next;
+        }
+    }
+    assert_eq!(known.accepted.len(), MAX_REMEMBERED);
+    assert_eq!(known.after_success(&strs(&["beta-0"])), None);
 }

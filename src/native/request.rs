@@ -103,6 +103,8 @@ pub enum Purpose {
 pub struct NativeBody {
     pub bytes: Vec<u8>,
     pub dropped: Vec<String>,
+    /// The `anthropic_beta` list written into the body.
+    pub betas: Vec<String>,
 }
 
 /// Builds the InvokeModel body from the client's body bytes.
@@ -157,7 +159,7 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     let mut out: Fields<'_> = IndexMap::with_capacity(fields.len() + 2);
     out.insert("anthropic_version".into(), raw(&json!(BEDROCK_VERSION))?);
     if !betas.is_empty() {
-        out.insert("anthropic_beta".into(), raw(&json!(betas))?);
+        out.insert("anthropic_beta".into(), raw(&json!(&betas))?);
     }
     fields.shift_remove("anthropic_version");
     out.extend(fields);
@@ -165,7 +167,11 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     // its way there, holding up to twice a large body (heaptrack, docs/performance.md).
     let mut bytes = Vec::with_capacity(body.len() + 256);
     serde_json::to_writer(&mut bytes, &out).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(NativeBody { bytes, dropped })
+    Ok(NativeBody {
+        bytes,
+        dropped,
+        betas,
+    })
 }
 
 fn raw(value: &Value) -> Result<Cow<'static, RawValue>, ApiError> {

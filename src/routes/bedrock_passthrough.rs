@@ -24,7 +24,8 @@ use axum::response::Response;
 use axum::Extension;
 use futures::Stream;
 
-use super::messages::{read_body, resolve_model, RequestLog};
+use super::body::read_body;
+use super::messages::{resolve_model, RequestLog};
 use super::RequestId;
 use crate::auth::AuthedKey;
 use crate::bedrock::passthrough::{Echo, PassChunks, PassHeaders};

@@ -13,23 +13,18 @@
 
 use std::borrow::Cow;
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use axum::Json;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::converse::convert_options;
 use super::counting::{exact_count, CountJob, MantleJob};
+use super::extract::{CountTokens, Incoming};
 use super::mantle_body::{mantle_betas, mantle_body, MantleBodyOptions};
-use super::messages::{
-    apply_model_rules, beta_headers, convert_options, read_body, resolve_model, RequestLog,
-};
-use crate::anthropic::request::parse_count_tokens_request;
+use super::messages::{apply_model_rules, resolve_model, RequestLog};
 use crate::anthropic::request::MessagesRequest;
-use crate::auth::AuthedKey;
 use crate::config::ClaudeApi;
 use crate::convert::request::to_count_tokens;
 use crate::error::ApiError;
@@ -48,15 +43,17 @@ struct TokenCount {
 
 pub(super) async fn count_tokens(
     State(state): State<AppState>,
-    key: Option<Extension<AuthedKey>>,
-    headers: HeaderMap,
-    body: Body,
+    incoming: Incoming<CountTokens>,
 ) -> Result<Response, ApiError> {
-    let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
-    let mut request = parse_count_tokens_request(&bytes)?;
+    let Incoming {
+        bytes,
+        mut request,
+        betas,
+        key,
+        ..
+    } = incoming;
     let model = resolve_model(&state, &request.model).await?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
-    let betas = beta_headers(&headers);
     let changes = apply_model_rules(&model, &mut request, &betas, None)?;
     let prepared = Prepared {
         state: &state,
@@ -66,7 +63,7 @@ pub(super) async fn count_tokens(
         changes: &changes,
     };
     let runtime_body = runtime_body(&prepared, &request, url_blocks > 0)?;
-    let caller = key.map(|Extension(k)| k.name).unwrap_or_default();
+    let caller = key.map(|k| k.name).unwrap_or_default();
     let exact = match runtime_body.and_then(|body| count_job(&prepared, body)) {
         Some(job) => exact_count(&state, &caller, job).await,
         None => None,

@@ -1,30 +1,23 @@
-//! `POST /v1/messages`: extract, convert, call Bedrock, convert back. No JSON is assembled here.
+//! `POST /v1/messages`: the [`Incoming`] request's model resolved and its rules planned, spend
+//! admitted, then Claude to the native path ([`super::native`]) or anything to Converse
+//! ([`super::converse`]); what both paths share afterwards (the changes header, the cost, the log
+//! line, Bedrock's refusals explained) is here too.
 
-use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::http::HeaderValue;
+use axum::response::Response;
 
-pub(super) use super::body::read_body;
-use super::deadline::Deadline;
-use super::stream::{StreamLog, Timing};
-use super::upstream::{with_upstream, UpstreamPlan};
-use super::RequestId;
-
-use crate::anthropic::request::{beta_values, parse_messages_request, MessagesRequest};
-use crate::auth::AuthedKey;
+use super::converse::{converse_message, Route};
+use super::extract::Incoming;
+use super::stream::StreamLog;
+use super::upstream::UpstreamPlan;
+use crate::anthropic::request::{beta_values, MessagesRequest};
 use crate::config::ClaudeApi;
-use crate::convert::request::{to_converse, ConverseRequest, ConvertOptions};
-use crate::convert::response::{from_converse, ResponseContext};
-use crate::convert::stream::{StreamContext, StreamState};
-use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::models::rules::{self, Change};
 use crate::models::ResolvedModel;
 use crate::pricing;
 use crate::state::AppState;
-use crate::tokens;
 
 /// What the request-log line reports about a model call (token counts and cost, never content).
 #[derive(Debug, Clone, Default)]
@@ -42,25 +35,25 @@ pub struct RequestLog {
 
 pub(super) async fn create_message(
     State(state): State<AppState>,
-    request_id: Option<Extension<RequestId>>,
-    key: Option<Extension<AuthedKey>>,
-    headers: HeaderMap,
-    body: Body,
+    incoming: Incoming,
 ) -> Result<Response, ApiError> {
-    let bytes = read_body(&headers, body, state.cfg.max_body_bytes).await?;
-    let mut request = parse_messages_request(&bytes)?;
+    let Incoming {
+        bytes,
+        mut request,
+        betas,
+        key,
+        request_id,
+        deadline,
+        headers,
+        ..
+    } = incoming;
     let model = resolve_model(&state, &request.model).await?;
-    let betas = beta_headers(&headers);
     let cap = state.cfg.max_output_tokens;
     let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
-    let deadline = Deadline::from_headers(&headers);
-    let key = key.map(|Extension(k)| k);
     // Spend control (issue 17): 403 / 402 / 429 before Bedrock; settled in `spend::finish`.
     let bill = super::spend::admit(&state, key.as_ref(), &model, &request).await?;
     let log = StreamLog {
-        request_id: request_id
-            .map(|Extension(RequestId(id))| id)
-            .unwrap_or_default(),
+        request_id,
         model: model.client_model.clone(),
         key: key.map(|k| k.name),
         span: tracing::Span::current(),
@@ -73,30 +66,40 @@ pub(super) async fn create_message(
         log.key.as_deref(),
         &log.request_id,
     );
-    let response = if state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude {
-        let call = super::native::NativeCall {
-            state: &state,
-            model: &model,
-            betas: &betas,
-            changes: &changes,
-            deadline,
-            plan: &plan,
-        };
-        super::native::message(call, bytes, request, log).await
-    } else {
-        drop(bytes);
-        let route = Route {
-            state: &state,
-            model: &model,
-            deadline,
-            plan: &plan,
-        };
-        converse_message(route, request, &betas, log).await
+    let upstream = super::native::NativeCall {
+        state: &state,
+        model: &model,
+        betas: &betas,
+        changes: &changes,
+        deadline,
+        plan: &plan,
     };
+    let response = dispatch(upstream, bytes, request, log).await;
     let response = response
         .map(|r| with_changes(r, &changes))
         .map_err(|e| explain_refusal(&model, e));
     super::spend::finish(bill, response).await
+}
+
+/// Claude to the native path (`CHATRIX_CLAUDE_API=invoke`, the default), anything else to
+/// Converse.
+async fn dispatch(
+    call: super::native::NativeCall<'_>,
+    bytes: axum::body::Bytes,
+    request: MessagesRequest,
+    log: StreamLog,
+) -> Result<Response, ApiError> {
+    if call.state.cfg.claude_api == ClaudeApi::Invoke && call.model.capabilities.claude {
+        return super::native::message(call, bytes, request, log).await;
+    }
+    drop(bytes);
+    let route = Route {
+        state: call.state,
+        model: call.model,
+        deadline: call.deadline,
+        plan: call.plan,
+    };
+    converse_message(route, request, call.betas, log).await
 }
 
 /// Bedrock's refusals, kept in Bedrock's words, with what only the gateway knows:
@@ -122,59 +125,6 @@ fn explain_refusal(model: &ResolvedModel<'_>, error: ApiError) -> ApiError {
             }
         }
         other => other,
-    }
-}
-
-/// Where a Converse request goes, and by when.
-struct Route<'a> {
-    state: &'a AppState,
-    model: &'a ResolvedModel<'a>,
-    deadline: Deadline,
-    plan: &'a UpstreamPlan,
-}
-
-/// The Converse path: every non-Claude model, and Claude with `CHATRIX_CLAUDE_API=converse`.
-async fn converse_message(
-    route: Route<'_>,
-    mut request: MessagesRequest,
-    betas: &[String],
-    log: StreamLog,
-) -> Result<Response, ApiError> {
-    let Route {
-        state,
-        model,
-        deadline,
-        plan,
-    } = route;
-    super::sources::inline_url_sources(&state.fetcher, &mut request).await?;
-    let converse = to_converse(&request, &convert_options(state, model, betas))?;
-    if !converse.dropped.is_empty() {
-        tracing::debug!(dropped = ?converse.dropped, "fields not forwarded to Bedrock");
-    }
-    let stream = request.stream == Some(true);
-    // Sized from the parsed request (images by their headers, never by their base64), which is
-    // dropped next: it and the JSON tree hold every base64 payload; only the bytes go on.
-    let input_estimate = stream.then(|| tokens::estimate(&request).total());
-    drop(request);
-    let ConverseRequest {
-        body,
-        tool_names,
-        stop_sequences,
-        ..
-    } = converse;
-    let body = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.into()))?;
-    let call = Call {
-        state,
-        model,
-        tool_names,
-        stop_sequences,
-        body: body.into(),
-        deadline,
-        plan,
-    };
-    match input_estimate {
-        Some(input_estimate) => stream_message(call, log, input_estimate).await,
-        None => json_message(call).await,
     }
 }
 
@@ -241,38 +191,6 @@ fn with_changes(mut response: Response, changes: &[Change]) -> Response {
     response
 }
 
-/// One converted request on its way to Bedrock.
-struct Call<'a> {
-    state: &'a AppState,
-    model: &'a ResolvedModel<'a>,
-    tool_names: ToolNameMap,
-    stop_sequences: Vec<String>,
-    body: Bytes,
-    deadline: Deadline,
-    plan: &'a UpstreamPlan,
-}
-
-async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
-    let target = call.plan.target();
-    let pool = &call.state.pool;
-    let body = &call.body;
-    let served = call
-        .deadline
-        .within(pool.call(&target, |client, id| client.converse(id, body.clone())))
-        .await?;
-    let output = served.value;
-    let ctx = ResponseContext {
-        client_model: &call.model.client_model,
-        tool_names: &call.tool_names,
-        stop_sequences: &call.stop_sequences,
-    };
-    let mut message = from_converse(&output, &ctx);
-    message.usage.cost = priced(call.state, call.model, &message.usage);
-    message.usage.cost_estimated = call.model.price.is_some_and(|p| p.estimated);
-    let response = with_upstream(Json(&message).into_response(), &served.upstream);
-    Ok(with_cost(response, call.model, &message.usage))
-}
-
 /// A JSON answer's `x-chatrix-cost-usd` header and request-log line.
 pub(super) fn with_cost(
     mut response: Response,
@@ -286,58 +204,6 @@ pub(super) fn with_cost(
     }
     response.extensions_mut().insert(log_line(model, usage));
     response
-}
-
-/// `input_estimate` goes in `message_start` (never 0: Claude Code ignores a zero input count);
-/// the exact count follows in `message_delta`.
-async fn stream_message(
-    call: Call<'_>,
-    log: StreamLog,
-    input_estimate: u64,
-) -> Result<Response, ApiError> {
-    let ctx = StreamContext {
-        client_model: call.model.client_model.clone(),
-        input_estimate,
-        tool_names: call.tool_names,
-        stop_sequences: call.stop_sequences,
-        price: call.model.price,
-        currency: call.state.cfg.currency.clone(),
-    };
-    let target = call.plan.target();
-    let pool = &call.state.pool;
-    let body = &call.body;
-    let served = call
-        .deadline
-        .within(pool.call(&target, |client, id| {
-            client.converse_stream(id, body.clone())
-        }))
-        .await?;
-    let timing = Timing {
-        ping: call.state.cfg.ping_interval,
-        deadline: call.deadline,
-    };
-    let relay = StreamState::new(ctx);
-    let response = super::stream::respond(served.value, relay, timing, log).await?;
-    let mut response = with_upstream(response, &served.upstream);
-    response.extensions_mut().insert(RequestLog {
-        model: Some(call.model.client_model.clone()),
-        stream: true,
-        ..RequestLog::default()
-    });
-    Ok(response)
-}
-
-fn priced(
-    state: &AppState,
-    model: &ResolvedModel<'_>,
-    usage: &crate::anthropic::response::Usage,
-) -> Option<pricing::Cost> {
-    let price = model.price?;
-    Some(pricing::model_cost(
-        &price,
-        &usage.token_counts(),
-        state.cfg.currency.as_ref(),
-    ))
 }
 
 pub(super) fn log_line(
@@ -392,26 +258,4 @@ async fn resolve_any<'s>(state: &'s AppState, name: &str) -> Result<ResolvedMode
     state
         .catalog
         .resolve_with(name, state.cfg.inference_profile, available.as_deref())
-}
-
-/// Conversion settings shared by `/v1/messages` and `/v1/messages/count_tokens`.
-pub(super) fn convert_options<'a>(
-    state: &AppState,
-    model: &'a ResolvedModel<'a>,
-    betas: &'a [String],
-) -> ConvertOptions<'a> {
-    ConvertOptions {
-        model,
-        betas,
-        strip_billing_header: state.cfg.strip_billing_header,
-    }
-}
-
-pub(super) fn beta_headers(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all("anthropic-beta")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .collect()
 }

@@ -14,9 +14,11 @@
 
 mod bedrock_passthrough;
 mod body;
+mod converse;
 mod count_tokens;
 mod counting;
 mod deadline;
+mod extract;
 mod inference_profiles;
 mod mantle_body;
 mod messages;

@@ -79,7 +79,11 @@ pub(super) async fn message(
         currency: call.state.cfg.currency.clone(),
     };
     let model_id = &call.model.bedrock_model_id;
-    let body = known_refusals_removed(call.state, model_id, Bytes::from(invoke.bytes)).await?;
+    let sent = Sent {
+        body: Bytes::from(invoke.bytes),
+        betas: invoke.betas,
+    };
+    let sent = known_refusals_removed(call.state, model_id, sent).await?;
     let pool = &call.state.pool;
     let target = call.plan.target();
     let deadline = call.deadline;
@@ -90,7 +94,7 @@ pub(super) async fn message(
                 client.invoke_stream(id, b.clone())
             }))
         };
-        let (served, learned) = send_learning(call.state, model_id, body, send).await?;
+        let (served, learned) = send_learning(call.state, model_id, sent, send).await?;
         let upstream = served.value;
         let upstream_id = upstream.request_id.clone();
         let timing = Timing {
@@ -109,7 +113,7 @@ pub(super) async fn message(
     let send = |b: Bytes| {
         deadline.within(pool.call(&target, move |client, id| client.invoke(id, b.clone())))
     };
-    let (served, learned) = send_learning(call.state, model_id, body, send).await?;
+    let (served, learned) = send_learning(call.state, model_id, sent, send).await?;
     let answer = served.value;
     let relayed = relay_message(&answer.body, &ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));
@@ -126,65 +130,84 @@ pub(super) async fn message(
 async fn known_refusals_removed(
     state: &AppState,
     model_id: &str,
-    body: Bytes,
-) -> Result<Bytes, ApiError> {
+    sent: Sent,
+) -> Result<Sent, ApiError> {
     let Some(known) = state.learned.get(model_id).await else {
-        return Ok(body);
+        return Ok(sent);
     };
-    tracing::debug!(removed = ?known, "removed what Bedrock refused for this model");
-    Ok(learned::strip(&body, &known)?.map_or(body, Bytes::from))
+    if known.refused.is_empty() {
+        return Ok(sent);
+    }
+    tracing::debug!(removed = ?known.refused, "removed what Bedrock refused for this model");
+    let refused = |b: &String| {
+        known
+            .refused
+            .iter()
+            .any(|r| r.strip_prefix("beta:") == Some(b))
+    };
+    Ok(Sent {
+        body: learned::strip(&sent.body, &known.refused)?.map_or(sent.body, Bytes::from),
+        betas: sent.betas.into_iter().filter(|b| !refused(b)).collect(),
+    })
 }
 
 /// Sends `body`; when Bedrock refuses a beta or an optional top-level field of it, sends it once
-/// more without them and remembers them for the model ([`crate::native::learned`]). Returns what
-/// this request had removed that way, for `x-chatrix-changes`.
+/// more without them and remembers what is worth remembering for the model
+/// ([`crate::native::learned`]); a success records its betas as accepted. Returns what this
+/// request had removed that way, for `x-chatrix-changes`.
 async fn send_learning<T, F, Fut>(
     state: &AppState,
     model_id: &str,
-    body: Bytes,
+    sent: Sent,
     send: F,
 ) -> Result<(T, Vec<Removal>), ApiError>
 where
     F: Fn(Bytes) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
+    let Sent { body, betas } = sent;
+    let known = state.learned.get(model_id).await.unwrap_or_default();
     let refusal = match send(body.clone()).await {
         Err(ApiError::InvalidRequest(message)) => message,
-        other => return other.map(|answer| (answer, Vec::new())),
+        Ok(answer) => {
+            if let Some(next) = known.after_success(&betas) {
+                state
+                    .learned
+                    .insert(model_id.to_owned(), Arc::new(next))
+                    .await;
+            }
+            return Ok((answer, Vec::new()));
+        }
+        Err(other) => return Err(other),
     };
     let removals = match learned::refused(&refusal) {
-        Some(refused) => learned::removals(&body, &refused)?,
+        Some(refused) => learned::removals(&body, &refused, &known.accepted)?,
         None => Vec::new(),
     };
     let Some(retry) = learned::strip(&body, &removals)? else {
         return Err(ApiError::InvalidRequest(refusal));
     };
     drop(body);
-    let mut known: Vec<Removal> = state
-        .learned
-        .get(model_id)
-        .await
-        .map(|k| k.to_vec())
-        .unwrap_or_default();
-    known.extend(
-        removals
-            .iter()
-            .filter(|r| !known.contains(r))
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    state
-        .learned
-        .insert(model_id.to_owned(), Arc::new(known))
-        .await;
-    tracing::warn!(
-        model = model_id,
-        removed = ?removals,
-        "Bedrock refused these for this model; sending without them, and removing them for an hour"
-    );
+    if let Some(next) = known.after_refusal(&removals) {
+        tracing::warn!(
+            model = model_id,
+            removed = ?removals,
+            "Bedrock refused these for this model; sending without them, and removing them for an hour"
+        );
+        state
+            .learned
+            .insert(model_id.to_owned(), Arc::new(next))
+            .await;
+    }
     send(Bytes::from(retry))
         .await
         .map(|answer| (answer, removals))
+}
+
+/// The body sent and the betas in it (recorded as accepted when Bedrock answers).
+struct Sent {
+    body: Bytes,
+    betas: Vec<String>,
 }
 
 /// Bedrock's request id (`x-amzn-requestid`, for AWS support; `request-id` stays the gateway's
