@@ -21,6 +21,7 @@ mod mantle_body;
 mod messages;
 mod models;
 mod native;
+mod passthrough_spend;
 mod sources;
 mod spend;
 mod stream;

@@ -24,6 +24,7 @@ mod native_refusals;
 mod origin;
 mod output_cap;
 mod passthrough;
+mod passthrough_spend;
 mod routes;
 mod spend;
 mod streaming;
