@@ -84,6 +84,12 @@ pub(super) async fn admit_for(
     demand: impl FnOnce() -> Demand,
 ) -> Result<Option<Arc<Bill>>, ApiError> {
     let Some(key) = key else { return Ok(None) };
+    if key.admin {
+        return Err(ApiError::Permission(format!(
+            "`{}` is an admin key: it reads usage and cost reports and calls no model",
+            key.name
+        )));
+    }
     let limits = key.limits.as_deref();
     if let Some(limits) = limits {
         let names = [

@@ -25,6 +25,7 @@ mod origin;
 mod output_cap;
 mod passthrough;
 mod passthrough_spend;
+mod reports;
 mod routes;
 mod spend;
 mod streaming;
