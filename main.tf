@@ -54,7 +54,7 @@ locals {
   cors_environment = {
     for k, v in { CHATRIX_CORS_ORIGINS = join(",", var.cors_origins) } : k => v if length(var.cors_origins) > 0
   }
-  function_environment = merge(var.extra_environment, local.cors_environment, {
+  function_environment = merge(var.extra_environment, local.cors_environment, local.ledger_environment, {
     CHATRIX_BEDROCK           = "aws"
     CHATRIX_API_KEY_SECRET_ID = local.api_key_secret_arn
     CHATRIX_INFERENCE_PROFILE = var.inference_profile

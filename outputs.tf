@@ -56,6 +56,11 @@ output "api_key_secret_arn" {
   value       = local.api_key_secret_arn
 }
 
+output "ledger_table" {
+  description = "The spend ledger's DynamoDB table (CHATRIX_LEDGER_TABLE for `chatrix usage`); null with spend_ledger = false."
+  value       = one(aws_dynamodb_table.ledger[*].name)
+}
+
 output "log_group_name" {
   description = "CloudWatch log group with one line per request (model, key name, tokens, cost)."
   value       = aws_cloudwatch_log_group.chatrix.name

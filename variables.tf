@@ -190,6 +190,12 @@ variable "api_key_secret_kms_key_arn" {
   }
 }
 
+variable "spend_ledger" {
+  description = "Create the DynamoDB table for budgets, rate limits and usage reports (ledger.tf, docs/budgets.md) and set CHATRIX_LEDGER_TABLE on the function. false: limits in the key secret hold per Lambda instance only, and the reports and `chatrix usage` have no table to read."
+  type        = bool
+  default     = true
+}
+
 # --- Container registry -----------------------------------------------------------------------
 
 variable "ecr_keep_images" {

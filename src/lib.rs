@@ -25,7 +25,8 @@
 //! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
 //!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
-//! - [`ledger`]: spend control: budgets, rate limits and usage rows, in DynamoDB or in-process.
+//! - [`ledger`]: spend control: budgets, rate limits and usage rows, in DynamoDB or in-process;
+//!   [`cli`]: the `chatrix usage` subcommand that prints them.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
 //! - [`passthrough`]: Bedrock pass-through mode, pure (`/model/{id}/invoke…` and
 //!   `/inference-profiles` for clients that speak Bedrock's own protocol, e.g. Claude Code with
@@ -57,6 +58,7 @@ pub mod anthropic;
 pub mod app_profiles;
 pub mod auth;
 pub mod bedrock;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod discovery;

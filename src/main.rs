@@ -15,6 +15,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("usage") {
+        return chatrix::cli::usage(&args[1..]).await;
+    }
     let mut cfg = Config::from_env()?;
     chatrix::telemetry::init(cfg.log_format)?;
     let pool = match cfg.bedrock_mode {

@@ -4,8 +4,11 @@
 //! {"api_keys": {"alice": "sk-…",
 //!               "bob": {"key": "sk-…", "team": "platform", "budget_usd": {"day": 20, "month": 300},
 //!                       "rpm": 60, "tpm": 400000, "models": ["claude-*"]}},
-//!  "teams": {"platform": {"budget_usd": {"month": 2000}}}}
+//!  "teams": {"platform": {"budget_usd": {"month": 2000}}},
+//!  "admin_keys": {"finance": "sk-…"}}
 //! ```
+//!
+//! Admin keys read the usage and cost reports and call no model.
 //!
 //! `{"api_key": "…"}` (one key, named `default`) still works. An unknown field anywhere is an error
 //! that names it, with its path; errors never quote a value (a misplaced key would be logged).
@@ -32,6 +35,8 @@ struct Document {
     api_keys: Option<IndexMap<String, Value>>,
     #[serde(default)]
     teams: IndexMap<String, TeamSpec>,
+    #[serde(default)]
+    admin_keys: IndexMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +101,12 @@ pub fn parse_key_document(text: &str) -> Result<Vec<NamedKey>, String> {
     if keys.is_empty() {
         return Err("the document has no `api_key` or `api_keys` entry with a key".into());
     }
+    for (i, (name, k)) in doc.admin_keys.iter().enumerate() {
+        check_name(name).map_err(|why| format!("`admin_keys` entry {}: {why}", i + 1))?;
+        let mut key = plain(name, k).map_err(|why| format!("admin_keys.{name}{why}"))?;
+        key.admin = true;
+        keys.push(key);
+    }
     Ok(keys)
 }
 
@@ -107,6 +118,7 @@ fn plain(name: &str, key: &str) -> Result<NamedKey, String> {
         name: name.to_owned(),
         key: SecretString::from(key.trim().to_owned()),
         limits: None,
+        admin: false,
     })
 }
 

@@ -72,3 +72,14 @@ fn bad_values_are_refused_without_quoting_them() {
         assert!(e.contains("api_keys.bob"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn admin_keys_are_read_as_keys_marked_admin() {
+    let doc =
+        r#"{"api_keys": {"alice": "sk-alice"}, "admin_keys": {"finance": "sk-finance-admin"}}"#;
+    let keys = parse_key_document(doc).expect("parses");
+    let flags: Vec<(&str, bool)> = keys.iter().map(|k| (k.name.as_str(), k.admin)).collect();
+    assert_eq!(flags, [("alice", false), ("finance", true)]);
+    let bad = parse_key_document(r#"{"api_keys": {"a": "sk-1"}, "admin_keys": {"sk-x": "k"}}"#);
+    assert!(bad.expect_err("refused").contains("admin_keys"));
+}

@@ -39,6 +39,9 @@ pub struct NamedKey {
     pub name: String,
     pub key: SecretString,
     pub limits: Option<Arc<limits::KeyLimits>>,
+    /// An admin key (`CHATRIX_ADMIN_KEYS`, `admin_keys`): reads the usage and cost reports, calls
+    /// no model.
+    pub admin: bool,
 }
 
 impl std::fmt::Debug for NamedKey {
@@ -55,6 +58,7 @@ impl std::fmt::Debug for NamedKey {
 pub struct AuthedKey {
     pub name: Arc<str>,
     pub limits: Option<Arc<limits::KeyLimits>>,
+    pub admin: bool,
 }
 
 /// The seam every key store implements (static list now, Secrets Manager later).
@@ -126,6 +130,7 @@ pub fn ensure_demo_key(
         name: "demo".into(),
         key: SecretString::from(key.clone()),
         limits: None,
+        admin: false,
     });
     Ok(Some(key))
 }
@@ -186,11 +191,13 @@ mod tests {
                 name: "alice".into(),
                 key: SecretString::from("sk-alice".to_owned()),
                 limits: None,
+                admin: false,
             },
             NamedKey {
                 name: "ci".into(),
                 key: SecretString::from("sk-ci".to_owned()),
                 limits: None,
+                admin: false,
             },
         ])
     }
@@ -234,6 +241,7 @@ mod tests {
             name: "alice".into(),
             key: SecretString::from("sk-very-secret".to_owned()),
             limits: None,
+            admin: false,
         };
         let shown = format!("{k:?}");
         assert!(!shown.contains("sk-very-secret"), "{shown}");

@@ -27,6 +27,7 @@ impl StaticKeys {
                     let who = AuthedKey {
                         name: Arc::from(k.name.as_str()),
                         limits: k.limits.clone(),
+                        admin: k.admin,
                     };
                     (digest(&k.key), who)
                 })

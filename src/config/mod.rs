@@ -18,7 +18,7 @@ mod parse;
 mod upstreams;
 use parse::{
     err, parse_bool, parse_cors_origins, parse_currency, parse_in_range, parse_keys, parse_ledger,
-    parse_or, parse_origin_secret, parse_secs, read_keys_file,
+    parse_or, parse_origin_secret, parse_secs, read_keys_file, KeyRole,
 };
 pub use upstreams::{FailoverConfig, UpstreamSpec};
 
@@ -265,9 +265,12 @@ impl Config {
             bedrock_mode,
             api_keys: {
                 let mut keys = match get("CHATRIX_API_KEYS") {
-                    Some(list) => parse_keys(list)?,
+                    Some(list) => parse_keys("CHATRIX_API_KEYS", list, KeyRole::Api)?,
                     None => Vec::new(),
                 };
+                if let Some(list) = get("CHATRIX_ADMIN_KEYS") {
+                    keys.extend(parse_keys("CHATRIX_ADMIN_KEYS", list, KeyRole::Admin)?);
+                }
                 keys.extend(read_keys_file(get("CHATRIX_KEYS_FILE"))?);
                 keys
             },

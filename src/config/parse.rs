@@ -66,7 +66,12 @@ pub(super) fn parse_currency(
 }
 
 /// `key1,key2` or `alice:key1,ci:key2`; unnamed keys are called `key-1`, `key-2`…
-pub(super) fn parse_keys(list: &str) -> Result<Vec<NamedKey>, ConfigError> {
+/// `key1,key2` or `alice:key1,ci:key2` (`CHATRIX_API_KEYS`, and `CHATRIX_ADMIN_KEYS` with `admin`).
+pub(super) fn parse_keys(
+    var: &'static str,
+    list: &str,
+    role: KeyRole,
+) -> Result<Vec<NamedKey>, ConfigError> {
     let mut keys = Vec::new();
     for (i, item) in list
         .split(',')
@@ -79,21 +84,26 @@ pub(super) fn parse_keys(list: &str) -> Result<Vec<NamedKey>, ConfigError> {
             _ => (format!("key-{}", i + 1), item),
         };
         if key.is_empty() {
-            return Err(err(
-                "CHATRIX_API_KEYS",
-                format!("entry {} has an empty key", i + 1),
-            ));
+            return Err(err(var, format!("entry {} has an empty key", i + 1)));
         }
         keys.push(NamedKey {
             name,
             key: SecretString::from(key.to_owned()),
             limits: None,
+            admin: role == KeyRole::Admin,
         });
     }
     if keys.is_empty() {
-        return Err(err("CHATRIX_API_KEYS", "no keys in the list"));
+        return Err(err(var, "no keys in the list"));
     }
     Ok(keys)
+}
+
+/// What a key list's keys may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KeyRole {
+    Api,
+    Admin,
 }
 
 /// A whole number of seconds within `range`.

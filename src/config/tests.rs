@@ -86,6 +86,24 @@ fn keys_parse_with_and_without_names() {
 }
 
 #[test]
+fn admin_keys_parse_like_api_keys_and_are_marked_admin() {
+    let c = Config::from_vars(
+        &vars(&[
+            ("CHATRIX_API_KEYS", "alice:sk-a"),
+            ("CHATRIX_ADMIN_KEYS", "finance:sk-admin"),
+        ]),
+        false,
+    )
+    .expect("parses");
+    let got: Vec<(&str, bool)> = c
+        .api_keys
+        .iter()
+        .map(|k| (k.name.as_str(), k.admin))
+        .collect();
+    assert_eq!(got, vec![("alice", false), ("finance", true)]);
+}
+
+#[test]
 fn bad_values_name_the_variable() {
     let cases = [
         ("PORT", "http"),
@@ -93,6 +111,7 @@ fn bad_values_name_the_variable() {
         ("CHATRIX_INFERENCE_PROFILE", "mars"),
         ("CHATRIX_LOG_FORMAT", "xml"),
         ("CHATRIX_API_KEYS", " , "),
+        ("CHATRIX_ADMIN_KEYS", "finance:"),
         ("CHATRIX_BEDROCK", "gcp"),
         ("CHATRIX_STRIP_BILLING_HEADER", "maybe"),
         ("CHATRIX_MAX_BODY_BYTES", "-1"),

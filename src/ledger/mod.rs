@@ -10,11 +10,13 @@
 //! - [`periods`]: day, month and minute keys and their reset times (pure).
 //! - [`plan`]: items, reservations, conditions and refusals (pure).
 //! - [`store`]: the store seam and the in-process store; [`dynamo`]: the DynamoDB store.
+//! - [`report`]: usage rows summed for the reports and `chatrix usage` (pure).
 
 pub mod dynamo;
 pub mod periods;
 pub mod plan;
 mod quota;
+pub mod report;
 pub mod store;
 
 use std::sync::Arc;
@@ -276,6 +278,27 @@ impl Ledger {
     /// When the store cannot be read.
     pub async fn usage_of_day(&self, day: &str) -> Result<Vec<Row>, StoreError> {
         self.store.query(&format!("usage#{day}")).await
+    }
+
+    /// The usage lines of each of `days`: one `Query` per day's `usage#<day>` partition, all at
+    /// once (a report covers at most 31 days).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn usage_of_days(
+        &self,
+        days: &[time::Date],
+    ) -> Result<Vec<(time::Date, Vec<report::Line>)>, StoreError> {
+        let queries = days.iter().map(|d| self.usage_of_day_key(*d));
+        join_all(queries).await.into_iter().collect()
+    }
+
+    async fn usage_of_day_key(
+        &self,
+        day: time::Date,
+    ) -> Result<(time::Date, Vec<report::Line>), StoreError> {
+        let rows = self.usage_of_day(&report::day_key(day)).await?;
+        Ok((day, rows.iter().map(report::Line::from_row).collect()))
     }
 }
 

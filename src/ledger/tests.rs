@@ -21,6 +21,7 @@ fn key(limits: KeyLimits) -> AuthedKey {
     AuthedKey {
         name: Arc::from("alice"),
         limits: Some(Arc::new(limits)),
+        admin: false,
     }
 }
 
@@ -59,6 +60,7 @@ async fn a_key_without_limits_and_without_a_table_is_not_counted() {
     let plain = AuthedKey {
         name: Arc::from("bob"),
         limits: None,
+        admin: false,
     };
     assert!(ledger.admit(ask(&plain, 10)).await.expect("ok").is_none());
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::anthropic::response::Usage;
 use crate::models::ModelPrice;
 use crate::native::usage::{priced, Metrics, Reported};
-use crate::pricing::CurrencyConversion;
+use crate::pricing::{CurrencyConversion, TokenCounts};
 
 /// One chunk, reduced to the parts that carry usage.
 #[derive(Deserialize)]
@@ -34,6 +34,8 @@ pub struct Meter {
     reported: Reported,
     metrics: Metrics,
     seen: bool,
+    /// Bedrock's invocation metrics arrived: they ride on the stream's last chunk.
+    ended: bool,
 }
 
 impl Meter {
@@ -52,7 +54,24 @@ impl Meter {
         if let Some(metrics) = parsed.metrics {
             self.metrics = metrics;
             self.seen = true;
+            self.ended = true;
         }
+    }
+
+    /// Whether the chunk just read was the stream's last (it carried the invocation metrics), so
+    /// spend control settles before it is sent.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The token counts seen so far (what a stream the client left is billed by).
+    pub fn counts(&self) -> Option<TokenCounts> {
+        self.seen.then(|| {
+            self.reported
+                .filled_from(&self.metrics)
+                .to_usage()
+                .token_counts()
+        })
     }
 
     /// The usage and its cost; `None` when nothing reported any usage.
@@ -144,5 +163,16 @@ mod tests {
         assert_eq!((usage.input_tokens, usage.output_tokens), (10, 2));
         assert!(message_usage(b"not json", None, None).is_none());
         assert!(message_usage(br#"{"outputs":[]}"#, None, None).is_none());
+    }
+
+    #[test]
+    fn the_chunk_with_invocation_metrics_ends_the_stream_and_counts_are_kept_until_then() {
+        let mut meter = Meter::default();
+        assert_eq!(meter.counts(), None);
+        meter.on_chunk(br#"{"type":"message_start","message":{"usage":{"input_tokens":12,"output_tokens":1}}}"#);
+        assert!(!meter.ended());
+        assert_eq!(meter.counts().map(|c| (c.input, c.output)), Some((12, 1)));
+        meter.on_chunk(br#"{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":12,"outputTokenCount":30}}"#);
+        assert!(meter.ended());
     }
 }

@@ -8,7 +8,8 @@
 //!   (so a catalog name works too, and the price is known); the answer comes back as Bedrock sent
 //!   it: JSON bytes, or event-stream frames (`application/vnd.amazon.eventstream`, each chunk
 //!   re-framed as Bedrock frames it), or Bedrock's error (status, `x-amzn-errortype`,
-//!   `{"message":…}`). Cost goes to `x-chatrix-cost-usd` (non-streaming) and the log line.
+//!   `{"message":…}`). Cost goes to `x-chatrix-cost-usd` (non-streaming) and the log line; keys
+//!   are admitted and billed as on `/v1/messages` (`routes::passthrough_spend`).
 //! - `GET /inference-profiles[/{id}]`: in `routes::inference_profiles`.
 //!
 //! Thin: the pure parts are in [`crate::passthrough`], the Bedrock calls in
@@ -26,6 +27,7 @@ use futures::Stream;
 
 use super::body::read_body;
 use super::messages::{resolve_model, RequestLog};
+use super::passthrough_spend as spending;
 use super::RequestId;
 use crate::auth::AuthedKey;
 use crate::bedrock::passthrough::{Echo, PassChunks, PassHeaders};
@@ -72,20 +74,31 @@ pub(super) async fn runtime(
     let request_id = request_id
         .map(|Extension(RequestId(id))| id)
         .unwrap_or_default();
+    let key = key.map(|Extension(k)| k);
+    // Spend control (issue 17), as on `/v1/messages`: 403 / 402 / 429 before Bedrock.
+    let bill = match op {
+        Operation::CountTokens => None,
+        _ => match spending::admit(&state, key.as_ref(), &model, &body).await {
+            Ok(bill) => bill,
+            Err(refusal) => return with_request_id(refusal, &request_id),
+        },
+    };
     let end = EndOfStream {
         request_id: request_id.clone(),
-        key: key.map(|Extension(k)| k.name),
+        key: key.map(|k| k.name),
         model: model.client_model.clone(),
         span: tracing::Span::current(),
     };
     let response = match op {
         Operation::Invoke => invoke(&state, &model, body, &pass_headers(&headers, op)).await,
         Operation::InvokeStream => {
-            invoke_stream(&state, &model, body, &pass_headers(&headers, op), end).await
+            let bill = spending::StreamBill::new(bill.clone(), model.price);
+            let headers = pass_headers(&headers, op);
+            invoke_stream(&state, &model, body, &headers, (end, bill)).await
         }
         Operation::CountTokens => count_tokens(&state, &model, body).await,
     };
-    let mut response = response.unwrap_or_else(|fault| {
+    let response = response.unwrap_or_else(|fault| {
         tracing::info!(
             operation = op.name(),
             status = fault.status,
@@ -94,8 +107,13 @@ pub(super) async fn runtime(
         );
         fault_response(&fault, Some(&model))
     });
-    // AWS SDKs report this as the request id (boto3's `ResponseMetadata.RequestId`).
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
+    let response = spending::finish(bill, response).await;
+    with_request_id(response, &request_id)
+}
+
+/// AWS SDKs report this as the request id (boto3's `ResponseMetadata.RequestId`).
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(id) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert("x-amzn-requestid", id);
     }
     response
@@ -138,7 +156,7 @@ async fn invoke_stream(
     model: &ResolvedModel<'_>,
     body: Bytes,
     headers: &PassHeaders,
-    end: EndOfStream,
+    (end, bill): (EndOfStream, spending::StreamBill),
 ) -> Result<Response, Fault> {
     let stream = state
         .bedrock
@@ -148,7 +166,7 @@ async fn invoke_stream(
         price: model.price,
         currency: state.cfg.currency.clone(),
     };
-    let frames = relay(stream.chunks, pricing, end);
+    let frames = relay(stream.chunks, pricing, end, bill);
     let mut response = Response::new(Body::from_stream(frames));
     echo_headers(&mut response, &stream.echo);
     let headers = response.headers_mut();
@@ -205,6 +223,7 @@ fn relay(
     mut chunks: PassChunks,
     pricing: Pricing,
     end: EndOfStream,
+    bill: spending::StreamBill,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     async_stream::stream! {
         let mut log = EndLog { end, meter: Meter::default(), outcome: None };
@@ -220,6 +239,11 @@ fn relay(
                 Ok(None) => break,
                 Ok(Some(chunk)) => {
                     log.meter.on_chunk(&chunk);
+                    bill.on_chunk(&chunk, &log.meter);
+                    if log.meter.ended() {
+                        // Before the last chunk leaves: Lambda may freeze once the body is sent.
+                        bill.settle(&log.meter).await;
+                    }
                     match eventstream::chunk(&chunk) {
                         Ok(frame) => {
                             yield Ok(frame);
@@ -236,6 +260,7 @@ fn relay(
             log.outcome = Some(format!("error: {}", fault.code));
             break;
         }
+        bill.settle(&log.meter).await;
         log.finish(&pricing);
     }
 }

@@ -24,6 +24,8 @@ mod mantle_body;
 mod messages;
 mod models;
 mod native;
+mod passthrough_spend;
+mod reports;
 mod sources;
 mod spend;
 mod stream;
@@ -70,6 +72,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/models", get(models::list_models))
         .route("/v1/models/{model_id}", get(models::get_model))
+        // Admin API-shaped reports from the spend ledger; admin keys only (docs/budgets.md).
+        .route(
+            "/v1/organizations/usage_report/messages",
+            get(reports::usage_messages),
+        )
+        .route("/v1/organizations/cost_report", get(reports::cost))
         // Bedrock pass-through mode (docs/api.md): Bedrock's runtime routes, same keys.
         .route("/model/{*rest}", post(bedrock_passthrough::runtime))
         .route_layer(middleware::from_fn_with_state(

@@ -42,8 +42,23 @@ struct Pending {
     reported: Option<TokenCounts>,
 }
 
-/// Refuses a model outside the key's list, then admits the request (402, 429, or 503 when the
-/// ledger is closed and down). `None` when nothing is counted for this key.
+/// What admission reserves for: the input-token estimate and the `max_tokens` asked for.
+pub(super) struct Demand {
+    pub(super) input_tokens: u64,
+    pub(super) max_tokens: u64,
+}
+
+impl Demand {
+    /// From the parsed Messages request: the local token estimate.
+    pub(super) fn of_request(request: &MessagesRequest) -> Self {
+        Self {
+            input_tokens: tokens::estimate(request).total(),
+            max_tokens: request.max_tokens.map_or(0, u64::from),
+        }
+    }
+}
+
+/// [`admit_for`] a parsed Messages request.
 ///
 /// # Errors
 /// The refusal, as the client sees it.
@@ -53,7 +68,28 @@ pub(super) async fn admit(
     model: &ResolvedModel<'_>,
     request: &MessagesRequest,
 ) -> Result<Option<Arc<Bill>>, ApiError> {
+    admit_for(state, key, model, || Demand::of_request(request)).await
+}
+
+/// Refuses a model outside the key's list, then admits the request (402, 429, or 503 when the
+/// ledger is closed and down). `None` when nothing is counted for this key. `demand` is only
+/// worked out when something is counted.
+///
+/// # Errors
+/// The refusal, as the client sees it.
+pub(super) async fn admit_for(
+    state: &AppState,
+    key: Option<&AuthedKey>,
+    model: &ResolvedModel<'_>,
+    demand: impl FnOnce() -> Demand,
+) -> Result<Option<Arc<Bill>>, ApiError> {
     let Some(key) = key else { return Ok(None) };
+    if key.admin {
+        return Err(ApiError::Permission(format!(
+            "`{}` is an admin key: it reads usage and cost reports and calls no model",
+            key.name
+        )));
+    }
     let limits = key.limits.as_deref();
     if let Some(limits) = limits {
         let names = [
@@ -71,13 +107,14 @@ pub(super) async fn admit(
     if !counted {
         return Ok(None);
     }
-    let input_estimate = tokens::estimate(request).total();
+    let demand = demand();
+    let input_estimate = demand.input_tokens;
     let ask = Ask {
         key,
         model: &model.client_model,
         price: model.price.as_ref(),
         input_estimate,
-        max_tokens: request.max_tokens.map_or(0, u64::from),
+        max_tokens: demand.max_tokens,
     };
     let Some(admission) = state.ledger.admit(ask).await? else {
         return Ok(None);
@@ -162,7 +199,8 @@ impl Bill {
         f(&mut self.pending.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    async fn settle(&self, spent: Spent) {
+    /// Settles once with `spent`; later calls (and the drop) do nothing.
+    pub(super) async fn settle(&self, spent: Spent) {
         if let Some(admission) = self.with_pending(|p| p.admission.take()) {
             self.ledger.settle(admission, spent).await;
         }
@@ -177,6 +215,11 @@ impl Bill {
             .filter(|b| b.starts_with(EVENT))
             .map(|b| (b.len() as u64).saturating_sub(FRAMING).max(1))
             .sum();
+        self.note(reported, relayed);
+    }
+
+    /// Records usage reported so far and content bytes relayed (what a dropped stream is billed).
+    pub(super) fn note(&self, reported: Option<TokenCounts>, relayed: u64) {
         self.with_pending(|p| {
             p.relayed += relayed;
             if reported.is_some() {
@@ -187,7 +230,7 @@ impl Bill {
 
     /// What Bedrock reported so far, or else the input estimate; output at least what was relayed
     /// (four bytes a token).
-    fn tally(&self) -> Spent {
+    pub(super) fn tally(&self) -> Spent {
         let (relayed, reported) = self.with_pending(|p| (p.relayed, p.reported));
         let mut counts = reported.unwrap_or(TokenCounts {
             input: self.input_estimate,
@@ -227,7 +270,7 @@ impl Drop for Bill {
     }
 }
 
-fn spent_from_usage(usage: &Usage) -> Spent {
+pub(super) fn spent_from_usage(usage: &Usage) -> Spent {
     Spent {
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,

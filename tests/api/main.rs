@@ -28,6 +28,8 @@ mod native_refusals;
 mod origin;
 mod output_cap;
 mod passthrough;
+mod passthrough_spend;
+mod reports;
 mod routes;
 mod spend;
 mod streaming;

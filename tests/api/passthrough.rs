@@ -12,7 +12,7 @@ use crate::helpers::{assert_error, spawn_app, TestApp, KEY};
 
 const OPUS: &str = "us.anthropic.claude-opus-5-5";
 
-fn native_body(text: &str) -> String {
+pub(crate) fn native_body(text: &str) -> String {
     // Spacing and key order a parse-and-serialize would change.
     format!(
         r#"{{"anthropic_version": "bedrock-2023-05-31","anthropic_beta":["effort-2025-11-24"], "max_tokens":256,"output_config":{{"effort":"low"}},"messages":[{{"role":"user","content":"{text}"}}]}}"#
@@ -61,7 +61,7 @@ fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
 }
 
 /// Every frame of an event-stream body, decoded.
-fn frames(mut body: Bytes) -> Vec<Message> {
+pub(crate) fn frames(mut body: Bytes) -> Vec<Message> {
     let mut out = Vec::new();
     while !body.is_empty() {
         out.push(read_message_from(&mut body).expect("a whole frame"));
@@ -70,7 +70,7 @@ fn frames(mut body: Bytes) -> Vec<Message> {
 }
 
 /// The Anthropic events inside `chunk` frames.
-fn chunk_events(frames: &[Message]) -> Vec<Value> {
+pub(crate) fn chunk_events(frames: &[Message]) -> Vec<Value> {
     frames
         .iter()
         .filter(|m| header(m, ":event-type") == Some("chunk"))

@@ -25,7 +25,7 @@ fn uuid_like() -> String {
     format!("{}-{nanos}", std::process::id())
 }
 
-async fn app_with_keys(doc: &Value) -> TestApp {
+pub(crate) async fn app_with_keys(doc: &Value) -> TestApp {
     let path = key_file(doc);
     spawn_app_with(&[("CHATRIX_KEYS_FILE", &path)]).await
 }

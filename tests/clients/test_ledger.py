@@ -8,10 +8,13 @@ EMULATOR_BIN.
 
 import concurrent.futures
 import datetime
+import decimal
 import json
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import anthropic
@@ -254,3 +257,59 @@ def test_a_table_outage_is_open_or_closed_as_configured(emulator, table, tmp_pat
                 ask(gw, "sk-limited-ledger")
             assert err.value.status_code == 503
             assert err.value.body["error"]["type"] == "api_error"
+
+
+def http_get(url: str, key: str) -> tuple:
+    """(status, parsed JSON body) of a GET with `x-api-key`."""
+    request = urllib.request.Request(url, headers={"x-api-key": key})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_the_report_endpoints_and_the_usage_command_read_what_clients_were_charged(emulator, table, tmp_path):
+    keys = {
+        "api_keys": {"alice": {"key": "sk-alice-reports", "rpm": 100}},
+        "admin_keys": {"finance": "sk-finance-reports"},
+    }
+    with gateway(emulator, tmp_path, table, keys) as gw:
+        charged = [ask(gw, "sk-alice-reports")[0], ask(gw, "sk-alice-reports", stream=True)[0]]
+        ask(gw, API_KEY)  # a key without limits has its usage row too (there is a table)
+        start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        query = f"starting_at={start}T00:00:00Z&group_by[]=api_key_id&api_key_ids[]=alice"
+        cost_url = f"{gw['url']}/v1/organizations/cost_report?{query}&group_by[]=description"
+        status, cost = http_get(cost_url, "sk-finance-reports")
+        assert status == 200, cost
+        results = [r for bucket in cost["data"] for r in bucket["results"]]
+        assert [(r["api_key_id"], r["model"]) for r in results] == [("alice", MODEL)]
+        # Cents as an exact decimal string: nano-dollars / 1e7.
+        assert decimal.Decimal(results[0]["amount"]) == decimal.Decimal(sum(charged)) / 10_000_000
+        usage_url = f"{gw['url']}/v1/organizations/usage_report/messages?{query}&group_by[]=model"
+        _, usage = http_get(usage_url, "sk-finance-reports")
+        rows = [r for bucket in usage["data"] for r in bucket["results"]]
+        assert rows[0]["api_key_id"] == "alice" and rows[0]["output_tokens"] > 0
+        status, refused = http_get(cost_url, "sk-alice-reports")
+        assert status == 403 and refused["error"]["type"] == "permission_error"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDSDKTEST",
+        "AWS_SECRET_ACCESS_KEY": "sdk-test-secret",
+        "AWS_ENDPOINT_URL_DYNAMODB": table.url,
+        "CHATRIX_LEDGER_TABLE": table.name,
+    }
+    out = subprocess.run(
+        [os.environ["CHATRIX_BIN"], "usage", "--days", "2"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [line.split() for line in out.stdout.splitlines()]
+    assert lines[0][:2] == ["day", "key"]
+    alice = [line for line in lines if line[:2] == [today(), "alice"]]
+    assert len(alice) == 1, out.stdout
+    assert alice[0][2] == "2"  # requests
+    assert decimal.Decimal(alice[0][-1]) == decimal.Decimal(sum(charged)) / NANOS
+    assert any(line[:2] == [today(), "sdk"] for line in lines), out.stdout
+    assert "sk-" not in out.stdout
