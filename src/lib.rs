@@ -25,6 +25,7 @@
 //! - [`models`]: the model catalog (ids, capabilities, per-model rules, betas, prices) and the
 //!   launch-day naming rule; [`pricing`] turns usage into USD.
 //! - [`tokens`]: local input-token estimates (count-tokens fallback, stream start); pure.
+//! - [`aws`]: the AWS SDK configuration of the gateway's own stores (keys, ledger).
 //! - [`ledger`]: spend control: budgets, rate limits and usage rows, in DynamoDB or in-process;
 //!   [`cli`]: the `chatrix usage` subcommand that prints them.
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
@@ -57,6 +58,7 @@
 pub mod anthropic;
 pub mod app_profiles;
 pub mod auth;
+pub mod aws;
 pub mod bedrock;
 pub mod cli;
 pub mod config;

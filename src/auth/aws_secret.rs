@@ -7,9 +7,6 @@
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 use secrecy::SecretString;
@@ -34,17 +31,13 @@ impl AwsSecret {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let sdk = aws_config::defaults(BehaviorVersion::latest())
-                    .retry_config(RetryConfig::standard().with_max_attempts(2))
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(2))
-                            .operation_attempt_timeout(Duration::from_secs(3))
-                            .operation_timeout(Duration::from_secs(7))
-                            .build(),
-                    )
-                    .load()
-                    .await;
+                let sdk = crate::aws::store_config(crate::aws::Limits {
+                    connect: Duration::from_secs(2),
+                    attempt: Duration::from_secs(3),
+                    operation: Duration::from_secs(7),
+                    attempts: 2,
+                })
+                .await;
                 Client::new(&sdk)
             })
             .await

@@ -47,6 +47,11 @@ impl KeyLimits {
             || self.team.as_ref().is_some_and(|t| !t.budget.is_empty())
     }
 
+    /// Whether a budget (the key's or its team's) applies.
+    pub fn has_budget(&self) -> bool {
+        !self.budget.is_empty() || self.team.as_ref().is_some_and(|t| !t.budget.is_empty())
+    }
+
     /// Whether any of `names` (the name the client sent, the catalog's id) is allowed.
     pub fn allows_model<'a>(&self, mut names: impl Iterator<Item = &'a str>) -> bool {
         match &self.models {

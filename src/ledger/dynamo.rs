@@ -9,9 +9,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -43,17 +40,15 @@ impl DynamoStore {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let sdk = aws_config::defaults(BehaviorVersion::latest())
-                    .retry_config(RetryConfig::standard().with_max_attempts(2))
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(1))
-                            .operation_attempt_timeout(Duration::from_secs(2))
-                            .operation_timeout(Duration::from_secs(4))
-                            .build(),
-                    )
-                    .load()
-                    .await;
+                // One attempt: `UpdateItem ADD` is not idempotent, and a retry after an answer
+                // that was lost would count a reservation or a settlement twice.
+                let sdk = crate::aws::store_config(crate::aws::Limits {
+                    connect: Duration::from_secs(1),
+                    attempt: Duration::from_secs(2),
+                    operation: Duration::from_secs(2),
+                    attempts: 1,
+                })
+                .await;
                 Client::new(&sdk)
             })
             .await

@@ -67,7 +67,12 @@ impl Deadline {
 
 /// What the client is told when the invocation's time ran out.
 pub(super) fn reached() -> ApiError {
-    ApiError::Overloaded(
-        "the gateway's Lambda invocation is about to end; send the request again".into(),
-    )
+    ApiError::Overloaded(REACHED.into())
+}
+
+const REACHED: &str = "the gateway's Lambda invocation is about to end; send the request again";
+
+/// Whether `error` is [`reached`]: the call was abandoned, not refused, so Bedrock may bill it.
+pub(super) fn is_reached(error: &ApiError) -> bool {
+    matches!(error, ApiError::Overloaded(m) if m == REACHED)
 }

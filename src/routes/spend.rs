@@ -102,6 +102,14 @@ pub(super) async fn admit_for(
                 key.name, model.client_model
             )));
         }
+        // A model without a price would reserve and settle $0: a way around any budget.
+        if limits.has_budget() && model.price.is_none() {
+            return Err(ApiError::Permission(format!(
+                "model `{}` has no price in the catalog, so API key `{}`, which has a budget, \
+                 may not use it",
+                model.client_model, key.name
+            )));
+        }
     }
     let counted = limits.is_some_and(|l| l.counts_anything()) || state.ledger.is_shared();
     if !counted {
@@ -111,7 +119,7 @@ pub(super) async fn admit_for(
     let input_estimate = demand.input_tokens;
     let ask = Ask {
         key,
-        model: &model.client_model,
+        model: usage_name(model),
         price: model.price.as_ref(),
         input_estimate,
         max_tokens: demand.max_tokens,
@@ -142,7 +150,14 @@ pub(super) async fn finish(
     let mut response = match response {
         Ok(r) => r,
         Err(e) => {
-            bill.settle(Spent::default()).await;
+            // Bedrock bills what it processed: a request that timed out, hit the deadline or
+            // broke off upstream is charged at least its input; a refusal costs nothing.
+            let abandoned = matches!(e, ApiError::Timeout(_) | ApiError::Upstream(_));
+            let spent = match abandoned || super::deadline::is_reached(&e) {
+                true => bill.tally(),
+                false => Spent::default(),
+            };
+            bill.settle(spent).await;
             if bill.quota.headers().is_empty() {
                 return Err(e);
             }
@@ -174,9 +189,12 @@ pub(super) fn after_batch<R: Relay>(
     let settle = bill.and_then(|bill| {
         bill.observe(relay.reported(), produced);
         relay.is_done().then(|| {
-            let spent = match relay.final_usage() {
-                Some(usage) => spent_from_usage(usage),
-                None => bill.tally(),
+            // A failed or cut stream knows its output only as one token per delta, a floor:
+            // what was relayed (four bytes a token) may say more.
+            let spent = match (relay.final_usage(), relay.failure()) {
+                (Some(usage), None) => spent_from_usage(usage),
+                (Some(usage), Some(_)) => larger(spent_from_usage(usage), bill.tally()),
+                (None, _) => bill.tally(),
             };
             (bill.clone(), spent)
         })
@@ -280,6 +298,26 @@ pub(super) fn spent_from_usage(usage: &Usage) -> Spent {
             .cost
             .as_ref()
             .map_or(0, |c| usd_to_nanos(c.total_cost)),
+    }
+}
+
+/// The model name usage rows are kept under: the catalog's id (aliases and ARNs of one model
+/// together), else the name the client sent, bounded (a DynamoDB sort key holds 1 KB).
+fn usage_name<'m>(model: &'m ResolvedModel<'_>) -> &'m str {
+    match model.spec {
+        Some(spec) if !model.derived => &spec.id,
+        _ => crate::anthropic::request::truncate(&model.client_model, 128),
+    }
+}
+
+/// The larger bill of two views of the same request.
+fn larger(a: Spent, b: Spent) -> Spent {
+    if b.cost_nanos > a.cost_nanos
+        || (b.cost_nanos == a.cost_nanos && b.output_tokens > a.output_tokens)
+    {
+        b
+    } else {
+        a
     }
 }
 

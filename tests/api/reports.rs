@@ -189,7 +189,8 @@ async fn the_usage_report_counts_tokens_per_key_and_sums_what_is_not_grouped() {
     .await;
     let bob_rows = results(&only_bob.body);
     assert_eq!(bob_rows.len(), 1);
-    assert_eq!(bob_rows[0]["model"], "claude-haiku-4-5");
+    // Rows are kept under the catalog id, as Anthropic's reports name models, not the alias sent.
+    assert_eq!(bob_rows[0]["model"], "claude-haiku-4-5-20251001");
 }
 
 #[tokio::test]

@@ -73,6 +73,28 @@ async fn a_model_outside_the_keys_list_is_a_403_permission_error() {
     );
 }
 
+#[tokio::test]
+async fn a_key_with_a_budget_may_not_use_a_model_without_a_price() {
+    // A raw Bedrock id the catalog does not know has no price: it would reserve and settle $0.
+    let app = app_with_keys(&json!({"api_keys": {
+        "capped": {"key": "sk-capped", "budget_usd": {"day": 5}},
+        "free": {"key": "sk-free", "rpm": 100}}}))
+    .await;
+    let unpriced = json!({"model": "us.anthropic.claude-3-5-sonnet-20241022-v2:0", "max_tokens": 16,
+                          "messages": [{"role": "user", "content": "hi"}]});
+    let reply = app
+        .post("/v1/messages", &unpriced, &[("x-api-key", "sk-capped")])
+        .await;
+    assert_error(&reply, 403, "permission_error");
+    let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no price"), "{message}");
+    // Without a budget nothing is spent from, so the model stays usable.
+    let reply = app
+        .post("/v1/messages", &unpriced, &[("x-api-key", "sk-free")])
+        .await;
+    assert_ne!(reply.status, 403, "{:?}", reply.body);
+}
+
 /// Sends until refused; returns the USD charged to the client and the refusal.
 async fn spend_until_refused(app: &TestApp, key: &str, stream: bool) -> (f64, u32, Value) {
     let mut charged = 0.0;
