@@ -53,6 +53,19 @@ pub struct PassStream {
     pub echo: Echo,
 }
 
+/// The response headers to echo, from either invoke output (they share no trait).
+macro_rules! echo_of {
+    ($out:expr) => {
+        Echo {
+            content_type: $out.content_type().to_owned(),
+            service_tier: $out.service_tier().map(|t| t.as_str().to_owned()),
+            latency: $out
+                .performance_config_latency()
+                .map(|l| l.as_str().to_owned()),
+        }
+    };
+}
+
 /// Sets the modelled request headers on either invoke builder (they share no trait).
 macro_rules! with_headers {
     ($builder:expr, $h:expr) => {{
@@ -96,13 +109,7 @@ impl Bedrock {
             .body(Blob::new(Vec::new()));
         let call = with_headers!(builder, headers).send();
         let out = with_body(body, call).await.map_err(fault)?;
-        let echo = Echo {
-            content_type: out.content_type().to_owned(),
-            service_tier: out.service_tier().map(|t| t.as_str().to_owned()),
-            latency: out
-                .performance_config_latency()
-                .map(|l| l.as_str().to_owned()),
-        };
+        let echo = echo_of!(out);
         Ok(PassAnswer {
             body: out.body.into_inner(),
             echo,
@@ -128,13 +135,7 @@ impl Bedrock {
             .body(Blob::new(Vec::new()));
         let call = with_headers!(builder, headers).send();
         let out = with_body(body, call).await.map_err(fault)?;
-        let echo = Echo {
-            content_type: out.content_type().to_owned(),
-            service_tier: out.service_tier().map(|t| t.as_str().to_owned()),
-            latency: out
-                .performance_config_latency()
-                .map(|l| l.as_str().to_owned()),
-        };
+        let echo = echo_of!(out);
         Ok(PassStream {
             chunks: PassChunks { inner: out.body },
             echo,
