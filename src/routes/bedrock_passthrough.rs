@@ -28,6 +28,7 @@ use futures::Stream;
 use super::body::read_body;
 use super::messages::{resolve_model, RequestLog};
 use super::passthrough_spend as spending;
+use super::stream::StreamEnd;
 use super::RequestId;
 use crate::auth::AuthedKey;
 use crate::bedrock::passthrough::{Echo, PassChunks, PassHeaders};
@@ -282,28 +283,22 @@ struct EndLog {
 }
 
 impl EndLog {
+    fn line(&self) -> StreamEnd<'_> {
+        StreamEnd {
+            request_id: &self.end.request_id,
+            model: &self.end.model,
+            key: self.end.key.as_deref(),
+            span: &self.end.span,
+            passthrough: true,
+        }
+    }
+
     fn finish(&mut self, pricing: &Pricing) {
         let usage = self
             .meter
             .usage(pricing.price.as_ref(), pricing.currency.as_ref());
         let outcome = self.outcome.take().unwrap_or_else(|| "complete".to_owned());
-        let usage = usage.as_ref();
-        let _in_request = self.end.span.clone().entered();
-        tracing::info!(
-            request_id = self.end.request_id,
-            model = self.end.model,
-            key = self.end.key.as_deref(),
-            stream = true,
-            passthrough = true,
-            outcome,
-            input_tokens = usage.map(|u| u.input_tokens),
-            output_tokens = usage.map(|u| u.output_tokens),
-            cache_read_tokens = usage.map(|u| u.cache_read_input_tokens),
-            cache_write_tokens = usage.map(|u| u.cache_creation_input_tokens),
-            cost_usd = usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
-            cost_estimated = usage.is_some_and(|u| u.cost_estimated),
-            "stream ended"
-        );
+        self.line().log(&outcome, usage.as_ref(), false);
         self.outcome = Some(String::new());
     }
 }
@@ -311,16 +306,7 @@ impl EndLog {
 impl Drop for EndLog {
     fn drop(&mut self) {
         if self.outcome.is_none() {
-            let _in_request = self.end.span.clone().entered();
-            tracing::info!(
-                request_id = self.end.request_id,
-                model = self.end.model,
-                key = self.end.key.as_deref(),
-                stream = true,
-                passthrough = true,
-                outcome = "client disconnected",
-                "stream ended"
-            );
+            self.line().log("client disconnected", None, false);
         }
     }
 }

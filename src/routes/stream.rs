@@ -301,29 +301,24 @@ struct EndLog {
 }
 
 impl EndLog {
+    fn line(&self) -> StreamEnd<'_> {
+        StreamEnd {
+            request_id: &self.log.request_id,
+            model: &self.log.model,
+            key: self.log.key.as_deref(),
+            span: &self.log.span,
+            passthrough: false,
+        }
+    }
+
     fn report<R: Relay>(&mut self, state: &R) {
-        let _in_request = self.log.span.clone().entered();
-        let usage = state.final_usage();
         let outcome = self
             .finished
             .take()
             .unwrap_or_else(|| "client disconnected".to_owned());
-        tracing::info!(
-            request_id = self.log.request_id,
-            model = self.log.model,
-            key = self.log.key.as_deref(),
-            stream = true,
-            outcome,
-            input_tokens = usage.map(|u| u.input_tokens),
-            output_tokens = usage.map(|u| u.output_tokens),
-            cache_read_tokens = usage.map(|u| u.cache_read_input_tokens),
-            cache_write_tokens = usage.map(|u| u.cache_creation_input_tokens),
-            cost_usd = usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
-            cost_estimated = usage.is_some_and(|u| u.cost_estimated),
-            // After a failure (or the deadline) the counts are what was known when it ended.
-            usage_partial = state.failure().is_some(),
-            "stream ended"
-        );
+        // After a failure (or the deadline) the counts are what was known when it ended.
+        let partial = state.failure().is_some();
+        self.line().log(&outcome, state.final_usage(), partial);
         self.finished = Some(String::new());
     }
 }
@@ -331,15 +326,40 @@ impl EndLog {
 impl Drop for EndLog {
     fn drop(&mut self) {
         if self.finished.is_none() {
-            let _in_request = self.log.span.clone().entered();
-            tracing::info!(
-                request_id = self.log.request_id,
-                model = self.log.model,
-                key = self.log.key.as_deref(),
-                stream = true,
-                outcome = "client disconnected",
-                "stream ended"
-            );
+            self.line().log("client disconnected", None, false);
         }
+    }
+}
+
+/// Who one `stream ended` line is about: the SSE relay's and the Bedrock pass-through's.
+pub(super) struct StreamEnd<'a> {
+    pub(super) request_id: &'a str,
+    pub(super) model: &'a str,
+    pub(super) key: Option<&'a str>,
+    /// The request's span: the line is written after the handler returned, outside it.
+    pub(super) span: &'a tracing::Span,
+    pub(super) passthrough: bool,
+}
+
+impl StreamEnd<'_> {
+    /// The line, in the request's span; `usage` is `None` when the client left before any.
+    pub(super) fn log(&self, outcome: &str, usage: Option<&Usage>, partial: bool) {
+        let _in_request = self.span.clone().entered();
+        tracing::info!(
+            request_id = self.request_id,
+            model = self.model,
+            key = self.key,
+            stream = true,
+            passthrough = self.passthrough,
+            outcome,
+            input_tokens = usage.map(|u| u.input_tokens),
+            output_tokens = usage.map(|u| u.output_tokens),
+            cache_read_tokens = usage.map(|u| u.cache_read_input_tokens),
+            cache_write_tokens = usage.map(|u| u.cache_creation_input_tokens),
+            cost_usd = usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
+            cost_estimated = usage.is_some_and(|u| u.cost_estimated),
+            usage_partial = partial,
+            "stream ended"
+        );
     }
 }
