@@ -63,20 +63,22 @@ pub fn chunk(bytes: &[u8]) -> io::Result<Bytes> {
     event("chunk", payload)
 }
 
+/// A string header of a decoded frame, for tests that read frames back.
+#[cfg(test)]
+pub(crate) fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
+    message
+        .headers()
+        .iter()
+        .find(|h| h.name().as_str() == name)
+        .and_then(|h| h.value().as_string().ok())
+        .map(StrBytes::as_str)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_smithy_eventstream::frame::read_message_from;
     use serde_json::Value;
-
-    fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
-        message
-            .headers()
-            .iter()
-            .find(|h| h.name().as_str() == name)
-            .and_then(|h| h.value().as_string().ok())
-            .map(StrBytes::as_str)
-    }
 
     #[test]
     fn a_chunk_frame_carries_the_event_bytes_in_base64_as_bedrock_sends_them() {

@@ -39,18 +39,8 @@ pub(crate) fn exception_frame(error: &BedrockError) -> io::Result<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eventstream::header;
     use aws_smithy_eventstream::frame::read_message_from;
-    use aws_smithy_types::event_stream::Message;
-    use aws_smithy_types::str_bytes::StrBytes;
-
-    fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
-        message
-            .headers()
-            .iter()
-            .find(|h| h.name().as_str() == name)
-            .and_then(|h| h.value().as_string().ok())
-            .map(StrBytes::as_str)
-    }
 
     #[test]
     fn event_frames_round_trip_with_padding() {
