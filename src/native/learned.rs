@@ -78,6 +78,13 @@ pub struct Knowledge {
 }
 
 impl Knowledge {
+    /// Whether `beta` is among the refused removals.
+    pub fn refuses_beta(&self, beta: &str) -> bool {
+        self.refused
+            .iter()
+            .any(|r| r.strip_prefix(BETA) == Some(beta))
+    }
+
     /// After a success with `betas`: the knowledge with them accepted, if that is new.
     pub fn after_success(&self, betas: &[String]) -> Option<Self> {
         let new: Vec<&String> = betas

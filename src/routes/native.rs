@@ -19,7 +19,7 @@ use crate::anthropic::request::MessagesRequest;
 use crate::error::ApiError;
 use crate::models::rules::Change;
 use crate::models::ResolvedModel;
-use crate::native::learned::{self, Removal};
+use crate::native::learned::{self, Knowledge, Removal};
 use crate::native::request::{to_invoke, url_sources_mut, NativeOptions, Purpose};
 use crate::native::response::relay_message;
 use crate::native::stream::{NativeContext, NativeStream};
@@ -83,7 +83,9 @@ pub(super) async fn message(
         body: Bytes::from(invoke.bytes),
         betas: invoke.betas,
     };
-    let sent = known_refusals_removed(call.state, model_id, sent).await?;
+    // Read once: what is removed up front, and what a refusal is judged against.
+    let known = call.state.learned.get(model_id).await.unwrap_or_default();
+    let sent = known_refusals_removed(&known, sent)?;
     let pool = &call.state.pool;
     let target = call.plan.target();
     let deadline = call.deadline;
@@ -94,7 +96,7 @@ pub(super) async fn message(
                 client.invoke_stream(id, b.clone())
             }))
         };
-        let (served, learned) = send_learning(call.state, model_id, sent, send).await?;
+        let (served, learned) = send_learning(call.state, model_id, &known, sent, send).await?;
         let upstream = served.value;
         let upstream_id = upstream.request_id.clone();
         let timing = Timing {
@@ -113,7 +115,7 @@ pub(super) async fn message(
     let send = |b: Bytes| {
         deadline.within(pool.call(&target, move |client, id| client.invoke(id, b.clone())))
     };
-    let (served, learned) = send_learning(call.state, model_id, sent, send).await?;
+    let (served, learned) = send_learning(call.state, model_id, &known, sent, send).await?;
     let answer = served.value;
     let relayed = relay_message(&answer.body, &ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));
@@ -127,27 +129,18 @@ pub(super) async fn message(
 }
 
 /// The body without what Bedrock refused for this model within the last hour.
-async fn known_refusals_removed(
-    state: &AppState,
-    model_id: &str,
-    sent: Sent,
-) -> Result<Sent, ApiError> {
-    let Some(known) = state.learned.get(model_id).await else {
-        return Ok(sent);
-    };
+fn known_refusals_removed(known: &Knowledge, sent: Sent) -> Result<Sent, ApiError> {
     if known.refused.is_empty() {
         return Ok(sent);
     }
     tracing::debug!(removed = ?known.refused, "removed what Bedrock refused for this model");
-    let refused = |b: &String| {
-        known
-            .refused
-            .iter()
-            .any(|r| r.strip_prefix("beta:") == Some(b))
-    };
     Ok(Sent {
         body: learned::strip(&sent.body, &known.refused)?.map_or(sent.body, Bytes::from),
-        betas: sent.betas.into_iter().filter(|b| !refused(b)).collect(),
+        betas: sent
+            .betas
+            .into_iter()
+            .filter(|b| !known.refuses_beta(b))
+            .collect(),
     })
 }
 
@@ -158,6 +151,7 @@ async fn known_refusals_removed(
 async fn send_learning<T, F, Fut>(
     state: &AppState,
     model_id: &str,
+    known: &Knowledge,
     sent: Sent,
     send: F,
 ) -> Result<(T, Vec<Removal>), ApiError>
@@ -166,7 +160,6 @@ where
     Fut: Future<Output = Result<T, ApiError>>,
 {
     let Sent { body, betas } = sent;
-    let known = state.learned.get(model_id).await.unwrap_or_default();
     let refusal = match send(body.clone()).await {
         Err(ApiError::InvalidRequest(message)) => message,
         Ok(answer) => {
