@@ -40,21 +40,19 @@ locals {
   bedrock_model_arns = [
     for id in var.bedrock_models : "arn:${local.partition}:bedrock:*::foundation-model/${id}"
   ]
-  bedrock_profile_arns = [
-    for id, prefix in local.profile_prefix :
-    "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/${prefix}.${id}"
-    if prefix != null
-  ]
+  # The profiles are those of the Regions the function calls with its own role (var.region, or the
+  # pool's entries without a role) and of the fallback geographies: upstreams.tf.
+  bedrock_profile_arns = local.upstream_profile_arns
   # Launch-day Claude models and discovery's fallback geographies (var.allow_new_claude_models).
-  bedrock_claude_arns = var.allow_new_claude_models ? [
-    "arn:${local.partition}:bedrock:*::foundation-model/anthropic.claude-*",
-    "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/*.anthropic.claude-*",
-  ] : []
+  bedrock_claude_arns = var.allow_new_claude_models ? concat(
+    ["arn:${local.partition}:bedrock:*::foundation-model/anthropic.claude-*"],
+    [for region in local.own_regions : "arn:${local.partition}:bedrock:${region}:${local.account_id}:inference-profile/*.anthropic.claude-*"],
+  ) : []
 
   cors_environment = {
     for k, v in { CHATRIX_CORS_ORIGINS = join(",", var.cors_origins) } : k => v if length(var.cors_origins) > 0
   }
-  function_environment = merge(var.extra_environment, local.cors_environment, local.ledger_environment, {
+  function_environment = merge(var.extra_environment, local.cors_environment, local.ledger_environment, local.upstreams_environment, {
     CHATRIX_BEDROCK           = "aws"
     CHATRIX_API_KEY_SECRET_ID = local.api_key_secret_arn
     CHATRIX_INFERENCE_PROFILE = var.inference_profile
@@ -201,15 +199,20 @@ resource "aws_iam_role" "lambda" {
 }
 
 data "aws_iam_policy_document" "lambda" {
-  statement {
-    sid = "InvokeAllowedModels"
-    # Converse and ConverseStream are authorised by InvokeModel and InvokeModelWithResponseStream.
-    actions = [
-      "bedrock:InvokeModel",
-      "bedrock:InvokeModelWithResponseStream",
-      "bedrock:CountTokens",
-    ]
-    resources = concat(local.bedrock_model_arns, local.bedrock_profile_arns, local.bedrock_claude_arns)
+  # Absent when every upstream is called through a role (upstreams.tf): the function's own role
+  # then invokes nothing itself.
+  dynamic "statement" {
+    for_each = length(local.own_regions) > 0 ? [1] : []
+    content {
+      sid = "InvokeAllowedModels"
+      # Converse and ConverseStream are authorised by InvokeModel and InvokeModelWithResponseStream.
+      actions = [
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+        "bedrock:CountTokens",
+      ]
+      resources = concat(local.bedrock_model_arns, local.bedrock_profile_arns, local.bedrock_claude_arns)
+    }
   }
 
   # Model discovery (docs/discovery.md): the account's system-defined inference profiles, listed
@@ -226,14 +229,15 @@ data "aws_iam_policy_document" "lambda" {
   # GetInferenceProfile: the gateway asks it which model is behind an application inference
   # profile ARN a client names (docs/models.md), and a listing is reported to leave out
   # system-defined profiles the caller cannot get (ministryofjustice/analytical-platform#5325;
-  # unverified). Read-only, the account's profiles in the gateway's Region. (Invoking an
+  # unverified). Read-only, the account's profiles in the primary upstream's Region (var.region
+  # without a pool; upstreams.tf). (Invoking an
   # application profile still needs its ARN in the InvokeAllowedModels resources.)
   statement {
     sid     = "ReadInferenceProfiles"
     actions = ["bedrock:GetInferenceProfile"]
     resources = [
-      "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/*",
-      "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:application-inference-profile/*",
+      "arn:${local.partition}:bedrock:${local.primary_region}:${local.account_id}:inference-profile/*",
+      "arn:${local.partition}:bedrock:${local.primary_region}:${local.account_id}:application-inference-profile/*",
     ]
   }
 
@@ -248,7 +252,7 @@ data "aws_iam_policy_document" "lambda" {
     # calls on a project (the account's default project serves calls that name none), as the
     # AmazonBedrockMantleInferenceAccess managed policy scopes its inference actions.
     actions   = ["bedrock-mantle:CountTokens"]
-    resources = ["arn:${local.partition}:bedrock-mantle:${var.region}:${local.account_id}:project/*"]
+    resources = ["arn:${local.partition}:bedrock-mantle:${local.primary_region}:${local.account_id}:project/*"]
   }
 
   statement {

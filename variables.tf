@@ -100,9 +100,10 @@ variable "extra_environment" {
         "CHATRIX_BEDROCK", "CHATRIX_API_KEY_SECRET_ID", "CHATRIX_INFERENCE_PROFILE", "CHATRIX_ORIGIN_SECRET",
         "CHATRIX_LOG_FORMAT", "CHATRIX_CORS_ORIGINS", "AWS_LWA_INVOKE_MODE", "AWS_LWA_READINESS_CHECK_PATH",
         "AWS_LWA_PORT", "PORT", "HOST", "AWS_LWA_HOST", "AWS_LWA_READINESS_CHECK_PORT", "AWS_LWA_ENABLE_COMPRESSION",
+        "CHATRIX_UPSTREAMS", "CHATRIX_PROFILE_FALLBACK",
       ], k)
     ])
-    error_message = "extra_environment: keys must be environment variable names, and not one this configuration sets itself (CHATRIX_BEDROCK, CHATRIX_API_KEY_SECRET_ID, CHATRIX_INFERENCE_PROFILE, CHATRIX_ORIGIN_SECRET, CHATRIX_LOG_FORMAT, CHATRIX_CORS_ORIGINS, AWS_LWA_INVOKE_MODE, AWS_LWA_READINESS_CHECK_PATH, AWS_LWA_PORT, PORT, HOST, AWS_LWA_HOST, AWS_LWA_READINESS_CHECK_PORT, AWS_LWA_ENABLE_COMPRESSION: the adapter must reach the gateway on 127.0.0.1:3000 and must not compress or buffer streams); use the matching variable instead."
+    error_message = "extra_environment: keys must be environment variable names, and not one this configuration sets itself (CHATRIX_BEDROCK, CHATRIX_API_KEY_SECRET_ID, CHATRIX_INFERENCE_PROFILE, CHATRIX_ORIGIN_SECRET, CHATRIX_LOG_FORMAT, CHATRIX_CORS_ORIGINS, AWS_LWA_INVOKE_MODE, AWS_LWA_READINESS_CHECK_PATH, AWS_LWA_PORT, PORT, HOST, AWS_LWA_HOST, AWS_LWA_READINESS_CHECK_PORT, AWS_LWA_ENABLE_COMPRESSION: the adapter must reach the gateway on 127.0.0.1:3000 and must not compress or buffer streams; CHATRIX_UPSTREAMS and CHATRIX_PROFILE_FALLBACK, which IAM follows: bedrock_upstreams and inference_profile_fallback); use the matching variable instead."
   }
 }
 
@@ -167,6 +168,35 @@ variable "inference_profile" {
 }
 
 # --- API keys ---------------------------------------------------------------------------------
+
+variable "bedrock_upstreams" {
+  description = "The upstream pool (CHATRIX_UPSTREAMS, docs/failover.md): Regions in order of preference, each called with the function's own role or, with role_arn, through that role (in this or another account; its trust policy must allow the function's role, docs/deployment.md). A throttled request moves to the next entry. Empty: one upstream, var.region. IAM follows the list: bedrock:InvokeModel* on the allowed models' profiles in the Regions without a role only, sts:AssumeRole on exactly the listed roles."
+  type = list(object({
+    region   = string
+    role_arn = optional(string)
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([
+      for u in var.bedrock_upstreams :
+      can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", u.region)) &&
+      (u.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", u.role_arn)))
+    ]) && length(distinct([for u in var.bedrock_upstreams : "${u.region}@${coalesce(u.role_arn, "-")}"])) == length(var.bedrock_upstreams)
+    error_message = "bedrock_upstreams: each entry is { region = \"us-west-2\" } or { region = \"us-west-2\", role_arn = \"arn:aws:iam::123456789012:role/NAME\" }, each at most once."
+  }
+}
+
+variable "inference_profile_fallback" {
+  description = "Inference-profile geographies a model may also be called through after inference_profile when its upstreams throttle (CHATRIX_PROFILE_FALLBACK, docs/failover.md), e.g. [\"us\", \"global\"]. A geography's profile is only sent to (and allowed in) Regions of that geography. Leave empty to keep every request in inference_profile's geography."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.inference_profile_fallback : contains(["global", "us", "eu", "apac", "jp", "au"], g)]) && length(distinct(var.inference_profile_fallback)) == length(var.inference_profile_fallback)
+    error_message = "inference_profile_fallback: a list of global, us, eu, apac, jp, au, each at most once."
+  }
+}
 
 variable "api_key_secret_arn" {
   description = "Full ARN (with its 6-character suffix) of an existing Secrets Manager secret holding the API keys. Empty (the default) creates an empty secret `<name>/api-keys`; fill it with `aws secretsmanager put-secret-value` (docs/deployment.md). Either way the value never passes through this configuration or its state."

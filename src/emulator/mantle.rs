@@ -99,6 +99,15 @@ fn front_end(headers: &HeaderMap) -> Result<(), BedrockError> {
 
 /// The service of a SigV4 `Credential=<key>/<date>/<region>/<service>/aws4_request` scope.
 pub(crate) fn signing_service(authorization: &str) -> Option<&str> {
+    credential_scope(authorization).map(|[_, _, _, service]| service)
+}
+
+/// The access key id of a SigV4 credential scope.
+pub(crate) fn signing_key_id(authorization: &str) -> Option<&str> {
+    credential_scope(authorization).map(|[key, ..]| key)
+}
+
+fn credential_scope(authorization: &str) -> Option<[&str; 4]> {
     let rest = authorization.strip_prefix("AWS4-HMAC-SHA256 ")?;
     let credential = rest
         .split(',')
@@ -106,7 +115,7 @@ pub(crate) fn signing_service(authorization: &str) -> Option<&str> {
         .find_map(|part| part.strip_prefix("Credential="))?;
     let scope: Vec<&str> = credential.split('/').collect();
     match scope.as_slice() {
-        [_, _, _, service, "aws4_request"] => Some(service),
+        [key, date, region, service, "aws4_request"] => Some([key, date, region, service]),
         _ => None,
     }
 }

@@ -20,7 +20,8 @@
 //! - Control routes, without authentication: `POST /_emulator/scripts` (a [`Script`] or an array
 //!   of them, queued), `GET /_emulator/requests` (the [`RecordedRequest`]s), `DELETE
 //!   /_emulator/requests` (forgets requests, queued scripts and the prompt cache), `GET
-//!   /_emulator/stats` (`{"open_streams": n}`, stream bodies still being written).
+//!   /_emulator/stats` (`{"open_streams": n}`, stream bodies still being written), and
+//!   `GET`/`POST`/`DELETE /_emulator/throttle` (throttle a share of the model calls: [`Throttle`]).
 //!   Only the last [`RECORDED_REQUESTS`] requests are kept, so a long-running emulator (the
 //!   gateway's demo mode, a benchmark) stays small.
 //!
@@ -103,6 +104,7 @@ mod respond;
 mod rules;
 mod script;
 mod stream;
+mod throttle;
 mod tokens;
 mod validate;
 mod wire;
@@ -127,6 +129,7 @@ use crate::models::Catalog;
 pub use app_profiles::{application_profile_arn, ApplicationProfile};
 pub use profiles::{catalog_profiles, ListedProfile, ProfilesPatch};
 pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, UsageOverride};
+pub use throttle::{Throttle, ThrottleStatus};
 
 /// Bedrock's request limit is 20 MB; leave room so oversized bodies reach validation.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -174,6 +177,10 @@ pub struct RecordedRequest {
     /// can prove a client's bytes were forwarded unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_body: Option<String>,
+    /// The access key id of the SigV4 `Authorization` header (`Credential=<id>/…`), so tests can
+    /// tell whose credentials signed the call (an assumed role's `ASIA…` key, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
 }
 
 /// The emulator: catalog, script queue, recorded requests and prompt-cache memory.
@@ -194,6 +201,8 @@ struct Inner {
     profiles: profiles::Listing,
     /// Scripted application inference profiles (`GetInferenceProfile`).
     app_profiles: app_profiles::Registry,
+    /// Throttles a share of the model calls ([`throttle`]).
+    throttle: throttle::Switch,
 }
 
 #[derive(Debug, Default)]
@@ -222,6 +231,7 @@ impl Emulator {
                 open_streams: Arc::new(AtomicUsize::new(0)),
                 profiles: profiles::Listing::default(),
                 app_profiles: app_profiles::Registry::default(),
+                throttle: throttle::Switch::default(),
             }),
         }
     }
@@ -262,6 +272,12 @@ impl Emulator {
                 get(control::list_requests).delete(control::clear_requests),
             )
             .route("/_emulator/stats", get(control::stats))
+            .route(
+                "/_emulator/throttle",
+                get(throttle::status)
+                    .post(throttle::set)
+                    .delete(throttle::clear),
+            )
             .route("/inference-profiles", get(profiles::list))
             .route("/inference-profiles/{*id}", get(app_profiles::get))
             .route(
@@ -346,7 +362,12 @@ impl Emulator {
         &self.inner.catalog
     }
 
+    /// The switch's throttle if this call is one (the queue is left as it is), else the oldest
+    /// queued script.
     pub(crate) fn next_script(&self) -> Option<Script> {
+        if let Some(throttled) = self.inner.throttle.next() {
+            return Some(throttled);
+        }
         let mut state = self.state();
         let (script, left) = state.scripts.front_mut()?;
         *left -= 1;
@@ -387,6 +408,11 @@ impl Emulator {
         raw_body: Option<String>,
         headers: &HeaderMap,
     ) {
+        let access_key_id = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(mantle::signing_key_id)
+            .map(str::to_owned);
         let headers = headers
             .iter()
             .filter(|(name, _)| !matches!(name.as_str(), "authorization" | "x-amz-security-token"))
@@ -405,6 +431,7 @@ impl Emulator {
             body,
             headers,
             raw_body,
+            access_key_id,
         });
     }
 

@@ -18,4 +18,5 @@ mod mantle;
 mod native;
 mod profiles;
 mod stream;
+mod throttle;
 mod validation;

@@ -11,7 +11,9 @@ venv) and .github/workflows/release.yml with PyYAML (also a checkov dependency),
 - a release that cannot roll back in one call (no `live` alias under the function URL, no smoke
   test of the origin secret, no rollback step);
 - missing operations pieces (web ACL input, alarms, budget, outputs, example files) and checkov
-  skips without a reason.
+  skips without a reason;
+- an upstream pool whose settings do not reach the function, or a grant of sts:AssumeRole on
+  anything but the listed upstream roles.
 
     check_deploy.py [--root DIR]       check the files under DIR (default: the repository)
     check_deploy.py --self-test        break copies of the files on purpose; each must be caught
@@ -53,6 +55,10 @@ class Config:
                 for rtype, named in block.items():
                     for name, body in named.items():
                         self.resources[f"{rtype}.{name}"] = body
+            for block in doc.get("data", []):
+                for dtype, named in block.items():
+                    for name, body in named.items():
+                        self.resources[f"data.{dtype}.{name}"] = body
             for block in doc.get("variable", []):
                 self.variables.update(block)
             for block in doc.get("output", []):
@@ -208,8 +214,36 @@ def check_operations(cfg):
     for out in ("cloudfront_distribution_id", "function_arn", "alias_arn"):
         if out not in cfg.outputs:
             findings.append(f"output {out} is missing")
+    findings += check_upstreams(cfg)
     findings += check_examples(cfg)
     findings += check_skips(cfg)
+    return findings
+
+
+def check_upstreams(cfg):
+    """The upstream pool (docs/failover.md): its settings reach the function, and the function's
+    role may assume exactly the listed roles (no other statement grants sts:AssumeRole)."""
+    findings = []
+    for var in ("bedrock_upstreams", "inference_profile_fallback"):
+        if var not in cfg.variables:
+            findings.append(f"variable {var} is missing")
+    if "local.upstreams_environment" not in str(cfg.locals.get("function_environment", "")):
+        findings.append("function_environment does not merge local.upstreams_environment: "
+                        "CHATRIX_UPSTREAMS would not reach the function")
+    assumes = []
+    for name, body in cfg.resources.items():
+        if not name.startswith("data.aws_iam_policy_document."):
+            continue
+        statements = list(body.get("statement", []))
+        statements += [d["statement"].get("content", [{}])[0] for d in body.get("dynamic", [])
+                       if "statement" in d]
+        for st in statements:
+            if "sts:AssumeRole" in str(st.get("actions")):
+                assumes.append((name, str(first(st.get("resources")))))
+    expected = [("data.aws_iam_policy_document.upstreams", "${local.upstream_role_arns}")]
+    if [a for a in assumes if a not in expected] or not assumes:
+        findings.append(f"sts:AssumeRole must be granted once, on local.upstream_role_arns "
+                        f"(the listed roles) only; found {assumes}")
     return findings
 
 
@@ -268,6 +302,9 @@ MUTATIONS = [
      "aws_lambda_function_url.chatrix: not qualified"),
     ("monitoring.tf", "  provider = aws.us_east_1\n", "", "not in us-east-1"),
     ("cloudfront.tf", "web_acl_id = var.web_acl_id", "web_acl_id = null", "web_acl_id"),
+    ("upstreams.tf", "resources = local.upstream_role_arns", 'resources = ["*"]', "sts:AssumeRole"),
+    ("main.tf", "local.ledger_environment, local.upstreams_environment,", "local.ledger_environment,",
+     "CHATRIX_UPSTREAMS"),
 ]
 
 
@@ -314,6 +351,14 @@ PLAN_CASES = [
     ("alarm topic in another Region", ["region=eu-west-1",
                                        "alarm_sns_topic_arn=arn:aws:sns:us-east-1:123456789012:ops"],
      "must be a topic in var.region"),
+    ("pool with a role", ['bedrock_upstreams=[{region="us-east-1"},{region="us-west-2",'
+                          'role_arn="arn:aws:iam::123456789012:role/bedrock"}]',
+                          'inference_profile_fallback=["us","global"]'], None),
+    ("pool entry with a malformed role", ['bedrock_upstreams=[{region="us-east-1",role_arn="bedrock"}]'],
+     "bedrock_upstreams: each entry"),
+    ("pool entry listed twice", ['bedrock_upstreams=[{region="us-east-1"},{region="us-east-1"}]'],
+     "each at most once"),
+    ("unknown fallback geography", ['inference_profile_fallback=["mars"]'], "inference_profile_fallback:"),
     ("alarm topic in the function's Region", ["region=eu-west-1",
                                               "alarm_sns_topic_arn=arn:aws:sns:eu-west-1:123456789012:ops"], None),
 ]
