@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use chatrix::emulator::Emulator;
+use bedrock_emulator::Emulator;
 
 fn port() -> anyhow::Result<u16> {
     let mut args = std::env::args().skip(1);
