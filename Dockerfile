@@ -54,18 +54,23 @@ ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
     AR_x86_64_unknown_linux_gnu=x86_64-linux-gnu-ar
 
 WORKDIR /src
-# Only what `cargo build --bin chatrix` reads (src/models.json is embedded from src/). A new
-# build.rs or a path outside src/ must be added here and to .dockerignore's allow-list.
+# Only what `cargo build --bin chatrix` reads (src/models.json is embedded from src/). Cargo loads
+# every workspace member's manifest even when it builds one package, so crates/ comes too; the
+# emulator's sources in it are not compiled. A new build.rs or another path must be added here and
+# to .dockerignore's allow-list (tests/container_image.rs checks both).
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY crates ./crates
 
 # Registry and target directory are BuildKit cache mounts: kept between builds on the same
 # builder, never part of an image layer, so the binary is copied out in the same step.
+# `--no-default-features`: without the `emulator` feature, so the image cannot serve demo answers
+# and carries none of the emulator's code (tests/container_image.rs proves it from these lines).
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     target="$(cat /rust-target)" \
-    && cargo build --locked --release --bin chatrix --target "$target" \
+    && cargo build --locked --release --no-default-features --bin chatrix --target "$target" \
     && install -D -m 0755 "target/$target/release/chatrix" /out/chatrix
 
 # cc, not static: the binary links glibc and libgcc_s dynamically (a static glibc breaks DNS
@@ -90,7 +95,7 @@ COPY --from=lambda-adapter /lambda-adapter /opt/extensions/lambda-adapter
 COPY --from=build /out/chatrix /usr/local/bin/chatrix
 
 # CHATRIX_BEDROCK=aws: missing AWS settings must show up as errors, never as the emulator's canned
-# answers. AWS_LWA_*: read only by the adapter, so only inside Lambda. AWS_LWA_HOST is explicit
+# answers (this build has no emulator, so `auto` would mean aws too; explicit all the same). AWS_LWA_*: read only by the adapter, so only inside Lambda. AWS_LWA_HOST is explicit
 # because the adapter otherwise falls back to HOST, the bind address 0.0.0.0.
 ENV PORT=3000 \
     HOST=0.0.0.0 \

@@ -31,8 +31,11 @@
 //! - [`error`]: [`error::ApiError`], the one error type every client-visible failure goes through.
 //! - [`passthrough`]: Bedrock pass-through mode, pure (`/model/{id}/invoke…` and
 //!   `/inference-profiles` for clients that speak Bedrock's own protocol, e.g. Claude Code with
-//!   `CLAUDE_CODE_USE_BEDROCK=1`); [`eventstream`] encodes the frames it and the emulator send.
-//! - [`emulator`]: a wire-level Bedrock emulator for local use and tests.
+//!   `CLAUDE_CODE_USE_BEDROCK=1`); the `bedrock-eventstream` crate (crates/) encodes the frames
+//!   it and the emulator send.
+//! - [`demo`]: demo mode's upstream, the `bedrock-emulator` crate (crates/, a wire-level Bedrock
+//!   emulator for local use and tests) started in-process; the only module that links it, and
+//!   only with the default-on `emulator` feature (the container image builds without it).
 //!
 //! # Request flow (`POST /v1/messages`)
 //! 1. `routes` assigns a `request-id` and opens the request's tracing span (key, model, upstream
@@ -63,10 +66,9 @@ pub mod bedrock;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod demo;
 pub mod discovery;
-pub mod emulator;
 pub mod error;
-pub mod eventstream;
 pub mod fetch;
 pub mod lambda;
 pub mod ledger;

@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let pool = match cfg.bedrock_mode {
         BedrockMode::Aws => Pool::from_env(&cfg.failover).await,
         BedrockMode::Emulator => {
-            let url = chatrix::emulator::Emulator::new()?.spawn(0).await?;
+            let url = chatrix::demo::spawn_emulator().await?;
             tracing::warn!(emulator = %url, "no AWS configuration: serving from the built-in Bedrock emulator");
             if let Some(asked) = cfg.demo_kept_local {
                 tracing::warn!(

@@ -11,14 +11,16 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::auth::NamedKey;
+use crate::demo::EmulatorBuild;
 use crate::models::{InferenceProfile, UnknownModels};
 use crate::pricing::CurrencyConversion;
 
 mod parse;
 mod upstreams;
 use parse::{
-    err, parse_bool, parse_cors_origins, parse_currency, parse_in_range, parse_keys, parse_ledger,
-    parse_or, parse_origin_secret, parse_secs, read_keys_file, KeyRole,
+    err, parse_bedrock_mode, parse_bool, parse_cors_origins, parse_currency, parse_in_range,
+    parse_keys, parse_ledger, parse_or, parse_origin_secret, parse_secs, read_keys_file, AwsSeen,
+    KeyRole,
 };
 pub use upstreams::{FailoverConfig, UpstreamSpec};
 
@@ -37,7 +39,8 @@ pub enum LogFormat {
 pub enum BedrockMode {
     /// The real service through the standard AWS configuration chain.
     Aws,
-    /// The built-in emulator, started in-process (local use without an AWS account).
+    /// The built-in emulator, started in-process (local use without an AWS account); only in a
+    /// build with the `emulator` feature.
     Emulator,
 }
 
@@ -221,18 +224,16 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let aws_configured = aws_files_present || AWS_HINTS.iter().any(|k| get(k).is_some());
-        let bedrock_mode = match get("CHATRIX_BEDROCK").unwrap_or("auto") {
-            "aws" => BedrockMode::Aws,
-            "emulator" => BedrockMode::Emulator,
-            "auto" if aws_configured => BedrockMode::Aws,
-            "auto" => BedrockMode::Emulator,
-            other => {
-                return Err(err(
-                    "CHATRIX_BEDROCK",
-                    format!("`{other}` is not aws, emulator or auto"),
-                ))
-            }
+        let aws = if aws_configured {
+            AwsSeen::Yes
+        } else {
+            AwsSeen::No
         };
+        let bedrock_mode = parse_bedrock_mode(
+            get("CHATRIX_BEDROCK").unwrap_or("auto"),
+            aws,
+            EmulatorBuild::THIS,
+        )?;
         let currency = match (get("CHATRIX_CURRENCY"), get("CHATRIX_CURRENCY_RATE")) {
             (None, None) => None,
             (Some(c), Some(r)) => Some(parse_currency(c, r)?),

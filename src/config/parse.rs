@@ -6,14 +6,43 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::ConfigError;
+use super::{BedrockMode, ConfigError};
 use crate::auth::NamedKey;
+use crate::demo::{EmulatorBuild, NOT_LINKED};
 use crate::pricing::CurrencyConversion;
 
 pub(super) fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         message: message.into(),
+    }
+}
+
+/// Whether any AWS configuration is visible (a hint variable, or `~/.aws` files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AwsSeen {
+    Yes,
+    No,
+}
+
+/// `CHATRIX_BEDROCK`. `auto` is AWS when an AWS configuration is seen, else the demo; in a build
+/// without the emulator it can only be AWS (which then needs keys, so nothing runs open), and
+/// `emulator` is refused by name rather than failing later.
+pub(super) fn parse_bedrock_mode(
+    value: &str,
+    aws: AwsSeen,
+    build: EmulatorBuild,
+) -> Result<BedrockMode, ConfigError> {
+    let var = "CHATRIX_BEDROCK";
+    match (value, aws, build) {
+        ("aws", _, _) | ("auto", AwsSeen::Yes, _) | ("auto", _, EmulatorBuild::Absent) => {
+            Ok(BedrockMode::Aws)
+        }
+        ("emulator", _, EmulatorBuild::Absent) => {
+            Err(err(var, format!("`emulator`: {NOT_LINKED}")))
+        }
+        ("emulator" | "auto", _, EmulatorBuild::Linked) => Ok(BedrockMode::Emulator),
+        (other, _, _) => Err(err(var, format!("`{other}` is not aws, emulator or auto"))),
     }
 }
 

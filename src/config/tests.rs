@@ -45,6 +45,26 @@ fn any_aws_hint_selects_aws_mode() {
 }
 
 #[test]
+fn a_build_without_the_emulator_reads_auto_as_aws_and_refuses_the_emulator_by_name() {
+    use super::parse::{parse_bedrock_mode, AwsSeen};
+    use crate::demo::EmulatorBuild::{Absent, Linked};
+    let mode = |value, aws, build| parse_bedrock_mode(value, aws, build).map_err(|e| e.to_string());
+    assert_eq!(mode("auto", AwsSeen::No, Linked), Ok(BedrockMode::Emulator));
+    assert_eq!(mode("auto", AwsSeen::No, Absent), Ok(BedrockMode::Aws));
+    assert_eq!(mode("auto", AwsSeen::Yes, Absent), Ok(BedrockMode::Aws));
+    assert_eq!(mode("aws", AwsSeen::No, Absent), Ok(BedrockMode::Aws));
+    assert_eq!(
+        mode("emulator", AwsSeen::Yes, Linked),
+        Ok(BedrockMode::Emulator)
+    );
+    let refused = mode("emulator", AwsSeen::No, Absent).expect_err("no emulator to start");
+    assert!(refused.starts_with("CHATRIX_BEDROCK: "), "{refused}");
+    assert!(refused.contains("`emulator` feature"), "{refused}");
+    let typo = mode("emulater", AwsSeen::No, Linked).expect_err("typo");
+    assert!(typo.contains("is not aws, emulator or auto"), "{typo}");
+}
+
+#[test]
 fn the_automatic_demo_listens_on_loopback_unless_the_emulator_is_asked_for() {
     let c = Config::from_vars(&vars(&[("HOST", "0.0.0.0")]), false).expect("parses");
     assert_eq!(c.host.to_string(), "127.0.0.1");

@@ -6,11 +6,11 @@
 
 use std::io;
 
+use bedrock_eventstream as eventstream;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::eventstream;
 
 /// One Bedrock exception, as received or as the gateway raises it.
 #[derive(Debug, Clone, PartialEq, Eq)]

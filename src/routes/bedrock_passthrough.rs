@@ -23,6 +23,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Extension;
+use bedrock_eventstream as eventstream;
 use futures::Stream;
 
 use super::body::read_body;
@@ -32,7 +33,6 @@ use super::stream::StreamEnd;
 use super::RequestId;
 use crate::auth::AuthedKey;
 use crate::bedrock::passthrough::{Echo, PassChunks, PassHeaders};
-use crate::eventstream;
 use crate::models::ResolvedModel;
 use crate::passthrough::meter::{self, Meter};
 use crate::passthrough::path::{self, Operation};

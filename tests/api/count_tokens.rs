@@ -3,8 +3,8 @@
 //! bedrock-mantle's part of the chain: `count_tokens_mantle.rs`.
 
 use base64::Engine as _;
+use bedrock_emulator::RecordedRequest;
 use chatrix::anthropic::request::parse_count_tokens_request;
-use chatrix::emulator::RecordedRequest;
 use chatrix::tokens::Generation;
 use serde_json::{json, Value};
 
@@ -50,7 +50,7 @@ pub(crate) fn tokens_of(reply: &Reply) -> u64 {
     n
 }
 
-pub(crate) fn calls_of(app: &TestApp, operation: &str) -> Vec<chatrix::emulator::RecordedRequest> {
+pub(crate) fn calls_of(app: &TestApp, operation: &str) -> Vec<bedrock_emulator::RecordedRequest> {
     app.emulator
         .requests()
         .into_iter()

@@ -1,8 +1,7 @@
 //! The current Claude models (5.5 family, Fable 5.x), a model launched after this build (served
 //! by the naming rule, its cost an estimate), and the per-model rules as the upstream sees them.
 
-use chatrix::emulator::Emulator;
-use chatrix::models::Catalog;
+use bedrock_emulator::{Catalog, Emulator};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_on, Reply, TestApp};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use chatrix::emulator::{Emulator, ListedProfile, ProfilesPatch};
+use bedrock_emulator::{Emulator, ListedProfile, ProfilesPatch};
 use chatrix::models::Catalog;
 use serde_json::Value;
 

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bedrock_emulator::{Emulator, Script, ScriptError};
 use chatrix::bedrock::Pool;
 use chatrix::config::Config;
-use chatrix::emulator::{Emulator, Script, ScriptError};
 use chatrix::state::AppState;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -144,7 +144,7 @@ async fn a_stream_that_failed_after_its_first_delta_is_not_retried() {
     let (app, emus) = spawn_pool(2, &[]).await;
     let mut script = failing("throttlingException", 1, None, None);
     script.stream_error_after = Some(1);
-    script.content = vec![chatrix::emulator::ScriptBlock::Text("one two three".into())];
+    script.content = vec![bedrock_emulator::ScriptBlock::Text("one two three".into())];
     emus[0].push_script(script);
     let resp = app
         .http

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
+use bedrock_emulator::Emulator;
 use chatrix::bedrock::Bedrock;
 use chatrix::config::Config;
-use chatrix::emulator::Emulator;
 use chatrix::state::AppState;
 use serde_json::Value;
 use tokio::net::TcpListener;

@@ -7,7 +7,7 @@ use crate::helpers::{spawn_app_with, TestApp};
 
 const INVOKE: &[(&str, &str)] = &[("CHATRIX_CLAUDE_API", "invoke")];
 
-fn last_invoke(app: &TestApp) -> chatrix::emulator::RecordedRequest {
+fn last_invoke(app: &TestApp) -> bedrock_emulator::RecordedRequest {
     let sent = app.emulator.requests().pop().expect("a call");
     assert!(
         sent.operation.starts_with("InvokeModel"),

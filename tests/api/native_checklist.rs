@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use chatrix::emulator::{ApplicationProfile, Emulator};
+use bedrock_emulator::{ApplicationProfile, Emulator};
 use serde_json::json;
 
 use crate::helpers::{spawn_app_on, spawn_app_with, KEY};

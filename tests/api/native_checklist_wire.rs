@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Uri;
 use axum::response::Response;
+use bedrock_eventstream as eventstream;
 use bytes::Bytes;
-use chatrix::eventstream;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 

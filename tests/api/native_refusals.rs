@@ -2,7 +2,7 @@
 //! then removed up front for that model), a refusal the client must see reaches it in Bedrock's
 //! words, and the Fable models' data-retention refusal names the mode Bedrock wants.
 
-use chatrix::emulator::Script;
+use bedrock_emulator::Script;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};

@@ -4,8 +4,8 @@
 use aws_smithy_eventstream::frame::read_message_from;
 use aws_smithy_types::event_stream::Message;
 use base64::Engine;
+use bedrock_emulator::Script;
 use bytes::Bytes;
-use chatrix::emulator::Script;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, spawn_app, TestApp, KEY};
@@ -374,7 +374,7 @@ async fn inference_profiles_are_listed_and_described_without_a_key() {
 }
 
 mod application_profiles {
-    use chatrix::emulator::ApplicationProfile;
+    use bedrock_emulator::ApplicationProfile;
     use serde_json::json;
 
     use crate::helpers::{spawn_app_on, KEY};
@@ -389,7 +389,7 @@ mod application_profiles {
 
     #[tokio::test]
     async fn a_claude_application_profile_goes_native_priced_as_its_model_and_asked_about_once() {
-        let emulator = chatrix::emulator::Emulator::new().expect("emulator");
+        let emulator = bedrock_emulator::Emulator::new().expect("emulator");
         let arn =
             emulator.add_application_profile(profile("team-claude", "anthropic.claude-opus-5-5"));
         let app = spawn_app_on(emulator, &[("CHATRIX_CLAUDE_API", "invoke")]).await;
@@ -434,7 +434,7 @@ mod application_profiles {
 
     #[tokio::test]
     async fn another_vendors_application_profile_goes_through_converse_priced_as_its_model() {
-        let emulator = chatrix::emulator::Emulator::new().expect("emulator");
+        let emulator = bedrock_emulator::Emulator::new().expect("emulator");
         let arn = emulator.add_application_profile(profile("team-qwen", "qwen.qwen3-32b-v1:0"));
         let app = spawn_app_on(emulator, &[]).await;
         let body = json!({"model": arn, "max_tokens": 64,
@@ -459,7 +459,7 @@ mod application_profiles {
     #[tokio::test]
     async fn get_inference_profile_describes_an_application_profile_only_to_a_caller_with_a_key_first(
     ) {
-        let emulator = chatrix::emulator::Emulator::new().expect("emulator");
+        let emulator = bedrock_emulator::Emulator::new().expect("emulator");
         let arn = emulator.add_application_profile(profile("team-b", "anthropic.claude-sonnet-5"));
         let app = spawn_app_on(emulator, &[]).await;
         let path = format!(

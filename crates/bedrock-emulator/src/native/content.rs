@@ -6,10 +6,10 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::voice::{expect, Kind, Voice};
-use crate::emulator::error::BedrockError;
-use crate::emulator::output::{is_our_redacted_data, is_our_signature};
-use crate::emulator::rules::Rules;
-use crate::emulator::validate::thinking_first;
+use crate::error::BedrockError;
+use crate::output::{is_our_redacted_data, is_our_signature};
+use crate::rules::Rules;
+use crate::validate::thinking_first;
 
 const MAX_CACHE_CONTROL: usize = 4;
 const BLOCK_TYPES: &str = "'text', 'image', 'document', 'search_result', 'thinking', 'redacted_thinking', 'tool_use', 'tool_result', 'server_tool_use', 'web_search_tool_result', 'tool_reference'";

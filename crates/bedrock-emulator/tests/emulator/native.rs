@@ -7,8 +7,8 @@ use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
 use aws_sdk_bedrockruntime::types::ResponseStream;
 use aws_smithy_types::event_stream::RawMessage;
-use chatrix::emulator::Emulator;
-use chatrix::models::Catalog;
+use bedrock_emulator::Catalog;
+use bedrock_emulator::Emulator;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_with, TestEmulator};
@@ -19,7 +19,7 @@ pub(crate) const OPUS_47: &str = "us.anthropic.claude-opus-4-7";
 /// The embedded catalog plus Opus/Sonnet/Haiku 5.5, Fable 5.1/5.2 and a launch-day Opus 6, each
 /// copied from the Opus 5 entry (whatever the catalog's fields are) under its own ids.
 fn catalog() -> Catalog {
-    let text = include_str!("../../src/models.json");
+    let text = include_str!("../../../../src/models.json");
     let mut file: Value = serde_json::from_str(text).expect("catalog json");
     let models = file["models"].as_array_mut().expect("models");
     let opus5 = models

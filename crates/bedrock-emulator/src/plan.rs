@@ -292,8 +292,8 @@ fn tool_names(req: &ConverseRequest) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::{model_id, wire};
     use crate::models::Catalog;
+    use crate::{model_id, wire};
     use serde_json::{json, Value};
 
     fn reply_to(body: &Value, thinking: bool) -> Reply {

@@ -26,10 +26,10 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::error::BedrockError;
+use super::rules;
 use super::tokens::Prompt;
 use super::{Emulator, Operation};
 use crate::models::Catalog;
-use crate::tokens::Generation;
 
 const SERVICE: &str = "bedrock-mantle";
 /// Served by bedrock-runtime only (NATIVE.md §7.2).
@@ -124,10 +124,14 @@ fn credential_scope(authorization: &str) -> Option<[&str; 4]> {
 /// those AWS serves on bedrock-runtime only.
 fn serves(catalog: &Catalog, model: &str) -> bool {
     catalog.by_bedrock_id(model).is_some_and(|spec| {
-        spec.capabilities.claude
-            && Generation::of(&spec.id) == Generation::Claude47
-            && !NOT_ON_MANTLE.contains(&model)
+        spec.capabilities.claude && new_tokenizer(model) && !NOT_ON_MANTLE.contains(&model)
     })
+}
+
+/// Opus 4.7 brought the tokenizer every later Claude model shares; a Claude id whose version
+/// cannot be read (`anthropic.claude-mythos-preview`) is of a model newer than this table.
+fn new_tokenizer(base_id: &str) -> bool {
+    rules::generation(base_id).is_none_or(|(_, major, minor)| (major, minor) >= (4, 7))
 }
 
 /// The argument of the first `[[emu:<name> <arg>]]` in the body.

@@ -5,9 +5,9 @@
 
 use serde_json::{json, Value};
 
-use crate::emulator::error::BedrockError;
-use crate::emulator::model_id::Model;
-use crate::emulator::rules::{self, Rules};
+use crate::error::BedrockError;
+use crate::model_id::Model;
+use crate::rules::{self, Rules};
 
 /// How this model's errors are worded.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,7 @@
 //! AWS event-stream frames as Bedrock writes them (`application/vnd.amazon.eventstream`), encoded
-//! with `aws-smithy-eventstream`, the SDK's own codec. Shared by the emulator (which plays Bedrock)
-//! and the Bedrock pass-through routes (which relay what Bedrock sent). Pure; no padding, no
-//! knowledge of what the payloads mean.
+//! with `aws-smithy-eventstream`, the SDK's own codec. Shared by the Bedrock emulator (which plays
+//! Bedrock) and the gateway's Bedrock pass-through routes (which relay what Bedrock sent), so it is
+//! a crate of its own that neither owns. Pure; no padding, no knowledge of what the payloads mean.
 
 use std::io;
 
@@ -64,8 +64,7 @@ pub fn chunk(bytes: &[u8]) -> io::Result<Bytes> {
 }
 
 /// A string header of a decoded frame, for tests that read frames back.
-#[cfg(test)]
-pub(crate) fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
+pub fn header<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
     message
         .headers()
         .iter()

@@ -203,8 +203,8 @@ fn anthropic_type(block: &ContentBlock) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::{model_id, wire};
     use crate::models::Catalog;
+    use crate::{model_id, wire};
     use serde_json::{json, Value};
 
     fn run(model: &str, body: &Value) -> Result<Checked, BedrockError> {

@@ -5,10 +5,10 @@
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 
-use crate::emulator::output::{signature, Block};
-use crate::emulator::plan::Reply;
-use crate::emulator::stream::{json_pieces, text_pieces, Event, INVOCATION_METRICS};
-use crate::emulator::tokens::InputUsage;
+use crate::output::{signature, Block};
+use crate::plan::Reply;
+use crate::stream::{json_pieces, text_pieces, Event, INVOCATION_METRICS};
+use crate::tokens::InputUsage;
 
 /// The usage numbers of one call, with a script's overrides applied.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -77,9 +77,9 @@ fn anthropic_fields(req: &ConverseRequest, fields: &Map<String, Value>) -> Map<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::validate::{self, Checked};
-    use crate::emulator::{model_id, wire};
     use crate::models::Catalog;
+    use crate::validate::{self, Checked};
+    use crate::{model_id, wire};
 
     const MODEL_ERRORS: &str = "The model returned the following errors: ";
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::Context;
-use chatrix::emulator::{Emulator, Throttle};
+use bedrock_emulator::{Emulator, Throttle};
 
 const USAGE: &str = "usage: bedrock-emulator [--port N] [--throttle FRACTION \
                      [--throttle-for DURATION] [--throttle-retry-after SECONDS]]";

@@ -2,7 +2,7 @@
 //! request log, and raw requests that bypass the SDK (authorization, unknown members).
 
 use aws_sdk_bedrockruntime::types::StopReason;
-use chatrix::emulator::{Script, ScriptBlock, ScriptTool, UsageOverride};
+use bedrock_emulator::{Script, ScriptBlock, ScriptTool, UsageOverride};
 use serde_json::{json, Value};
 
 use crate::helpers::{

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::types::{ConverseTokensRequest, CountTokensInput};
-use chatrix::emulator::{Script, Throttle};
+use bedrock_emulator::{Script, Throttle};
 use serde_json::{json, Value};
 
 use crate::helpers::{

@@ -20,7 +20,7 @@ use aws_sdk_bedrockruntime::types::{
 use aws_sdk_bedrockruntime::Client;
 use aws_smithy_types::event_stream::RawMessage;
 use aws_smithy_types::{Document, Number};
-use chatrix::emulator::Emulator;
+use bedrock_emulator::Emulator;
 use serde_json::{json, Value};
 
 pub(crate) const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";

@@ -131,12 +131,12 @@ pub(crate) fn for_application(catalog: &Catalog, arn: &str, base: &str) -> Model
 /// An application inference profile hides which Claude model it routes to, so the emulator
 /// treats it as a Claude model that accepts every optional feature and every catalog beta.
 fn application_profile(catalog: &Catalog, arn: &str) -> Model {
-    let mut capabilities = Capabilities::unknown("anthropic.claude");
-    capabilities.thinking = true;
-    capabilities.adaptive_thinking = true;
-    capabilities.caching = true;
-    capabilities.cache_ttl_1h = true;
-    capabilities.temperature_top_p_exclusive = false;
+    let capabilities = Capabilities {
+        claude: true,
+        caching: true,
+        cache_ttl_1h: true,
+        tools: true,
+    };
     let mut betas: Vec<String> = catalog
         .models()
         .iter()

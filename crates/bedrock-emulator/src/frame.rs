@@ -1,7 +1,7 @@
 //! The AWS event-stream frames Bedrock sends: `event` frames (Converse events, or InvokeModel
 //! `chunk`s carrying base64 Anthropic events) with Bedrock's random `"p"` padding, and
-//! `exception` frames. Encoded by [`crate::eventstream`], the codec shared with the pass-through
-//! routes.
+//! `exception` frames. Encoded by [`bedrock_eventstream`], the codec shared with the gateway's
+//! pass-through routes.
 
 use std::io;
 
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::BedrockError;
 use super::stream::Event;
-use crate::eventstream;
+use bedrock_eventstream as eventstream;
 
 /// An `event` frame, with Bedrock's random `"p"` padding added to the payload. A native chunk's
 /// frame is `:event-type` `chunk` with `{"bytes": <base64 of the Anthropic event>, "p": …}`.
@@ -39,8 +39,8 @@ pub(crate) fn exception_frame(error: &BedrockError) -> io::Result<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eventstream::header;
     use aws_smithy_eventstream::frame::read_message_from;
+    use bedrock_eventstream::header;
 
     #[test]
     fn event_frames_round_trip_with_padding() {

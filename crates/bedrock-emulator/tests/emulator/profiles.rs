@@ -5,8 +5,8 @@ use aws_sdk_bedrock::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrock::error::ProvideErrorMetadata;
 use aws_sdk_bedrock::types::{InferenceProfileStatus, InferenceProfileType};
 use aws_sdk_bedrock::Client;
-use chatrix::emulator::{catalog_profiles, Emulator, ListedProfile, ProfilesPatch};
-use chatrix::models::Catalog;
+use bedrock_emulator::Catalog;
+use bedrock_emulator::{catalog_profiles, Emulator, ListedProfile, ProfilesPatch};
 
 async fn control_client() -> (Emulator, Client, String) {
     let emulator = Emulator::new().expect("emulator");

@@ -6,9 +6,9 @@ use axum::http::{header, HeaderMap};
 use serde_json::{Map, Value};
 
 use super::voice::{expect, Kind, Voice};
-use crate::emulator::error::BedrockError;
-use crate::emulator::model_id::Model;
-use crate::emulator::rules::{Rules, Sampling, Thinking};
+use crate::error::BedrockError;
+use crate::model_id::Model;
+use crate::rules::{Rules, Sampling, Thinking};
 
 pub(crate) const API_VERSION: &str = "bedrock-2023-05-31";
 const NEW_API_VERSION: &str = "2026-10-21";

@@ -246,7 +246,7 @@ pub(crate) fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::model_id;
+    use crate::model_id;
     use crate::models::Catalog;
     use serde_json::json;
 

@@ -1,4 +1,6 @@
-//! A wire-level AWS Bedrock Runtime emulator, for local use and tests.
+//! A wire-level AWS Bedrock Runtime emulator, for local use (Chatrix's demo mode) and tests.
+//! A crate of its own, so the gateway links it only when asked (its `emulator` feature); the
+//! `bedrock-emulator` binary (`src/main.rs`) serves it on a port.
 //!
 //! It speaks the real protocol (rest-json bodies, `x-amzn-errortype` errors, event-stream frames),
 //! so the real `aws-sdk-bedrockruntime` client works against it: point `endpoint_url` (or
@@ -25,7 +27,8 @@
 //!   Only the last [`RECORDED_REQUESTS`] requests are kept, so a long-running emulator (the
 //!   gateway's demo mode, a benchmark) stays small.
 //!
-//! The models are the catalog's ([`crate::models::Catalog`]): models with inference profiles are
+//! The models are the [`Catalog`]'s (the gateway's data file, `src/models.json`, read with the
+//! emulator's own types; see `models`): models with inference profiles are
 //! served only through `<geo>.<id>` / `inference-profile/` ARNs; `application-inference-profile`
 //! ARNs are an unspecified Claude model; CountTokens wants a bare id of a model [`rules`] says it
 //! serves (Claude up to 4.6).
@@ -95,6 +98,7 @@ mod frame;
 mod handlers;
 mod mantle;
 mod model_id;
+mod models;
 mod native;
 mod output;
 mod params;
@@ -124,9 +128,8 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::models::Catalog;
-
 pub use app_profiles::{application_profile_arn, ApplicationProfile};
+pub use models::Catalog;
 pub use profiles::{catalog_profiles, ListedProfile, ProfilesPatch};
 pub use script::{Script, ScriptBlock, ScriptError, ScriptThinking, ScriptTool, UsageOverride};
 pub use throttle::{Throttle, ThrottleStatus};
