@@ -25,6 +25,13 @@ resource "terraform_data" "input_checks" {
       error_message = "alarm_sns_topic_arn must be a topic in var.region (${var.region}): a CloudWatch alarm can only notify a topic in its own Region. The CloudFront alarm (us-east-1) has its own input, cloudfront_alarm_sns_topic_arn."
     }
 
+    # main.tf merges the ledger's CHATRIX_LEDGER_TABLE over extra_environment, so a table named
+    # there would be dropped without a word while the role may use only the table ledger.tf makes.
+    precondition {
+      condition     = !(var.spend_ledger && contains(keys(var.extra_environment), "CHATRIX_LEDGER_TABLE"))
+      error_message = "extra_environment sets CHATRIX_LEDGER_TABLE, but spend_ledger = true creates the ledger table and sets CHATRIX_LEDGER_TABLE to it (the function's role may use only that table). Remove CHATRIX_LEDGER_TABLE from extra_environment, or set spend_ledger = false and grant the role dynamodb:UpdateItem, GetItem and Query on your own table (docs/budgets.md)."
+    }
+
     precondition {
       condition     = var.domain_name == "" || var.route53_zone_id != ""
       error_message = "domain_name is set but route53_zone_id is empty: the certificate is validated, and the alias records created, in that hosted zone."

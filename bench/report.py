@@ -258,29 +258,9 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "The container image cannot be built here (no Docker engine); see docs/container.md for the",
         "image's parts. Raw data: `performance.json` beside this file. Re-run: `bench/run`.",
         "",
-        '## Spend ledger (bench/ledger.py, measured apart from the runs above)',
-        '',
-        'Measured 2026-12-06 05:18 UTC, git 844e93f, on the same machine with the **debug** build (no',
-        'release build of this branch was available; release CPU is several times lower), one JSON',
-        "request at a time, 300 per case, against moto's DynamoDB server behind a lock",
-        '(tests/clients/moto_locked.py). moto is a single-threaded Python server, far slower than',
-        'DynamoDB, so read the added latency as an upper bound. Load average 0.9–2.1 (other builds shared',
-        'the 2 CPUs).',
-        '',
-        '| case | p50 ms | p99 ms | gateway CPU ms / request |',
-        '|---|---|---|---|',
-        '| no table, key without limits | 6.93 | 17.9 | 3.20 |',
-        '| no table, key with rpm + 2 budgets (in-process) | 6.64 | 17.8 | 3.57 |',
-        '| table, key without limits (usage row only) | 17.7 | 48.9 | 6.03 |',
-        '| table, key with rpm + 2 budgets | 49.1 | 82.4 | 18.2 |',
-        '',
-        'The in-process ledger costs nothing measurable. With a table, a key without limits adds one',
-        '`UpdateItem` (its usage row, at settlement): +11 ms p50 and +2.8 ms CPU here. A key with a rate',
-        'limit and two budgets adds seven `UpdateItem` calls in three rounds (the minute counter; the',
-        "budgets together; the settlement's four together), each round waiting on the table: +42 ms p50",
-        'and +15 ms CPU here. JSON answers wait for their settlement and streams settle before their last',
-        'event, because Lambda may freeze the process once the response is sent (docs/budgets.md).',
-        "",
+    ]
+    out += ledger_section()
+    out += [
         "## Profiling",
         "",
         "`cargo build --profile profiling` builds the same code with symbols (thin LTO, so it links in",
@@ -292,6 +272,13 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def ledger_section() -> list[str]:
+    """The spend ledger's figures: measured apart, by bench/ledger.py (release build, moto's
+    DynamoDB), and kept in bench/ledger_section.md so that a bench/run does not drop them."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ledger_section.md")) as f:
+        return f.read().rstrip("\n").split("\n") + [""]
 
 
 def _rounded(x):

@@ -107,6 +107,7 @@ pub fn parse_key_document(text: &str) -> Result<Vec<NamedKey>, String> {
         key.admin = true;
         keys.push(key);
     }
+    super::check_roles_distinct(&keys)?;
     Ok(keys)
 }
 

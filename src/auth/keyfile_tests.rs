@@ -83,3 +83,12 @@ fn admin_keys_are_read_as_keys_marked_admin() {
     let bad = parse_key_document(r#"{"api_keys": {"a": "sk-1"}, "admin_keys": {"sk-x": "k"}}"#);
     assert!(bad.expect_err("refused").contains("admin_keys"));
 }
+
+#[test]
+fn a_key_that_is_both_an_admin_key_and_an_api_key_is_refused_by_name() {
+    let doc = r#"{"api_keys": {"alice": {"key": "sk-shared-one", "rpm": 5}},
+                  "admin_keys": {"finance": "sk-shared-one"}}"#;
+    let e = parse_key_document(doc).expect_err("one key in both roles");
+    assert!(e.contains("`finance`") && e.contains("`alice`"), "{e}");
+    assert!(!e.contains("sk-shared-one"), "{e}");
+}

@@ -18,6 +18,7 @@ pub mod origin;
 pub mod secrets;
 mod static_keys;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -151,6 +152,32 @@ pub fn presented_key(headers: &HeaderMap) -> Option<SecretString> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
         .then(|| SecretString::from(token.to_owned()))
+}
+
+/// Refuses a key string held both by an admin key and by an API key. The first match would
+/// decide the role, so a report key could call models, or a developer's key read every key's
+/// spend, depending on list order. Names only in the message, never the key.
+///
+/// # Errors
+/// The two names that share a key.
+pub fn check_roles_distinct(keys: &[NamedKey]) -> Result<(), String> {
+    use secrecy::ExposeSecret;
+    let admins: HashMap<&str, &str> = keys
+        .iter()
+        .filter(|k| k.admin)
+        .map(|k| (k.key.expose_secret(), k.name.as_str()))
+        .collect();
+    match keys
+        .iter()
+        .filter(|k| !k.admin)
+        .find_map(|k| admins.get(k.key.expose_secret()).map(|a| (&k.name, a)))
+    {
+        Some((api, admin)) => Err(format!(
+            "admin key `{admin}` and API key `{api}` are the same key: an admin key reads the \
+             reports and calls no model, so it must differ from every API key"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Middleware: authenticate before anything reads the body.

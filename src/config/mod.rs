@@ -273,6 +273,8 @@ impl Config {
                     keys.extend(parse_keys("CHATRIX_ADMIN_KEYS", list, KeyRole::Admin)?);
                 }
                 keys.extend(read_keys_file(get("CHATRIX_KEYS_FILE"))?);
+                crate::auth::check_roles_distinct(&keys)
+                    .map_err(|m| err("CHATRIX_ADMIN_KEYS", m))?;
                 keys
             },
             ledger: parse_ledger(&get)?,

@@ -124,6 +124,20 @@ fn admin_keys_parse_like_api_keys_and_are_marked_admin() {
 }
 
 #[test]
+fn an_admin_key_that_is_also_an_api_key_stops_start_up() {
+    let e = Config::from_vars(
+        &vars(&[
+            ("CHATRIX_API_KEYS", "alice:sk-same"),
+            ("CHATRIX_ADMIN_KEYS", "finance:sk-same"),
+        ]),
+        false,
+    )
+    .expect_err("one key in both roles");
+    assert_eq!(e.var, "CHATRIX_ADMIN_KEYS");
+    assert!(!e.to_string().contains("sk-same"), "{e}");
+}
+
+#[test]
 fn bad_values_name_the_variable() {
     let cases = [
         ("PORT", "http"),

@@ -3,7 +3,7 @@
 //! One `UpdateItem` per [`Update`]: `SET expires_at ADD a :a, …` under a `ConditionExpression`
 //! (`attribute_not_exists(a) OR a <= :max` per guard), so concurrent gateways on one table never
 //! both take the last of a budget. The client is built on first use with the standard AWS chain
-//! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`), short timeouts and one retry: a request
+//! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`), short timeouts and one attempt: a request
 //! waits on admission, and `CHATRIX_LEDGER_ON_ERROR` decides what a failure means.
 
 use std::collections::HashMap;

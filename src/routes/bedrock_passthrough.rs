@@ -78,7 +78,10 @@ pub(super) async fn runtime(
     let key = key.map(|Extension(k)| k);
     // Spend control (issue 17), as on `/v1/messages`: 403 / 402 / 429 before Bedrock.
     let bill = match op {
-        Operation::CountTokens => None,
+        Operation::CountTokens => match spending::count_refusal(key.as_ref(), &model) {
+            None => None,
+            Some(refusal) => return with_request_id(refusal, &request_id),
+        },
         _ => match spending::admit(&state, key.as_ref(), &model, &body).await {
             Ok(bill) => bill,
             Err(refusal) => return with_request_id(refusal, &request_id),

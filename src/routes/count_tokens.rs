@@ -53,6 +53,8 @@ pub(super) async fn count_tokens(
         ..
     } = incoming;
     let model = resolve_model(&state, &request.model).await?;
+    // Free, but the key's model list and admin role read as on `/v1/messages`.
+    super::spend::check_access(key.as_ref(), &model)?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);
     let changes = apply_model_rules(&model, &mut request, &betas, None)?;
     let prepared = Prepared {

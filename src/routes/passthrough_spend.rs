@@ -43,6 +43,17 @@ pub(super) async fn admit(
         .map_err(|e| refusal(&e, model))
 }
 
+/// A count-tokens call is free and not counted, but refused as an invocation would be for a
+/// model outside the key's list or an admin key: the refusal, if any.
+pub(super) fn count_refusal(
+    key: Option<&AuthedKey>,
+    model: &ResolvedModel<'_>,
+) -> Option<Response> {
+    spend::check_access(key, model)
+        .err()
+        .map(|e| refusal(&e, model))
+}
+
 /// The estimate from the body's length and its top-level `max_tokens` (the allowance when absent
 /// or unreadable: another vendor's body names it otherwise).
 fn demand(body: &[u8], model: &ResolvedModel<'_>) -> Demand {

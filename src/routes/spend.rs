@@ -71,7 +71,39 @@ pub(super) async fn admit(
     admit_for(state, key, model, || Demand::of_request(request)).await
 }
 
-/// Refuses a model outside the key's list, then admits the request (402, 429, or 503 when the
+/// Refuses an admin key (it reads reports and calls no model) and a model outside the key's
+/// `models` list, with `403 permission_error`. Every route that names a model asks this, the free
+/// count-tokens routes too, so a key's list reads the same everywhere.
+///
+/// # Errors
+/// The refusal, as the client sees it.
+pub(super) fn check_access(
+    key: Option<&AuthedKey>,
+    model: &ResolvedModel<'_>,
+) -> Result<(), ApiError> {
+    let Some(key) = key else { return Ok(()) };
+    if key.admin {
+        return Err(ApiError::Permission(format!(
+            "`{}` is an admin key: it reads usage and cost reports and calls no model",
+            key.name
+        )));
+    }
+    let names = [
+        Some(model.client_model.as_str()),
+        model.spec.map(|s| s.id.as_str()),
+    ];
+    match key.limits.as_deref() {
+        Some(limits) if !limits.allows_model(names.into_iter().flatten()) => {
+            Err(ApiError::Permission(format!(
+                "API key `{}` may not use model `{}`",
+                key.name, model.client_model
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses what [`check_access`] refuses, then admits the request (402, 429, or 503 when the
 /// ledger is closed and down). `None` when nothing is counted for this key. `demand` is only
 /// worked out when something is counted.
 ///
@@ -83,25 +115,10 @@ pub(super) async fn admit_for(
     model: &ResolvedModel<'_>,
     demand: impl FnOnce() -> Demand,
 ) -> Result<Option<Arc<Bill>>, ApiError> {
+    check_access(key, model)?;
     let Some(key) = key else { return Ok(None) };
-    if key.admin {
-        return Err(ApiError::Permission(format!(
-            "`{}` is an admin key: it reads usage and cost reports and calls no model",
-            key.name
-        )));
-    }
     let limits = key.limits.as_deref();
     if let Some(limits) = limits {
-        let names = [
-            Some(model.client_model.as_str()),
-            model.spec.map(|s| s.id.as_str()),
-        ];
-        if !limits.allows_model(names.into_iter().flatten()) {
-            return Err(ApiError::Permission(format!(
-                "API key `{}` may not use model `{}`",
-                key.name, model.client_model
-            )));
-        }
         // A model without a price would reserve and settle $0: a way around any budget.
         if limits.has_budget() && model.price.is_none() {
             return Err(ApiError::Permission(format!(

@@ -52,7 +52,8 @@ async fn a_model_outside_the_keys_list_is_refused_with_bedrocks_access_denied() 
     let app = app_with_keys(&json!({"api_keys": {
         "haiku-only": {"key": "sk-pt-haiku", "models": ["claude-haiku-*"]}}}))
     .await;
-    for operation in ["invoke", "invoke-with-response-stream"] {
+    // count-tokens is free, but the key's list reads the same on every route.
+    for operation in ["invoke", "invoke-with-response-stream", "count-tokens"] {
         let (status, headers, body) =
             call(&app, "sk-pt-haiku", operation, &native_body("hi")).await;
         assert_eq!(status, 403, "{operation}");
@@ -157,4 +158,91 @@ async fn a_call_past_the_rpm_is_a_throttling_exception_with_retry_after() {
             .expect("retry-after");
         assert!((1..=60).contains(&wait));
     }
+}
+
+/// The length of the first whole event-stream frame in `buf` (its prelude's total length), if
+/// all of it has arrived.
+fn whole_frame(buf: &[u8]) -> Option<usize> {
+    let total = u32::from_be_bytes(buf.get(..4)?.try_into().ok()?) as usize;
+    (buf.len() >= total).then_some(total)
+}
+
+#[tokio::test]
+async fn a_stream_the_client_drops_is_billed_what_bedrock_reported_and_what_was_relayed() {
+    let budget = 5.0;
+    let app = app_with_keys(&json!({
+        "api_keys": {"quitter": {"key": "sk-pt-quitter", "budget_usd": {"month": budget}}},
+        "admin_keys": {"finance": "sk-pt-finance"}}))
+    .await;
+    let mut resp = app
+        .http
+        .post(format!(
+            "{}/model/{OPUS}/invoke-with-response-stream",
+            app.url
+        ))
+        .header("authorization", "Bearer sk-pt-quitter")
+        .body(native_body("[[emu:drip 40]] [[emu:long 300]]"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    // message_start, content_block_start, then six deltas; then the client goes away.
+    let (mut buf, mut whole) = (Vec::new(), Vec::new());
+    while chunk_events(&frames(bytes::Bytes::from(whole.clone()))).len() < 8 {
+        let more = resp
+            .chunk()
+            .await
+            .expect("read")
+            .expect("the stream went on");
+        buf.extend_from_slice(&more);
+        while let Some(n) = whole_frame(&buf) {
+            whole.extend(buf.drain(..n));
+        }
+    }
+    drop(resp);
+    let events = chunk_events(&frames(bytes::Bytes::from(whole)));
+    let input = events[0]["message"]["usage"]["input_tokens"]
+        .as_u64()
+        .expect("message_start reports the input");
+    let text: usize = events
+        .iter()
+        .filter_map(|e| {
+            let delta = &e["delta"];
+            delta["text"].as_str().or(delta["thinking"].as_str())
+        })
+        .map(str::len)
+        .sum();
+    assert!(
+        text > 0 && events.iter().all(|e| e["type"] != "message_stop"),
+        "{events:?}"
+    );
+
+    // The drop settles in a task of its own: poll the usage report until the row is there.
+    let today = time::OffsetDateTime::now_utc().date();
+    let path = format!(
+        "/v1/organizations/usage_report/messages?starting_at={today}T00:00:00Z&group_by[]=api_key_id"
+    );
+    let mut row = Value::Null;
+    for _ in 0..100 {
+        let report = crate::reports::get(&app, &path, Some("sk-pt-finance")).await;
+        if let Some(r) = report.body["data"][0]["results"].get(0) {
+            row = r.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(row["api_key_id"], "quitter", "never billed: {row}");
+    // The input Bedrock reported, and at least the text relayed at four bytes a token.
+    assert_eq!(row["uncached_input_tokens"].as_u64(), Some(input), "{row}");
+    let output = row["output_tokens"].as_u64().expect("output tokens");
+    assert!(
+        output >= (text as u64).div_ceil(4),
+        "{output} for {text} bytes"
+    );
+    // The budget was charged that bill, not the reservation.
+    let billed = (input as f64 * PRICE.0 + output as f64 * PRICE.1) / 1e6;
+    let (status, headers, _) = call(&app, "sk-pt-quitter", "invoke", &native_body("hi")).await;
+    assert_eq!(status, 200);
+    let spent = spent_before(&headers, budget);
+    assert!((spent - billed).abs() < 1e-9, "{spent} vs {billed}");
 }

@@ -19,7 +19,7 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn get(app: &TestApp, path: &str, key: Option<&str>) -> Reply {
+pub(crate) async fn get(app: &TestApp, path: &str, key: Option<&str>) -> Reply {
     let mut req = app.http.get(format!("{}{path}", app.url));
     if let Some(key) = key {
         req = req.header("x-api-key", key);
@@ -214,6 +214,36 @@ async fn reports_are_for_admin_keys_and_admin_keys_call_no_model() {
         )
         .await;
     assert_error(&reply, 403, "permission_error");
+}
+
+#[tokio::test]
+async fn an_admin_key_counts_no_tokens_and_invokes_nothing_on_any_route() {
+    let app = app().await;
+    let count = app
+        .post(
+            "/v1/messages/count_tokens",
+            &json!({"model": "claude-haiku-4-5",
+                    "messages": [{"role": "user", "content": "hi"}]}),
+            &[("x-api-key", ADMIN)],
+        )
+        .await;
+    assert_error(&count, 403, "permission_error");
+    for operation in ["invoke", "invoke-with-response-stream", "count-tokens"] {
+        let resp = app
+            .http
+            .post(format!(
+                "{}/model/us.anthropic.claude-opus-5-5/{operation}",
+                app.url
+            ))
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(native_body("hi"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status(), 403, "{operation}");
+        assert_eq!(resp.headers()["x-amzn-errortype"], "AccessDeniedException");
+    }
+    assert!(app.emulator.requests().is_empty(), "Bedrock was called");
 }
 
 #[tokio::test]

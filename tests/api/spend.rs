@@ -74,6 +74,36 @@ async fn a_model_outside_the_keys_list_is_a_403_permission_error() {
 }
 
 #[tokio::test]
+async fn count_tokens_for_a_model_outside_the_keys_list_is_the_same_403() {
+    let app = app_with_keys(&json!({"api_keys": {
+        "haiku-only": {"key": "sk-count-haiku", "models": ["claude-haiku-*"]}}}))
+    .await;
+    let count = |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "how many tokens?"}]});
+    let key = [("x-api-key", "sk-count-haiku")];
+    let refused = app
+        .post("/v1/messages/count_tokens", &count(MODEL), &key)
+        .await;
+    assert_error(&refused, 403, "permission_error");
+    let message = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    let answered = app.post("/v1/messages", &body("hi", false), &key).await;
+    assert_eq!(
+        answered.body["error"]["message"], message,
+        "the same refusal as /v1/messages"
+    );
+    let allowed = app
+        .post(
+            "/v1/messages/count_tokens",
+            &count("claude-haiku-4-5"),
+            &key,
+        )
+        .await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert!(allowed.body["input_tokens"].as_u64().is_some_and(|n| n > 0));
+}
+
+#[tokio::test]
 async fn a_key_with_a_budget_may_not_use_a_model_without_a_price() {
     // A raw Bedrock id the catalog does not know has no price: it would reserve and settle $0.
     let app = app_with_keys(&json!({"api_keys": {

@@ -10,6 +10,7 @@ venv) and .github/workflows/release.yml with PyYAML (also a checkov dependency),
   whose environment is not the one `tofu output github_variables` names;
 - a release that cannot roll back in one call (no `live` alias under the function URL, no smoke
   test of the origin secret, no rollback step);
+- a ledger table that extra_environment could name while spend_ledger replaces it unseen;
 - missing operations pieces (web ACL input, alarms, budget, outputs, example files) and checkov
   skips without a reason;
 - an upstream pool whose settings do not reach the function, or a grant of sts:AssumeRole on
@@ -187,6 +188,15 @@ def check_release(cfg):
     return findings
 
 
+def check_ledger(cfg):
+    """The ledger's CHATRIX_LEDGER_TABLE wins the merge in main.tf: a table also named in
+    extra_environment must be refused, not silently replaced."""
+    if not any("CHATRIX_LEDGER_TABLE" in c and "spend_ledger" in c for c in preconditions(cfg)):
+        return ["no precondition refuses CHATRIX_LEDGER_TABLE in extra_environment with spend_ledger "
+                "(main.tf would replace it without a word)"]
+    return []
+
+
 def check_operations(cfg):
     findings = []
     for var in ("web_acl_id", "alarm_sns_topic_arn", "bedrock_budget_usd", "budget_alert_emails",
@@ -284,7 +294,7 @@ def check_skips(cfg):
 def run_checks(root):
     cfg = Config(root)
     return (check_cloudfront_error_codes(cfg) + check_oidc(cfg) + check_release(cfg)
-            + check_operations(cfg))
+            + check_operations(cfg) + check_ledger(cfg))
 
 
 # --- self-test: each mutation must produce a finding containing its marker --------------------
@@ -305,6 +315,8 @@ MUTATIONS = [
     ("upstreams.tf", "resources = local.upstream_role_arns", 'resources = ["*"]', "sts:AssumeRole"),
     ("main.tf", "local.ledger_environment, local.upstreams_environment,", "local.ledger_environment,",
      "CHATRIX_UPSTREAMS"),
+    ("checks.tf", '!(var.spend_ledger && contains(keys(var.extra_environment), "CHATRIX_LEDGER_TABLE"))',
+     "true", "CHATRIX_LEDGER_TABLE in extra_environment"),
 ]
 
 
@@ -361,6 +373,10 @@ PLAN_CASES = [
     ("unknown fallback geography", ['inference_profile_fallback=["mars"]'], "inference_profile_fallback:"),
     ("alarm topic in the function's Region", ["region=eu-west-1",
                                               "alarm_sns_topic_arn=arn:aws:sns:eu-west-1:123456789012:ops"], None),
+    ("ledger table named in extra_environment", ['extra_environment={CHATRIX_LEDGER_TABLE="mine"}'],
+     "extra_environment sets CHATRIX_LEDGER_TABLE"),
+    ("own ledger table without spend_ledger", ["spend_ledger=false",
+                                               'extra_environment={CHATRIX_LEDGER_TABLE="mine"}'], None),
 ]
 
 
