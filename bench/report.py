@@ -259,7 +259,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "image's parts. Raw data: `performance.json` beside this file. Re-run: `bench/run`.",
         "",
     ]
-    out += ledger_section()
+    out += kept_sections()
     out += [
         "## Profiling",
         "",
@@ -274,11 +274,20 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
     return "\n".join(out)
 
 
-def ledger_section() -> list[str]:
-    """The spend ledger's figures: measured apart, by bench/ledger.py (release build, moto's
-    DynamoDB), and kept in bench/ledger_section.md so that a bench/run does not drop them."""
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ledger_section.md")) as f:
-        return f.read().rstrip("\n").split("\n") + [""]
+# Figures measured apart from bench/run (each by its own script, which says how), kept as Markdown
+# under bench/sections/ so that a bench/run does not drop them; copied in this order.
+KEPT_SECTIONS = ("ledger.md", "failover.md")
+
+
+def kept_sections() -> list[str]:
+    """The sections measured apart: the spend ledger (bench/ledger.py, release build, moto's
+    DynamoDB) and failover under throttling (bench/failover_load.py)."""
+    out: list[str] = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in KEPT_SECTIONS:
+        with open(os.path.join(here, "sections", name)) as f:
+            out += f.read().rstrip("\n").split("\n") + [""]
+    return out
 
 
 def _rounded(x):
