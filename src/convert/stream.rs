@@ -396,3 +396,7 @@ mod tests;
 #[cfg(test)]
 #[path = "stream_fuzz.rs"]
 mod fuzz;
+
+#[cfg(test)]
+#[path = "stream_snapshots.rs"]
+mod snapshots;

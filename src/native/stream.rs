@@ -278,3 +278,7 @@ fn sse_value(name: &str, data: &Value) -> Bytes {
 #[cfg(test)]
 #[path = "stream_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "stream_snapshots.rs"]
+mod snapshots;
