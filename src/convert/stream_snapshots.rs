@@ -12,6 +12,7 @@ use aws_smithy_types::{Blob, Document};
 
 use super::tests::{ctx, delta, message_stop, metadata, start, stop_block, tool_start};
 use super::{StreamContext, StreamState};
+use crate::anthropic::events::StreamEvent;
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 
@@ -47,7 +48,7 @@ fn transcript(
     }
     let text: String = out
         .iter()
-        .map(|e| String::from_utf8(e.to_bytes()).expect("UTF-8"))
+        .map(|e| String::from_utf8(e.to_sse().to_vec()).expect("UTF-8"))
         .collect();
     redact_id(&text)
 }
@@ -258,5 +259,5 @@ fn failures_stream_as_before() {
 
 #[test]
 fn a_ping_is_as_before() {
-    insta::assert_snapshot!(String::from_utf8(super::SseEvent::ping().to_bytes()).expect("UTF-8"));
+    insta::assert_snapshot!(String::from_utf8(StreamEvent::Ping.to_sse().to_vec()).expect("UTF-8"));
 }

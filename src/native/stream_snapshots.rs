@@ -1,7 +1,8 @@
 //! The relay's SSE output, byte for byte, for the events it writes itself (its own
 //! `message_start`, the final `message_delta`'s usage, `message_stop`, `error`) and the ones it
 //! relays: taken before the relay moved onto the typed event model (`anthropic::events`) and
-//! kept unchanged since. Our own message id is random and shows as `[id]`.
+//! kept unchanged since, but for the one case its test names. Our own message id is random and
+//! shows as `[id]`.
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -114,7 +115,9 @@ fn failures_of_a_relayed_stream_are_as_before() {
 }
 
 /// Bedrock always sends `usage` with the last delta (PROTOCOL.md: `output_tokens` is required);
-/// this is what the relay writes when it does not.
+/// this is what the relay writes when it does not. The one change the typed model made: the keys
+/// come in [`crate::anthropic::events::DeltaUsage`]'s order (`output_tokens` second, as on
+/// Converse) where the relay used to put it after the cache counts; the object is the same.
 #[test]
 fn a_last_delta_without_usage_is_as_before() {
     insta::assert_snapshot!(whole(false, None));
