@@ -102,8 +102,9 @@ pub fn priced(
     usage
 }
 
-/// Writes `usage` into the `usage` object of Bedrock's last `message_delta`, serialized as the
-/// Converse fold writes its own ([`DeltaUsage`]): Bedrock's keys keep their place and any other
+/// Writes `usage` into a `usage` object Bedrock sent (the Message's, or the last
+/// `message_delta`'s), serialized as the Converse fold writes its final usage
+/// ([`DeltaUsage`]): Bedrock's keys keep their place and any other
 /// field it put there (`service_tier`, `server_tool_use`, …) stays; what it lacked is appended.
 /// The relay adds no 5m/1h split (`cache_creation`): Bedrock's own is kept when it sends one.
 pub fn write_into(target: &mut Map<String, Value>, usage: &Usage) {
