@@ -7,7 +7,9 @@
 //! - [`routes`]: the route table and the tower layer stack; handlers stay thin.
 //! - [`server`]: the HTTP/1.1 connection loop (header and idle timeouts, graceful shutdown).
 //! - [`auth`]: API-key extraction and the key-store seam.
-//! - [`anthropic`]: Anthropic wire types (requests, responses, errors), serde only.
+//! - [`anthropic`]: Anthropic wire types (requests, responses, errors), serde only;
+//!   [`anthropic::events`] is the typed stream-event model (and its SSE framing) both stream
+//!   folds build their events from.
 //! - [`convert`]: pure functions between Anthropic and Bedrock Converse shapes; no I/O, no logging of
 //!   content.
 //! - [`native`]: Claude's native path, pure: the InvokeModel body (the client's bytes with named

@@ -1,12 +1,15 @@
-//! The Anthropic `Message` object a non-streaming `/v1/messages` call returns, and its `usage`.
+//! The Anthropic `Message` object a non-streaming `/v1/messages` call returns (and a stream's
+//! `message_start` carries), and its `usage`.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::pricing::Cost;
 
+/// `U` is the usage it carries: [`Usage`] in an answer, the start placeholder
+/// ([`super::events::StartUsage`]) in a stream's `message_start`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MessagesResponse {
+pub struct MessagesResponse<U = Usage> {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -15,7 +18,7 @@ pub struct MessagesResponse {
     pub content: Vec<ResponseBlock>,
     pub stop_reason: Option<&'static str>,
     pub stop_sequence: Option<String>,
-    pub usage: Usage,
+    pub usage: U,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

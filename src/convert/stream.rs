@@ -1,6 +1,7 @@
 //! ConverseStream events → Anthropic SSE events, as a pure fold.
 //!
-//! [`StreamState::on_event`] takes one Bedrock event and returns the Anthropic events it produces;
+//! [`StreamState::on_event`] takes one Bedrock event and returns the Anthropic events it produces,
+//! typed ([`StreamEvent`], which also writes their SSE bytes);
 //! [`StreamState::finish`] closes a stream that ended without usage, and [`StreamState::fail`]
 //! turns an upstream failure into an `error` event. No clock, no I/O: the async shell in
 //! `routes` owns the network and the keep-alive pings.
@@ -15,9 +16,9 @@ use aws_sdk_bedrockruntime::types::{
     ConverseStreamOutput, ReasoningContentBlockDelta, TokenUsage,
 };
 use base64::Engine;
-use serde_json::{json, Value};
 
-use crate::anthropic::response::{new_message_id, Usage};
+use crate::anthropic::events::{BlockDelta, DeltaUsage, StartUsage, StopDelta, StreamEvent};
+use crate::anthropic::response::{ResponseBlock, Usage};
 use crate::convert::response::{
     convert_citation, convert_stop_reason, convert_usage, stop_sequence,
 };
@@ -26,28 +27,6 @@ use crate::error::ApiError;
 use crate::models::ModelPrice;
 use crate::native::usage::priced;
 use crate::pricing::CurrencyConversion;
-
-/// One named SSE event (`event: <name>` + `data: <json>`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SseEvent {
-    pub name: &'static str,
-    pub data: Value,
-}
-
-impl SseEvent {
-    fn new(name: &'static str, data: Value) -> Self {
-        Self { name, data }
-    }
-
-    /// The wire form: `event:` line, `data:` line, blank line.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        format!("event: {}\ndata: {}\n\n", self.name, self.data).into_bytes()
-    }
-
-    pub fn ping() -> Self {
-        Self::new("ping", json!({"type": "ping"}))
-    }
-}
 
 /// What the fold needs to know about the request; owned, so the state can live in a stream.
 #[derive(Debug, Clone)]
@@ -80,7 +59,6 @@ struct OpenBlock {
 #[derive(Debug)]
 pub struct StreamState {
     ctx: StreamContext,
-    id: String,
     started: bool,
     next_index: u32,
     open: Option<OpenBlock>,
@@ -98,7 +76,6 @@ impl StreamState {
     pub fn new(ctx: StreamContext) -> Self {
         Self {
             ctx,
-            id: new_message_id(),
             started: false,
             next_index: 0,
             open: None,
@@ -128,14 +105,14 @@ impl StreamState {
     }
 
     /// `message_start`, for a stream that must show life before Bedrock's first event.
-    pub fn on_start(&mut self) -> Vec<SseEvent> {
+    pub fn on_start(&mut self) -> Vec<StreamEvent> {
         let mut out = Vec::new();
         self.ensure_started(&mut out);
         out
     }
 
     /// Folds one Bedrock event.
-    pub fn on_event(&mut self, event: &ConverseStreamOutput) -> Vec<SseEvent> {
+    pub fn on_event(&mut self, event: &ConverseStreamOutput) -> Vec<StreamEvent> {
         let mut out = Vec::new();
         if self.done {
             return out;
@@ -147,9 +124,12 @@ impl StreamState {
                 if let Some(ContentBlockStart::ToolUse(t)) = &e.start {
                     self.close(&mut out);
                     let name = self.ctx.tool_names.to_client(&t.name).into_owned();
-                    let block =
-                        json!({"type": "tool_use", "id": t.tool_use_id, "name": name, "input": {}});
-                    self.open_block(e.content_block_index, BlockKind::ToolUse, &block, &mut out);
+                    let block = ResponseBlock::ToolUse {
+                        id: t.tool_use_id.clone(),
+                        name,
+                        input: serde_json::Value::Object(serde_json::Map::new()),
+                    };
+                    self.open_block(e.content_block_index, BlockKind::ToolUse, block, &mut out);
                 }
             }
             ConverseStreamOutput::ContentBlockDelta(e) => {
@@ -191,7 +171,7 @@ impl StreamState {
     /// Closes a stream whose upstream has ended. After `messageStop` a missing `metadata` event is
     /// tolerated (usage falls back to the estimate); before it, the answer is incomplete and the
     /// client gets an `error` event, never a silent end that SDKs would take for a full answer.
-    pub fn finish(&mut self) -> Vec<SseEvent> {
+    pub fn finish(&mut self) -> Vec<StreamEvent> {
         let mut out = Vec::new();
         if self.done {
             return out;
@@ -208,7 +188,7 @@ impl StreamState {
     }
 
     /// Ends the stream with an `error` event (after the 200 has gone out).
-    pub fn fail(&mut self, error: &ApiError) -> Vec<SseEvent> {
+    pub fn fail(&mut self, error: &ApiError) -> Vec<StreamEvent> {
         if self.done {
             return Vec::new();
         }
@@ -221,7 +201,7 @@ impl StreamState {
             ..Usage::default()
         };
         self.final_usage = Some(self.priced(known));
-        vec![SseEvent::new("error", error.body())]
+        vec![StreamEvent::error(error)]
     }
 
     /// The `error.type` the stream ended with, or `None` if it completed (or is still going).
@@ -229,88 +209,54 @@ impl StreamState {
         self.failure
     }
 
-    fn ensure_started(&mut self, out: &mut Vec<SseEvent>) {
+    fn ensure_started(&mut self, out: &mut Vec<StreamEvent>) {
         if self.started {
             return;
         }
         self.started = true;
-        out.push(SseEvent::new(
-            "message_start",
-            json!({"type": "message_start", "message": {
-                "id": self.id, "type": "message", "role": "assistant", "model": self.ctx.client_model,
-                "content": [], "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": self.ctx.input_estimate.max(1), "output_tokens": 1,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-                          "service_tier": "standard"}}}),
+        // Output 1 and the tier: what this path has always sent (the native relay's own start
+        // has neither); clients take the real figures from `message_delta`.
+        let usage = StartUsage {
+            output_tokens: 1,
+            service_tier: Some("standard"),
+            ..StartUsage::estimate(self.ctx.input_estimate)
+        };
+        out.push(StreamEvent::message_start(
+            self.ctx.client_model.clone(),
+            usage,
         ));
     }
 
-    fn on_delta(&mut self, index: i32, delta: &ContentBlockDelta, out: &mut Vec<SseEvent>) {
-        let kind = match delta {
-            ContentBlockDelta::Text(_) | ContentBlockDelta::Citation(_) => BlockKind::Text,
-            ContentBlockDelta::ToolUse(_) => BlockKind::ToolUse,
-            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::RedactedContent(_)) => {
-                BlockKind::RedactedThinking
-            }
-            ContentBlockDelta::ReasoningContent(_) => BlockKind::Thinking,
-            _ => return,
+    fn on_delta(&mut self, index: i32, delta: &ContentBlockDelta, out: &mut Vec<StreamEvent>) {
+        let Some(kind) = block_kind(delta) else {
+            return;
         };
         let fits = self
             .open
             .is_some_and(|b| b.bedrock_index == index && b.kind == kind);
         if !fits {
             self.close(out);
-            let block = match (kind, delta) {
-                (BlockKind::Text, _) => json!({"type": "text", "text": ""}),
-                (BlockKind::Thinking, _) => {
-                    json!({"type": "thinking", "thinking": "", "signature": ""})
-                }
-                (
-                    BlockKind::RedactedThinking,
-                    ContentBlockDelta::ReasoningContent(
-                        ReasoningContentBlockDelta::RedactedContent(b),
-                    ),
-                ) => {
-                    // Redacted thinking arrives whole in its start event, with no deltas.
-                    let data = base64::engine::general_purpose::STANDARD.encode(b.as_ref());
-                    let block = json!({"type": "redacted_thinking", "data": data});
-                    self.open_block(index, kind, &block, out);
-                    return;
-                }
-                // A tool delta without its start event: nothing to name the tool by.
-                _ => return,
+            // `None` for a tool delta without its start event: nothing to name the tool by.
+            let Some(block) = opened_block(delta) else {
+                return;
             };
-            self.open_block(index, kind, &block, out);
+            self.open_block(index, kind, block, out);
         }
-        let Some(open) = self.open else { return };
-        let payload = match delta {
-            ContentBlockDelta::Text(t) => json!({"type": "text_delta", "text": t}),
-            ContentBlockDelta::ToolUse(t) => {
-                json!({"type": "input_json_delta", "partial_json": t.input})
-            }
-            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(t)) => {
-                json!({"type": "thinking_delta", "thinking": t})
-            }
-            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Signature(s)) => {
-                json!({"type": "signature_delta", "signature": s})
-            }
-            ContentBlockDelta::Citation(c) => {
-                json!({"type": "citations_delta", "citation": convert_citation(&citation_from_delta(c))})
-            }
-            _ => return,
+        let (Some(open), Some(delta)) = (self.open, block_delta(delta)) else {
+            return;
         };
-        out.push(SseEvent::new(
-            "content_block_delta",
-            json!({"type": "content_block_delta", "index": open.out_index, "delta": payload}),
-        ));
+        out.push(StreamEvent::ContentBlockDelta {
+            index: open.out_index,
+            delta,
+        });
     }
 
     fn open_block(
         &mut self,
         bedrock_index: i32,
         kind: BlockKind,
-        block: &Value,
-        out: &mut Vec<SseEvent>,
+        block: ResponseBlock,
+        out: &mut Vec<StreamEvent>,
     ) {
         let out_index = self.next_index;
         self.next_index += 1;
@@ -319,18 +265,17 @@ impl StreamState {
             out_index,
             kind,
         });
-        out.push(SseEvent::new(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": out_index, "content_block": block}),
-        ));
+        out.push(StreamEvent::ContentBlockStart {
+            index: out_index,
+            content_block: block,
+        });
     }
 
-    fn close(&mut self, out: &mut Vec<SseEvent>) {
+    fn close(&mut self, out: &mut Vec<StreamEvent>) {
         if let Some(block) = self.open.take() {
-            out.push(SseEvent::new(
-                "content_block_stop",
-                json!({"type": "content_block_stop", "index": block.out_index}),
-            ));
+            out.push(StreamEvent::ContentBlockStop {
+                index: block.out_index,
+            });
         }
     }
 
@@ -338,7 +283,7 @@ impl StreamState {
         priced(usage, self.ctx.price.as_ref(), self.ctx.currency.as_ref())
     }
 
-    fn complete(&mut self, usage: Option<&TokenUsage>, out: &mut Vec<SseEvent>) {
+    fn complete(&mut self, usage: Option<&TokenUsage>, out: &mut Vec<StreamEvent>) {
         self.close(out);
         let usage = usage.map(convert_usage).unwrap_or_else(|| Usage {
             input_tokens: self.ctx.input_estimate,
@@ -346,32 +291,74 @@ impl StreamState {
             ..Usage::default()
         });
         let usage = self.priced(usage);
-        let mut usage_json = json!({
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-            "cache_read_input_tokens": usage.cache_read_input_tokens,
-            "cache_creation": usage.cache_creation,
+        out.push(StreamEvent::MessageDelta {
+            delta: StopDelta {
+                stop_reason: self.stop_reason.unwrap_or("end_turn"),
+                stop_sequence: self.stop_sequence.clone(),
+            },
+            usage: DeltaUsage::of(&usage),
         });
-        if let Some(cost) = &usage.cost {
-            usage_json["cost"] = json!(cost);
-        }
-        if usage.cost_estimated {
-            usage_json["cost_estimated"] = json!(true);
-        }
-        out.push(SseEvent::new(
-            "message_delta",
-            json!({"type": "message_delta",
-                   "delta": {"stop_reason": self.stop_reason.unwrap_or("end_turn"), "stop_sequence": self.stop_sequence},
-                   "usage": usage_json}),
-        ));
-        out.push(SseEvent::new(
-            "message_stop",
-            json!({"type": "message_stop"}),
-        ));
+        out.push(StreamEvent::MessageStop);
         self.final_usage = Some(usage);
         self.done = true;
     }
+}
+
+fn block_kind(delta: &ContentBlockDelta) -> Option<BlockKind> {
+    Some(match delta {
+        ContentBlockDelta::Text(_) | ContentBlockDelta::Citation(_) => BlockKind::Text,
+        ContentBlockDelta::ToolUse(_) => BlockKind::ToolUse,
+        ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::RedactedContent(_)) => {
+            BlockKind::RedactedThinking
+        }
+        ContentBlockDelta::ReasoningContent(_) => BlockKind::Thinking,
+        _ => return None,
+    })
+}
+
+/// The block a delta opens when Bedrock sent no start for it (text and reasoning never get one).
+fn opened_block(delta: &ContentBlockDelta) -> Option<ResponseBlock> {
+    Some(match delta {
+        ContentBlockDelta::Text(_) | ContentBlockDelta::Citation(_) => ResponseBlock::Text {
+            text: String::new(),
+            citations: None,
+        },
+        // Redacted thinking arrives whole in its start event, with no deltas.
+        ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::RedactedContent(b)) => {
+            ResponseBlock::RedactedThinking {
+                data: base64::engine::general_purpose::STANDARD.encode(b.as_ref()),
+            }
+        }
+        ContentBlockDelta::ReasoningContent(_) => ResponseBlock::Thinking {
+            thinking: String::new(),
+            signature: String::new(),
+        },
+        _ => return None,
+    })
+}
+
+/// The Anthropic delta for a Bedrock one (`None` for redacted thinking: it has no deltas).
+fn block_delta(delta: &ContentBlockDelta) -> Option<BlockDelta> {
+    Some(match delta {
+        ContentBlockDelta::Text(t) => BlockDelta::TextDelta { text: t.clone() },
+        ContentBlockDelta::ToolUse(t) => BlockDelta::InputJsonDelta {
+            partial_json: t.input.clone(),
+        },
+        ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(t)) => {
+            BlockDelta::ThinkingDelta {
+                thinking: t.clone(),
+            }
+        }
+        ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Signature(s)) => {
+            BlockDelta::SignatureDelta {
+                signature: s.clone(),
+            }
+        }
+        ContentBlockDelta::Citation(c) => BlockDelta::CitationsDelta {
+            citation: convert_citation(&citation_from_delta(c)),
+        },
+        _ => return None,
+    })
 }
 
 fn citation_from_delta(d: &CitationsDelta) -> Citation {
@@ -396,3 +383,7 @@ mod tests;
 #[cfg(test)]
 #[path = "stream_fuzz.rs"]
 mod fuzz;
+
+#[cfg(test)]
+#[path = "stream_snapshots.rs"]
+mod snapshots;

@@ -10,8 +10,10 @@ use aws_sdk_bedrockruntime::types::{
 use aws_smithy_types::{Blob, Document};
 use proptest::prelude::*;
 
-use super::tests::{ctx, delta, message_stop, metadata, start, stop_block, tool_start};
-use super::{SseEvent, StreamState};
+use super::tests::{
+    ctx, delta, message_stop, metadata, received, start, stop_block, tool_start, Received,
+};
+use super::StreamState;
 use crate::error::ApiError;
 use crate::test_support::fuzz_config;
 
@@ -85,7 +87,7 @@ enum End {
 
 /// Anthropic's SSE grammar: `message_start`, then blocks (start, deltas, stop) with dense indices,
 /// then `message_delta` + `message_stop`, or an `error` at any point; nothing after the end.
-fn assert_grammar(events: &[SseEvent]) {
+fn assert_grammar(events: &[Received]) {
     let mut open: Option<u64> = None;
     let mut next_index = 0u64;
     let mut ended = false;
@@ -94,7 +96,7 @@ fn assert_grammar(events: &[SseEvent]) {
         assert!(!ended, "{} after the end: {events:?}", e.name);
         assert_eq!(e.data["type"], e.name, "{e:?}");
         assert!(
-            String::from_utf8(e.to_bytes()).is_ok(),
+            String::from_utf8(e.bytes.to_vec()).is_ok(),
             "SSE bytes are UTF-8"
         );
         if i == 0 {
@@ -153,6 +155,7 @@ proptest! {
             End::Failure => out.extend(state.fail(&ApiError::Upstream("cut".into()))),
             End::Nothing => {}
         }
+        let out = received(out);
         assert_grammar(&out);
         if !matches!(end, End::Nothing) {
             prop_assert!(state.is_done());

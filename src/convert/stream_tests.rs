@@ -6,6 +6,7 @@ use aws_sdk_bedrockruntime::types::{
     StopReason, ToolUseBlockDelta, ToolUseBlockStart,
 };
 use aws_smithy_types::{Blob, Document};
+use serde_json::{json, Value};
 
 pub(super) fn ctx() -> StreamContext {
     StreamContext {
@@ -100,12 +101,38 @@ pub(super) fn metadata(input: i32, output: i32) -> ConverseStreamOutput {
     )
 }
 
-fn run(events: &[ConverseStreamOutput]) -> Vec<SseEvent> {
-    let mut state = StreamState::new(ctx());
-    events.iter().flat_map(|e| state.on_event(e)).collect()
+/// One event as a client reads it: the `event:` name and the `data:` JSON, from the wire bytes.
+#[derive(Debug)]
+pub(super) struct Received {
+    pub(super) name: &'static str,
+    pub(super) data: Value,
+    pub(super) bytes: bytes::Bytes,
 }
 
-fn names(events: &[SseEvent]) -> Vec<&'static str> {
+pub(super) fn received(events: Vec<StreamEvent>) -> Vec<Received> {
+    events
+        .into_iter()
+        .map(|e| {
+            let bytes = e.to_sse();
+            let text = std::str::from_utf8(&bytes).expect("UTF-8");
+            let (head, data) = text.split_once("\ndata: ").expect("two lines");
+            assert_eq!(head, format!("event: {}", e.name()));
+            let data = serde_json::from_str(data).expect("data is JSON");
+            Received {
+                name: e.name(),
+                data,
+                bytes,
+            }
+        })
+        .collect()
+}
+
+fn run(events: &[ConverseStreamOutput]) -> Vec<Received> {
+    let mut state = StreamState::new(ctx());
+    received(events.iter().flat_map(|e| state.on_event(e)).collect())
+}
+
+fn names(events: &[Received]) -> Vec<&'static str> {
     events.iter().map(|e| e.name).collect()
 }
 
@@ -153,7 +180,7 @@ fn thinking_then_tool_use_get_dense_indices_and_restored_names() {
     c.tool_names = ToolNameMap::new(["mcp__srv.tool"]);
     let safe = c.tool_names.to_bedrock("mcp__srv.tool").into_owned();
     let mut state = StreamState::new(c);
-    let events: Vec<SseEvent> = [
+    let events: Vec<StreamEvent> = [
         start(),
         delta(
             0,
@@ -189,6 +216,7 @@ fn thinking_then_tool_use_get_dense_indices_and_restored_names() {
     .iter()
     .flat_map(|e| state.on_event(e))
     .collect();
+    let events = received(events);
     let starts: Vec<&Value> = events
         .iter()
         .filter(|e| e.name == "content_block_start")
@@ -277,6 +305,7 @@ fn a_stream_without_usage_is_closed_by_finish() {
     events.extend(state.on_event(&delta(0, ContentBlockDelta::Text("a".into()))));
     events.extend(state.on_event(&message_stop(StopReason::EndTurn, None)));
     events.extend(state.finish());
+    let events = received(events);
     assert_eq!(
         names(&events),
         [
@@ -302,6 +331,7 @@ fn a_stream_that_ends_before_message_stop_is_an_error_not_a_silent_end() {
     let mut events = state.on_event(&start());
     events.extend(state.on_event(&delta(0, ContentBlockDelta::Text("partial".into()))));
     events.extend(state.finish());
+    let events = received(events);
     assert_eq!(
         names(&events),
         [
@@ -329,7 +359,7 @@ fn usage_without_message_stop_is_an_error_not_an_end_turn() {
 fn failures_become_one_error_event_and_end_the_stream() {
     let mut state = StreamState::new(ctx());
     let _ = state.on_event(&start());
-    let events = state.fail(&ApiError::Overloaded("busy".into()));
+    let events = received(state.fail(&ApiError::Overloaded("busy".into())));
     assert_eq!(names(&events), ["error"]);
     assert_eq!(
         events[0].data,
@@ -340,7 +370,7 @@ fn failures_become_one_error_event_and_end_the_stream() {
 
 #[test]
 fn sse_wire_form_has_event_and_data_lines() {
-    let text = String::from_utf8(SseEvent::ping().to_bytes()).expect("utf8");
+    let text = String::from_utf8(StreamEvent::Ping.to_sse().to_vec()).expect("utf8");
     assert_eq!(text, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
 }
 
@@ -358,6 +388,6 @@ fn a_failed_stream_keeps_the_usage_known_when_it_ended_with_its_cost() {
     assert!(usage.cost.as_ref().is_some_and(|c| c.total_cost > 0.0));
 }
 
-fn run_on(state: &mut StreamState, events: &[ConverseStreamOutput]) -> Vec<SseEvent> {
+fn run_on(state: &mut StreamState, events: &[ConverseStreamOutput]) -> Vec<StreamEvent> {
     events.iter().flat_map(|e| state.on_event(e)).collect()
 }

@@ -16,12 +16,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::usage::{self, Metrics, Reported};
+use crate::anthropic::events::{StartUsage, StreamEvent};
 use crate::anthropic::response::Usage;
 use crate::error::ApiError;
 use crate::models::ModelPrice;
 use crate::pricing::CurrencyConversion;
-
-const MESSAGE_STOP: &[u8] = br#"{"type":"message_stop"}"#;
 
 /// What the relay needs to know about the request.
 #[derive(Debug, Clone)]
@@ -76,13 +75,8 @@ impl NativeStream {
             return Vec::new();
         }
         self.started = true;
-        let message = serde_json::json!({"type": "message_start", "message": {
-            "id": crate::anthropic::response::new_message_id(), "type": "message",
-            "role": "assistant", "model": self.ctx.client_model, "content": [],
-            "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": self.ctx.input_estimate.max(1), "output_tokens": 0,
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}});
-        vec![sse_value("message_start", &message)]
+        let usage = StartUsage::estimate(self.ctx.input_estimate);
+        vec![StreamEvent::message_start(self.ctx.client_model.clone(), usage).to_sse()]
     }
 
     pub fn is_done(&self) -> bool {
@@ -165,8 +159,7 @@ impl NativeStream {
             self.ctx.price.as_ref(),
             self.ctx.currency.as_ref(),
         ));
-        let body = error.body().to_string();
-        vec![sse("error", body.as_bytes())]
+        vec![StreamEvent::error(error).to_sse()]
     }
 
     /// The upstream ended (or went quiet after `message_delta`). With the message's last delta
@@ -249,7 +242,7 @@ impl NativeStream {
         // the client gets Anthropic's plain `message_stop`.
         vec![
             sse_value("message_delta", &Value::Object(delta)),
-            sse("message_stop", MESSAGE_STOP),
+            StreamEvent::MessageStop.to_sse(),
         ]
     }
 }
@@ -278,3 +271,7 @@ fn sse_value(name: &str, data: &Value) -> Bytes {
 #[cfg(test)]
 #[path = "stream_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "stream_snapshots.rs"]
+mod snapshots;

@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::models::Price;
 
-fn ctx(estimated: bool) -> NativeContext {
+pub(super) fn ctx(estimated: bool) -> NativeContext {
     NativeContext {
         client_model: "claude-opus-5-5".into(),
         input_estimate: 42,

@@ -4,8 +4,9 @@
 //! counting anything twice, then priced. Pure.
 
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use crate::anthropic::events::DeltaUsage;
 use crate::anthropic::response::{CacheCreation, Usage};
 use crate::models::ModelPrice;
 use crate::pricing::{self, CurrencyConversion};
@@ -101,23 +102,18 @@ pub fn priced(
     usage
 }
 
-/// Writes `usage`'s figures, cost and estimate flag into a `usage` JSON object, keeping any other
-/// field Bedrock put there (`service_tier`, `server_tool_use`, …) and its key order.
+/// Writes `usage` into a `usage` object Bedrock sent (the Message's, or the last
+/// `message_delta`'s), serialized as the Converse fold writes its final usage
+/// ([`DeltaUsage`]): Bedrock's keys keep their place and any other
+/// field it put there (`service_tier`, `server_tool_use`, …) stays; what it lacked is appended.
+/// The relay adds no 5m/1h split (`cache_creation`): Bedrock's own is kept when it sends one.
 pub fn write_into(target: &mut Map<String, Value>, usage: &Usage) {
-    target.insert("input_tokens".into(), json!(usage.input_tokens));
-    target.insert(
-        "cache_creation_input_tokens".into(),
-        json!(usage.cache_creation_input_tokens),
-    );
-    target.insert(
-        "cache_read_input_tokens".into(),
-        json!(usage.cache_read_input_tokens),
-    );
-    target.insert("output_tokens".into(), json!(usage.output_tokens));
-    if let Some(cost) = &usage.cost {
-        target.insert("cost".into(), json!(cost));
-    }
-    if usage.cost_estimated {
-        target.insert("cost_estimated".into(), json!(true));
+    let ours = DeltaUsage {
+        cache_creation: None,
+        ..DeltaUsage::of(usage)
+    };
+    // Numbers, strings and a plain struct: serializing cannot fail.
+    if let Ok(Value::Object(fields)) = serde_json::to_value(&ours) {
+        target.extend(fields);
     }
 }

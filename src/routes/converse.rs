@@ -17,7 +17,7 @@ use crate::convert::stream::{StreamContext, StreamState};
 use crate::convert::tools::ToolNameMap;
 use crate::error::ApiError;
 use crate::models::ResolvedModel;
-use crate::pricing;
+use crate::native::usage::priced;
 use crate::state::AppState;
 use crate::tokens;
 
@@ -100,8 +100,12 @@ async fn json_message(call: Call<'_>) -> Result<Response, ApiError> {
         stop_sequences: &call.stop_sequences,
     };
     let mut message = from_converse(&output, &ctx);
-    message.usage.cost = priced(call.state, call.model, &message.usage);
-    message.usage.cost_estimated = call.model.price.is_some_and(|p| p.estimated);
+    // Priced by the one function every path prices with (streams and the native path too).
+    message.usage = priced(
+        std::mem::take(&mut message.usage),
+        call.model.price.as_ref(),
+        call.state.cfg.currency.as_ref(),
+    );
     let response = with_upstream(Json(&message).into_response(), &served.upstream);
     Ok(with_cost(response, call.model, &message.usage))
 }
@@ -143,19 +147,6 @@ async fn stream_message(
         ..RequestLog::default()
     });
     Ok(response)
-}
-
-fn priced(
-    state: &AppState,
-    model: &ResolvedModel<'_>,
-    usage: &crate::anthropic::response::Usage,
-) -> Option<pricing::Cost> {
-    let price = model.price?;
-    Some(pricing::model_cost(
-        &price,
-        &usage.token_counts(),
-        state.cfg.currency.as_ref(),
-    ))
 }
 
 /// Conversion settings shared by `/v1/messages` and `/v1/messages/count_tokens`.

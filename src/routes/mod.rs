@@ -30,6 +30,8 @@ mod sources;
 mod spend;
 mod stream;
 mod upstream;
+#[cfg(test)]
+mod upstream_bodies_tests;
 
 use std::future::Future;
 use std::sync::Arc;

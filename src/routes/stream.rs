@@ -26,9 +26,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::anthropic::events::StreamEvent;
 use crate::anthropic::response::Usage;
 use crate::bedrock::{UpstreamChunks, UpstreamEvents};
-use crate::convert::stream::{SseEvent, StreamState};
+use crate::convert::stream::StreamState;
 use crate::error::ApiError;
 use crate::native::stream::NativeStream;
 
@@ -73,11 +74,8 @@ pub(super) trait Relay: Send + 'static {
     }
 }
 
-fn sse(events: Vec<SseEvent>) -> Vec<Bytes> {
-    events
-        .into_iter()
-        .map(|e| Bytes::from(e.to_bytes()))
-        .collect()
+fn sse(events: Vec<StreamEvent>) -> Vec<Bytes> {
+    events.into_iter().map(|e| e.to_sse()).collect()
 }
 
 impl Relay for StreamState {
@@ -255,7 +253,7 @@ where
             for e in state.start() {
                 yield e;
             }
-            yield Bytes::from(SseEvent::ping().to_bytes());
+            yield StreamEvent::Ping.to_sse();
         }
         let (ping, deadline) = (timing.ping, timing.deadline);
         let mut cut = false;
@@ -271,7 +269,7 @@ where
                 Err(_) if last_event.elapsed() >= MAX_UPSTREAM_SILENCE => state.fail(&ApiError::Timeout(
                     format!("Bedrock sent nothing for {} s", MAX_UPSTREAM_SILENCE.as_secs()),
                 )),
-                Err(_) => vec![Bytes::from(SseEvent::ping().to_bytes())],
+                Err(_) => vec![StreamEvent::Ping.to_sse()],
                 Ok(Some(Ok(event))) => {
                     last_event = tokio::time::Instant::now();
                     state.on_event(&event)

@@ -13,7 +13,7 @@ use std::time::Instant;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, TestApp, KEY};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, KEY};
 use crate::streaming::{assert_grammar, read_events};
 
 /// The releases tests/run pins; each must have recordings.
@@ -152,4 +152,57 @@ async fn replayed_requests_reach_bedrock_as_the_model_each_release_defaults_to()
             "{version}: {called:?}"
         );
     }
+}
+
+/// The pure test `routes::upstream_bodies_tests` pins a digest of every upstream body the
+/// recorded requests produce; this checks that its digests are of the bytes the gateway really
+/// sends on each path (InvokeModel's as received; Converse's as the emulator parsed them, written
+/// again in their order), so that the pure test cannot drift from the handlers.
+#[tokio::test]
+async fn the_pinned_upstream_bodies_are_the_bytes_bedrock_receives() {
+    let pinned = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "src/routes/snapshots/chatrix__routes__upstream_bodies_tests__recorded_claude_code_requests_reach_bedrock_as_byte_identical_bodies.snap",
+    ))
+    .expect("the pinned digests");
+    for (api, operation) in [("invoke", "InvokeModel"), ("converse", "Converse")] {
+        let app = spawn_app_with(&[("CHATRIX_CLAUDE_API", api)]).await;
+        let mut compared = 0;
+        for version in VERSIONS {
+            for path in fixtures(version) {
+                let file = path.file_name().unwrap_or_default().to_string_lossy();
+                let name = format!("{version}/{file}");
+                let prefix = format!("{name} {api} ");
+                let Some(line) = pinned.lines().find(|l| l.starts_with(&prefix)) else {
+                    continue;
+                };
+                let text = std::fs::read_to_string(&path).expect("read");
+                let fixture: Value = serde_json::from_str(&text).expect("JSON");
+                app.emulator.clear();
+                let resp = replay(&app, &fixture).await;
+                assert_eq!(check(resp, &fixture).await, None, "{name}");
+                let sent: Vec<Vec<u8>> = app
+                    .emulator
+                    .requests()
+                    .into_iter()
+                    .filter(|r| r.operation.starts_with(operation))
+                    .map(|r| match r.raw_body {
+                        Some(raw) => raw.into_bytes(),
+                        None => serde_json::to_vec(&r.body).expect("serializes"),
+                    })
+                    .collect();
+                assert_eq!(sent.len(), 1, "{name}: one {operation} call");
+                assert_eq!(line, format!("{prefix}{}", sha256(&sent[0])), "{name}");
+                compared += 1;
+            }
+        }
+        assert!(compared >= 20, "{api}: only {compared} bodies compared");
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
