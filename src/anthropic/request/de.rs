@@ -1,13 +1,18 @@
 //! Serde plumbing for the request types: tagged unions and "string or blocks" content.
 //!
-//! Tagged unions (`{"type": …}`, with `type` anywhere in the object) must be buffered before the
-//! variant is known, and serde loses the field path inside a buffer. So a buffered sub-object is
-//! parsed with its own path tracker, and its error message carries that inner path between
-//! `NESTED` markers; [`describe`] joins the outer and inner paths into one.
+//! Tagged unions (`{"type": …}`): when `type` is the first key, as every client we know writes it,
+//! the rest of the object is read straight into the variant's type. Otherwise (`type` anywhere
+//! else) the object must be buffered before the variant is known, and serde loses the field path
+//! inside a buffer. So a buffered sub-object is parsed with its own path tracker, and its error
+//! message carries that inner path between `NESTED` markers; [`describe`] joins the outer and inner
+//! paths into one. Both ways give the same value and name the same path.
 //!
 //! Pure: no I/O, and nothing here logs.
 
-use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -76,78 +81,193 @@ fn from_object<T: DeserializeOwned, E: de::Error>(map: Map<String, Value>) -> Re
     })
 }
 
-/// Buffers a `{"type": …}` object and returns it with its type string.
-fn tagged<'de, D: Deserializer<'de>>(d: D) -> Result<(String, Map<String, Value>), D::Error> {
-    let map = Map::<String, Value>::deserialize(d)?;
-    match map.get("type") {
-        Some(Value::String(kind)) => Ok((kind.clone(), map)),
-        Some(_) => Err(nested_error("type", "invalid type: expected a string")),
-        None => Err(de::Error::missing_field("type")),
+/// A `{"type": …}` object read up to its tag. When `type` comes first, as every client we know
+/// writes it, the rest of the object is still unread and goes straight to the variant's type: no
+/// buffer, and errors keep their full path. Otherwise the whole object had to be buffered first.
+enum Tagged<A> {
+    Streaming {
+        kind: String,
+        rest: A,
+    },
+    Buffered {
+        kind: String,
+        map: Map<String, Value>,
+    },
+}
+
+impl<'de, A: MapAccess<'de>> Tagged<A> {
+    fn kind(&self) -> &str {
+        match self {
+            Self::Streaming { kind, .. } | Self::Buffered { kind, .. } => kind,
+        }
     }
+
+    /// The rest of the object as `T` (which ignores the `type` field).
+    fn parse<T: DeserializeOwned>(self) -> Result<T, A::Error> {
+        match self {
+            Self::Streaming { rest, .. } => T::deserialize(MapAccessDeserializer::new(rest)),
+            Self::Buffered { map, .. } => from_object(map),
+        }
+    }
+
+    /// The whole object, `type` first, for the blocks kept as JSON.
+    fn into_value(self) -> Result<Value, A::Error> {
+        match self {
+            Self::Streaming { kind, rest } => {
+                let rest = Map::<String, Value>::deserialize(MapAccessDeserializer::new(rest))?;
+                let mut map = Map::with_capacity(rest.len() + 1);
+                map.insert("type".to_owned(), Value::String(kind));
+                // A second `type` would have replaced the first in a buffered map.
+                map.extend(rest);
+                Ok(Value::Object(map))
+            }
+            Self::Buffered { map, .. } => Ok(Value::Object(map)),
+        }
+    }
+
+    /// Reads (and drops) the rest of the object.
+    fn skip(self) -> Result<(), A::Error> {
+        if let Self::Streaming { rest, .. } = self {
+            de::IgnoredAny::deserialize(MapAccessDeserializer::new(rest))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a `{"type": …}` object up to its tag and hands it to `T`.
+struct TaggedVisitor<T>(PhantomData<T>);
+
+/// A type read from a [`Tagged`] object.
+trait FromTagged: Sized {
+    fn from_tagged<'de, A: MapAccess<'de>>(tagged: Tagged<A>) -> Result<Self, A::Error>;
+}
+
+impl<'de, T: FromTagged> Visitor<'de> for TaggedVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            return Err(de::Error::missing_field("type"));
+        };
+        if first == "type" {
+            let kind = match map.next_value::<Value>()? {
+                Value::String(kind) => kind,
+                _ => return Err(nested_error("type", "invalid type: expected a string")),
+            };
+            return T::from_tagged(Tagged::Streaming { kind, rest: map });
+        }
+        let mut buffered = Map::new();
+        buffered.insert(first, map.next_value()?);
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            buffered.insert(key, value);
+        }
+        let kind = match buffered.get("type") {
+            Some(Value::String(kind)) => kind.clone(),
+            Some(_) => return Err(nested_error("type", "invalid type: expected a string")),
+            None => return Err(de::Error::missing_field("type")),
+        };
+        T::from_tagged(Tagged::<A>::Buffered {
+            kind,
+            map: buffered,
+        })
+    }
+}
+
+fn tagged<'de, D: Deserializer<'de>, T: FromTagged>(d: D) -> Result<T, D::Error> {
+    d.deserialize_map(TaggedVisitor(PhantomData))
 }
 
 impl<'de> Deserialize<'de> for ContentBlock {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (kind, map) = tagged(d)?;
-        Ok(match kind.as_str() {
-            "text" => Self::Text(from_object(map)?),
-            "image" => Self::Image(from_object(map)?),
-            "document" => Self::Document(from_object(map)?),
-            "search_result" => Self::SearchResult(from_object(map)?),
-            "tool_use" => Self::ToolUse(from_object(map)?),
-            "tool_result" => Self::ToolResult(from_object(map)?),
-            "thinking" => Self::Thinking(from_object(map)?),
-            "redacted_thinking" => Self::RedactedThinking(from_object(map)?),
-            "tool_reference" => Self::ToolReference(from_object(map)?),
-            "server_tool_use" => Self::ServerToolUse(Value::Object(map)),
-            "container_upload" => Self::ContainerUpload(Value::Object(map)),
-            "mid_conversation_system" => Self::MidConversationSystem(Value::Object(map)),
-            k if SERVER_TOOL_RESULTS.contains(&k) => Self::ServerToolResult {
-                block_type: kind,
-                raw: Value::Object(map),
-            },
-            _ => Self::Unknown { block_type: kind },
+        tagged(d)
+    }
+}
+
+impl FromTagged for ContentBlock {
+    fn from_tagged<'de, A: MapAccess<'de>>(t: Tagged<A>) -> Result<Self, A::Error> {
+        Ok(match t.kind() {
+            "text" => Self::Text(t.parse()?),
+            "image" => Self::Image(t.parse()?),
+            "document" => Self::Document(t.parse()?),
+            "search_result" => Self::SearchResult(t.parse()?),
+            "tool_use" => Self::ToolUse(t.parse()?),
+            "tool_result" => Self::ToolResult(t.parse()?),
+            "thinking" => Self::Thinking(t.parse()?),
+            "redacted_thinking" => Self::RedactedThinking(t.parse()?),
+            "tool_reference" => Self::ToolReference(t.parse()?),
+            "server_tool_use" => Self::ServerToolUse(t.into_value()?),
+            "container_upload" => Self::ContainerUpload(t.into_value()?),
+            "mid_conversation_system" => Self::MidConversationSystem(t.into_value()?),
+            k if SERVER_TOOL_RESULTS.contains(&k) => {
+                let block_type = k.to_owned();
+                Self::ServerToolResult {
+                    block_type,
+                    raw: t.into_value()?,
+                }
+            }
+            k => {
+                let block_type = k.to_owned();
+                t.skip()?;
+                Self::Unknown { block_type }
+            }
         })
     }
 }
 
 impl<'de> Deserialize<'de> for Source {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct B64 {
-            media_type: String,
-            data: String,
-        }
-        #[derive(Deserialize)]
-        struct Url {
-            url: String,
-        }
-        #[derive(Deserialize)]
-        struct Text {
-            media_type: Option<String>,
-            data: String,
-        }
-        #[derive(Deserialize)]
-        struct Content {
-            content: MessageContent,
-        }
-        #[derive(Deserialize)]
-        struct File {
-            file_id: String,
-        }
-        let (kind, map) = tagged(d)?;
-        Ok(match kind.as_str() {
+        tagged(d)
+    }
+}
+
+/// The fields of each source type (`type` aside).
+mod source {
+    use serde::Deserialize;
+
+    use super::MessageContent;
+
+    #[derive(Deserialize)]
+    pub(super) struct B64 {
+        pub(super) media_type: String,
+        pub(super) data: String,
+    }
+    #[derive(Deserialize)]
+    pub(super) struct Url {
+        pub(super) url: String,
+    }
+    #[derive(Deserialize)]
+    pub(super) struct Text {
+        pub(super) media_type: Option<String>,
+        pub(super) data: String,
+    }
+    #[derive(Deserialize)]
+    pub(super) struct Content {
+        pub(super) content: MessageContent,
+    }
+    #[derive(Deserialize)]
+    pub(super) struct File {
+        pub(super) file_id: String,
+    }
+}
+
+impl FromTagged for Source {
+    fn from_tagged<'de, A: MapAccess<'de>>(t: Tagged<A>) -> Result<Self, A::Error> {
+        Ok(match t.kind() {
             "base64" => {
-                let s: B64 = from_object(map)?;
+                let s: source::B64 = t.parse()?;
                 Self::Base64 { media_type: s.media_type, data: s.data }
             }
-            "url" => Self::Url { url: from_object::<Url, _>(map)?.url },
+            "url" => Self::Url { url: t.parse::<source::Url>()?.url },
             "text" => {
-                let s: Text = from_object(map)?;
+                let s: source::Text = t.parse()?;
                 Self::Text { media_type: s.media_type, data: s.data }
             }
-            "content" => Self::Content { content: from_object::<Content, _>(map)?.content },
-            "file" => Self::File { file_id: from_object::<File, _>(map)?.file_id },
+            "content" => Self::Content { content: t.parse::<source::Content>()?.content },
+            "file" => Self::File { file_id: t.parse::<source::File>()?.file_id },
             other => {
                 return Err(nested_error(
                     "type",

@@ -255,3 +255,60 @@ fn beta_values_split_trim_and_keep_the_first_of_each() {
     assert_eq!(super::beta_values(raw), ["a", "b", "c", "d"]);
     assert!(super::beta_values([""]).is_empty());
 }
+
+fn with_blocks(blocks: &str) -> String {
+    format!(r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":{blocks}}}]}}"#)
+}
+
+#[test]
+fn a_block_reads_the_same_whether_its_type_comes_first_or_last() {
+    // `type` first is read straight through; `type` last has to be buffered first.
+    let first = with_blocks(
+        r#"[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}},
+            {"type":"image","source":{"type":"base64","media_type":"image/png","data":"aGk="}},
+            {"type":"server_tool_use","id":"s1","name":"web_search"},{"type":"hologram","x":1}]"#,
+    );
+    let last = with_blocks(
+        r#"[{"text":"hi","cache_control":{"type":"ephemeral"},"type":"text"},
+            {"source":{"media_type":"image/png","data":"aGk=","type":"base64"},"type":"image"},
+            {"id":"s1","name":"web_search","type":"server_tool_use"},{"x":1,"type":"hologram"}]"#,
+    );
+    let a = parse_messages_request(first.as_bytes()).expect("type first");
+    let b = parse_messages_request(last.as_bytes()).expect("type last");
+    let MessageContent::Blocks(blocks) = &a.messages[0].content else {
+        panic!("blocks");
+    };
+    assert!(matches!(&blocks[0], ContentBlock::Text(t) if t.text == "hi"));
+    assert!(matches!(&blocks[3], ContentBlock::Unknown { block_type } if block_type == "hologram"));
+    let ContentBlock::ServerToolUse(raw) = &blocks[2] else {
+        panic!("server_tool_use kept as JSON");
+    };
+    // Read straight through, the kept block still has `type` first, as the client sent it.
+    assert_eq!(
+        raw.to_string(),
+        r#"{"type":"server_tool_use","id":"s1","name":"web_search"}"#
+    );
+    // Apart from the kept block's key order, both reads are the same.
+    let mut a = format!("{:?}", a.messages);
+    let b = format!("{:?}", b.messages);
+    a = a.replace(
+        r#""type": String("server_tool_use"), "id": String("s1"), "name": String("web_search")"#,
+        r#""id": String("s1"), "name": String("web_search"), "type": String("server_tool_use")"#,
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_bad_field_is_named_by_the_same_path_whether_type_comes_first_or_last() {
+    for blocks in [
+        r#"[{"type":"text","text":"ok"},{"type":"text","text":5}]"#,
+        r#"[{"type":"text","text":"ok"},{"text":5,"type":"text"}]"#,
+    ] {
+        let err = parse_messages_request(with_blocks(blocks).as_bytes()).expect_err("a number");
+        assert!(
+            err.to_string()
+                .contains("messages.0.content.1.text: invalid type: integer `5`"),
+            "{err}"
+        );
+    }
+}
