@@ -212,13 +212,23 @@ pub(super) fn log_line(
 ) -> RequestLog {
     RequestLog {
         model: Some(model.client_model.clone()),
-        stream: false,
-        input_tokens: Some(usage.input_tokens),
-        output_tokens: Some(usage.output_tokens),
-        cache_read_tokens: Some(usage.cache_read_input_tokens),
-        cache_write_tokens: Some(usage.cache_creation_input_tokens),
-        cost_usd: usage.cost.as_ref().map(|c| c.total_cost),
-        cost_estimated: usage.cost_estimated,
+        ..RequestLog::of_usage(Some(usage))
+    }
+}
+
+impl RequestLog {
+    /// The usage fields of a request's log line, read from the typed usage the client got: the
+    /// one mapping for JSON answers (this line) and streams (`stream ended`).
+    pub(super) fn of_usage(usage: Option<&crate::anthropic::response::Usage>) -> Self {
+        Self {
+            input_tokens: usage.map(|u| u.input_tokens),
+            output_tokens: usage.map(|u| u.output_tokens),
+            cache_read_tokens: usage.map(|u| u.cache_read_input_tokens),
+            cache_write_tokens: usage.map(|u| u.cache_creation_input_tokens),
+            cost_usd: usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
+            cost_estimated: usage.is_some_and(|u| u.cost_estimated),
+            ..Self::default()
+        }
     }
 }
 

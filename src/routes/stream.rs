@@ -343,6 +343,7 @@ impl StreamEnd<'_> {
     /// The line, in the request's span; `usage` is `None` when the client left before any.
     pub(super) fn log(&self, outcome: &str, usage: Option<&Usage>, partial: bool) {
         let _in_request = self.span.clone().entered();
+        let line = super::messages::RequestLog::of_usage(usage);
         tracing::info!(
             request_id = self.request_id,
             model = self.model,
@@ -350,12 +351,12 @@ impl StreamEnd<'_> {
             stream = true,
             passthrough = self.passthrough,
             outcome,
-            input_tokens = usage.map(|u| u.input_tokens),
-            output_tokens = usage.map(|u| u.output_tokens),
-            cache_read_tokens = usage.map(|u| u.cache_read_input_tokens),
-            cache_write_tokens = usage.map(|u| u.cache_creation_input_tokens),
-            cost_usd = usage.and_then(|u| u.cost.as_ref()).map(|c| c.total_cost),
-            cost_estimated = usage.is_some_and(|u| u.cost_estimated),
+            input_tokens = line.input_tokens,
+            output_tokens = line.output_tokens,
+            cache_read_tokens = line.cache_read_tokens,
+            cache_write_tokens = line.cache_write_tokens,
+            cost_usd = line.cost_usd,
+            cost_estimated = line.cost_estimated,
             usage_partial = partial,
             "stream ended"
         );
