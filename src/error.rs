@@ -140,7 +140,7 @@ impl ApiError {
 
     /// The `error` event / body payload, without the request id.
     pub fn body(&self) -> serde_json::Value {
-        json!({"type": "error", "error": {"type": self.kind(), "message": self.client_message()}})
+        envelope(self.kind(), &self.client_message(), None)
     }
 }
 
@@ -153,6 +153,16 @@ pub struct ErrorReport {
     pub message: String,
     /// What the log gets (for internal errors, the full cause chain; never request content).
     pub detail: String,
+}
+
+/// The Anthropic error envelope, `{"type":"error","error":{"type","message"},"request_id"}`: the
+/// one place it is rendered. `request_id` is added by the request-log layer, which knows it.
+pub fn envelope(kind: &str, message: &str, request_id: Option<&str>) -> serde_json::Value {
+    let mut body = json!({"type": "error", "error": {"type": kind, "message": message}});
+    if let Some(id) = request_id {
+        body["request_id"] = json!(id);
+    }
+    body
 }
 
 impl IntoResponse for ApiError {

@@ -316,11 +316,7 @@ pub(crate) fn record_route(model: &str, upstream: &'static str) {
 /// Re-renders an error body with the `request_id` field Anthropic's envelope carries.
 fn with_request_id(response: Response, report: &ErrorReport, request_id: &str) -> Response {
     let (mut parts, _) = response.into_parts();
-    let body = json!({
-        "type": "error",
-        "error": {"type": report.kind, "message": report.message},
-        "request_id": request_id,
-    });
+    let body = crate::error::envelope(report.kind, &report.message, Some(request_id));
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     let mut fresh = (parts.status, Json(body)).into_response();
     for (name, value) in &parts.headers {
