@@ -18,6 +18,8 @@ mod params;
 mod tools_config;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;
