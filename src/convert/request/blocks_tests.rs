@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::super::sources::normalize_document_name;
 use super::super::test_support::{body, convert, convert_opts, error};
-use super::normalize_document_name;
 
 const PNG: &str = "iVBORw0KGgo=";
 const SONNET: &str = "claude-sonnet-4-5";
