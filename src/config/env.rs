@@ -78,50 +78,26 @@ impl Config {
         Ok(Self {
             host,
             demo_kept_local,
-            port: parse_or("PORT", get("PORT"), DEFAULT_PORT)?,
+            port: or(&get, "PORT", DEFAULT_PORT)?,
             bedrock_mode,
             api_keys: parse_api_keys(&get)?,
             ledger: parse_ledger(&get)?,
             models_file: get("CHATRIX_MODELS_FILE").map(PathBuf::from),
-            inference_profile: parse_named(
-                "CHATRIX_INFERENCE_PROFILE",
-                get("CHATRIX_INFERENCE_PROFILE"),
-                InferenceProfile::Global,
-            )?,
-            unknown_models: parse_named(
-                "CHATRIX_UNKNOWN_MODELS",
-                get("CHATRIX_UNKNOWN_MODELS"),
-                UnknownModels::Derive,
-            )?,
+            inference_profile: named(&get, "CHATRIX_INFERENCE_PROFILE", InferenceProfile::Global)?,
+            unknown_models: named(&get, "CHATRIX_UNKNOWN_MODELS", UnknownModels::Derive)?,
             discovery_interval: secs("CHATRIX_DISCOVERY_INTERVAL_SECS", 3600, 0..=86_400)?,
             log_format: parse_log_format(get("CHATRIX_LOG_FORMAT").unwrap_or("json"))?,
-            claude_api: parse_named(
-                "CHATRIX_CLAUDE_API",
-                get("CHATRIX_CLAUDE_API"),
-                ClaudeApi::Invoke,
-            )?,
+            claude_api: named(&get, "CHATRIX_CLAUDE_API", ClaudeApi::Invoke)?,
             strip_billing_header: parse_bool(
                 "CHATRIX_STRIP_BILLING_HEADER",
                 get("CHATRIX_STRIP_BILLING_HEADER"),
                 true,
             )?,
             currency,
-            max_body_bytes: parse_or(
-                "CHATRIX_MAX_BODY_BYTES",
-                get("CHATRIX_MAX_BODY_BYTES"),
-                DEFAULT_MAX_BODY_BYTES,
-            )?,
+            max_body_bytes: or(&get, "CHATRIX_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
             max_output_tokens: parse_output_cap(get("CHATRIX_MAX_OUTPUT_TOKENS"))?,
-            fetch_timeout: Duration::from_secs(parse_or(
-                "CHATRIX_FETCH_TIMEOUT_SECS",
-                get("CHATRIX_FETCH_TIMEOUT_SECS"),
-                10,
-            )?),
-            fetch_max_bytes: parse_or(
-                "CHATRIX_FETCH_MAX_BYTES",
-                get("CHATRIX_FETCH_MAX_BYTES"),
-                5 * 1024 * 1024,
-            )?,
+            fetch_timeout: Duration::from_secs(or(&get, "CHATRIX_FETCH_TIMEOUT_SECS", 10)?),
+            fetch_max_bytes: or(&get, "CHATRIX_FETCH_MAX_BYTES", 5 * 1024 * 1024)?,
             ping_interval: secs("CHATRIX_PING_INTERVAL_SECS", 10, 1..=MAX_PING_INTERVAL_SECS)?,
             key_store: parse_key_store(&get)?,
             cors_origins: parse_cors_origins(get("CHATRIX_CORS_ORIGINS"))?,
@@ -212,13 +188,25 @@ fn parse_api_keys<'a>(
     Ok(keys)
 }
 
-/// A variable whose type words its own error (`FromStr<Err = String>`), or the default.
-fn parse_named<T: FromStr<Err = String>>(
+/// `var`, parsed, or the default when it is unset.
+fn or<'a, T: FromStr>(
+    get: &impl Fn(&str) -> Option<&'a str>,
     var: &'static str,
-    value: Option<&str>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    parse_or(var, get(var), default)
+}
+
+/// `var`, parsed by a type that words its own error (`FromStr<Err = String>`), or the default.
+fn named<'a, T: FromStr<Err = String>>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+    var: &'static str,
     default: T,
 ) -> Result<T, ConfigError> {
-    value.map_or(Ok(default), |v| v.parse().map_err(|m| err(var, m)))
+    get(var).map_or(Ok(default), |v| v.parse().map_err(|m| err(var, m)))
 }
 
 fn parse_log_format(value: &str) -> Result<LogFormat, ConfigError> {
