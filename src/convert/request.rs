@@ -7,16 +7,20 @@
 //! between requests. Pure and synchronous: no I/O, and nothing here logs; callers may log `dropped`,
 //! which holds names only, never content.
 //!
-//! Layout: `blocks` converts content blocks, `hygiene` enforces the turn structure Bedrock
-//! insists on, `tools_config` builds `toolConfig`, `cache` places and clamps cache points,
-//! `params` covers sampling, thinking, betas and output settings.
+//! Layout: `blocks` converts content blocks, `sources` checks their blobs, media types and
+//! document names, `hygiene` enforces the turn structure Bedrock insists on, `tools_config` builds
+//! `toolConfig`, `cache` places and clamps cache points, `params` covers sampling, thinking, betas
+//! and output settings.
 
 mod blocks;
 mod cache;
 mod hygiene;
 mod params;
+mod sources;
 mod tools_config;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;
 
@@ -239,7 +243,7 @@ struct Ctx<'a> {
     model_name: &'a str,
     names: ToolNameMap,
     dropped: Dropped,
-    documents: blocks::DocumentNames,
+    documents: sources::DocumentNames,
     /// Every `tool_use` id seen so far in the conversation.
     tool_use_ids: HashSet<String>,
     /// The last assistant turn calls tools without opening with its reasoning (history from
@@ -254,7 +258,7 @@ impl<'a> Ctx<'a> {
             model_name: &opts.model.client_model,
             names: ToolNameMap::default(),
             dropped: Dropped::default(),
-            documents: blocks::DocumentNames::default(),
+            documents: sources::DocumentNames::default(),
             tool_use_ids: HashSet::new(),
             unthought_tool_turn: false,
         }

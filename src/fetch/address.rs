@@ -98,6 +98,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one table of addresses, public and private, by range"
+    )]
     fn classifies_ip_addresses() {
         let cases = [
             // IPv4 public

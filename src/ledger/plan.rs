@@ -170,8 +170,24 @@ pub fn plan(
             });
         }
     }
+    let rate = rate_counter(key, limits, periods, input_estimate);
+    Ok(Plan {
+        rate,
+        budgets,
+        reserve,
+        input_estimate,
+    })
+}
+
+/// The key's per-minute counter, when it has a request or token rate.
+fn rate_counter(
+    key: &Arc<str>,
+    limits: &KeyLimits,
+    periods: &Periods,
+    input_estimate: u64,
+) -> Option<RateCounter> {
     let tokens = i64::try_from(input_estimate).unwrap_or(i64::MAX);
-    let rate = (limits.rpm.is_some() || limits.tpm.is_some()).then(|| {
+    (limits.rpm.is_some() || limits.tpm.is_some()).then(|| {
         let mut guards = Vec::new();
         if let Some(rpm) = limits.rpm {
             guards.push(("requests", to_i64(rpm) - 1));
@@ -194,12 +210,6 @@ pub fn plan(
                 expires_at: periods.minute_ends + RATE_TTL,
             },
         }
-    });
-    Ok(Plan {
-        rate,
-        budgets,
-        reserve,
-        input_estimate,
     })
 }
 

@@ -102,17 +102,20 @@ pub(super) async fn runtime(
         }
         Operation::CountTokens => count_tokens(&state, &model, body).await,
     };
-    let response = response.unwrap_or_else(|fault| {
-        tracing::info!(
-            operation = op.name(),
-            status = fault.status,
-            code = fault.code,
-            "Bedrock refused a pass-through call"
-        );
-        fault_response(&fault, Some(&model))
-    });
+    let response = response.unwrap_or_else(|fault| refused(op, &fault, &model));
     let response = spending::finish(bill, response).await;
     with_request_id(response, &request_id)
+}
+
+/// Bedrock's refusal of a call, logged once and relayed in Bedrock's own shape.
+fn refused(op: Operation, fault: &Fault, model: &ResolvedModel) -> Response {
+    tracing::info!(
+        operation = op.name(),
+        status = fault.status,
+        code = fault.code,
+        "Bedrock refused a pass-through call"
+    );
+    fault_response(fault, Some(model))
 }
 
 /// AWS SDKs report this as the request id (boto3's `ResponseMetadata.RequestId`).

@@ -15,6 +15,10 @@ use crate::helpers::{assert_error, spawn_app_routed};
 use crate::native_checklist_wire::{ask, http_error, response, stand_in, EITHER, INVOKE};
 
 #[tokio::test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table: every Bedrock error with the client's status and type"
+)]
 async fn quota_and_model_errors_map_by_name_and_by_the_models_own_status() {
     let cases = [
         (

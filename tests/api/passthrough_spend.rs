@@ -168,6 +168,10 @@ fn whole_frame(buf: &[u8]) -> Option<usize> {
 }
 
 #[tokio::test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario, read top to bottom: stream, drop, poll the report, check the bill"
+)]
 async fn a_stream_the_client_drops_is_billed_what_bedrock_reported_and_what_was_relayed() {
     let budget = 5.0;
     let app = app_with_keys(&json!({

@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::error::BedrockError;
 use super::model_id::Model;
 use super::validate::Checked;
-use super::wire::{CachePointBlock, ConverseRequest, Tool, ToolChoice};
+use super::wire::{
+    CachePointBlock, ConverseRequest, InferenceConfig, Tool, ToolChoice, ToolConfig,
+};
 
 /// Claude-only members Bedrock forwards into the native body; other models reject them.
 const CLAUDE_ONLY_FIELDS: [&str; 3] = ["thinking", "top_k", "anthropic_beta"];
@@ -32,53 +34,10 @@ pub(crate) fn check_tools_supported(
 /// Coral-style constraints on the top-level members.
 pub(crate) fn check_shapes(req: &ConverseRequest) -> Result<(), BedrockError> {
     if let Some(config) = &req.inference_config {
-        if let Some(max) = config.max_tokens {
-            if max < 1 {
-                return Err(BedrockError::constraint(
-                    &max.to_string(),
-                    "inferenceConfig.maxTokens",
-                    "Member must have value greater than or equal to 1",
-                ));
-            }
-        }
-        unit_interval(config.temperature, "inferenceConfig.temperature")?;
-        unit_interval(config.top_p, "inferenceConfig.topP")?;
-        let stops = config.stop_sequences.as_deref().unwrap_or_default();
-        if stops.len() > 2500 {
-            return Err(BedrockError::constraint(
-                "[…]",
-                "inferenceConfig.stopSequences",
-                "Member must have length less than or equal to 2500",
-            ));
-        }
-        for (i, stop) in stops.iter().enumerate() {
-            length(
-                stop,
-                &format!("inferenceConfig.stopSequences.{}.member", i + 1),
-                1,
-                usize::MAX,
-            )?;
-        }
+        check_inference_config(config)?;
     }
     if let Some(config) = &req.tool_config {
-        if config.tools.is_empty() {
-            return Err(BedrockError::constraint(
-                "[]",
-                "toolConfig.tools",
-                "Member must have length greater than or equal to 1",
-            ));
-        }
-        for (i, tool) in config.tools.iter().enumerate() {
-            let at = format!("toolConfig.tools.{}.member", i + 1);
-            match tool {
-                Tool::ToolSpec(spec) => tool_name(&spec.name, &format!("{at}.toolSpec.name"))?,
-                Tool::System(t) => length(&t.name, &format!("{at}.systemTool.name"), 1, 64)?,
-                Tool::CachePoint(c) => cache_point_shape(c, &format!("{at}.cachePoint"))?,
-            }
-        }
-        if let Some(ToolChoice::Tool(t)) = &config.tool_choice {
-            tool_name(&t.name, "toolConfig.toolChoice.tool.name")?;
-        }
+        check_tool_config(config)?;
     }
     for block in &req.system {
         if let super::wire::SystemBlock::CachePoint(c) = block {
@@ -100,6 +59,59 @@ pub(crate) fn check_shapes(req: &ConverseRequest) -> Result<(), BedrockError> {
             "serviceTier.type",
             &["priority", "default", "flex", "reserved"],
         )?;
+    }
+    Ok(())
+}
+
+fn check_inference_config(config: &InferenceConfig) -> Result<(), BedrockError> {
+    if let Some(max) = config.max_tokens {
+        if max < 1 {
+            return Err(BedrockError::constraint(
+                &max.to_string(),
+                "inferenceConfig.maxTokens",
+                "Member must have value greater than or equal to 1",
+            ));
+        }
+    }
+    unit_interval(config.temperature, "inferenceConfig.temperature")?;
+    unit_interval(config.top_p, "inferenceConfig.topP")?;
+    let stops = config.stop_sequences.as_deref().unwrap_or_default();
+    if stops.len() > 2500 {
+        return Err(BedrockError::constraint(
+            "[…]",
+            "inferenceConfig.stopSequences",
+            "Member must have length less than or equal to 2500",
+        ));
+    }
+    for (i, stop) in stops.iter().enumerate() {
+        length(
+            stop,
+            &format!("inferenceConfig.stopSequences.{}.member", i + 1),
+            1,
+            usize::MAX,
+        )?;
+    }
+    Ok(())
+}
+
+fn check_tool_config(config: &ToolConfig) -> Result<(), BedrockError> {
+    if config.tools.is_empty() {
+        return Err(BedrockError::constraint(
+            "[]",
+            "toolConfig.tools",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    for (i, tool) in config.tools.iter().enumerate() {
+        let at = format!("toolConfig.tools.{}.member", i + 1);
+        match tool {
+            Tool::ToolSpec(spec) => tool_name(&spec.name, &format!("{at}.toolSpec.name"))?,
+            Tool::System(t) => length(&t.name, &format!("{at}.systemTool.name"), 1, 64)?,
+            Tool::CachePoint(c) => cache_point_shape(c, &format!("{at}.cachePoint"))?,
+        }
+    }
+    if let Some(ToolChoice::Tool(t)) = &config.tool_choice {
+        tool_name(&t.name, "toolConfig.toolChoice.tool.name")?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::super::sources::normalize_document_name;
 use super::super::test_support::{body, convert, convert_opts, error};
-use super::normalize_document_name;
 
 const PNG: &str = "iVBORw0KGgo=";
 const SONNET: &str = "claude-sonnet-4-5";
@@ -247,6 +247,10 @@ fn tool_use_ids_and_names_are_sanitized_consistently_in_history() {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table of thinking-block histories with their fate, read side by side"
+)]
 fn thinking_blocks_round_trip_exactly_or_are_dropped_never_forged() {
     let signed = json!({"type": "thinking", "thinking": "step", "signature": "c2ln+/=="});
     let omitted = json!({"type": "thinking", "thinking": "", "signature": "b21pdHRlZA=="});

@@ -159,6 +159,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one table of turn sequences before and after, read side by side"
+    )]
     fn turns_are_folded_merged_and_padded_as_bedrock_requires() {
         let s = |r: &str, t: &[&str]| {
             (

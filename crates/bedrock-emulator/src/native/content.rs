@@ -1,23 +1,21 @@
 //! Native-path validation, second half: `system`, `tools` and `messages` as the Anthropic back
-//! end checks them (block types, prefill, tool-use pairing, thinking signatures, `cache_control`),
-//! and the request facts the reply is planned from.
+//! end checks them (block types, prefill, thinking signatures), in its order. Checks that span
+//! messages (tool-use pairing, thinking first, `cache_control`) are in `turns`; the request facts
+//! the reply is planned from in `facts`.
 
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use super::turns::{check_cache_control, check_pairing, check_thinking_first};
 use super::voice::{expect, Kind, Voice};
 use crate::error::BedrockError;
 use crate::output::{is_our_redacted_data, is_our_signature};
 use crate::rules::Rules;
-use crate::validate::thinking_first;
 
-const MAX_CACHE_CONTROL: usize = 4;
 const BLOCK_TYPES: &str = "'text', 'image', 'document', 'search_result', 'thinking', 'redacted_thinking', 'tool_use', 'tool_result', 'server_tool_use', 'web_search_tool_result', 'tool_reference'";
-const TOOLS_REQUIRED: &str =
-    "Requests which include `tool_use` or `tool_result` blocks must define tools.";
 
 /// A message's blocks, with string content seen as one text block.
-fn blocks(message: &Value) -> Vec<Value> {
+pub(super) fn blocks(message: &Value) -> Vec<Value> {
     match message.get("content") {
         Some(Value::String(text)) => {
             vec![serde_json::json!({"type": "text", "text": text})]
@@ -27,7 +25,7 @@ fn blocks(message: &Value) -> Vec<Value> {
     }
 }
 
-fn kind(block: &Value) -> &str {
+pub(super) fn kind(block: &Value) -> &str {
     block
         .get("type")
         .and_then(Value::as_str)
@@ -287,177 +285,5 @@ fn check_block(at: &str, block: &Value, voice: Voice) -> Result<(), BedrockError
         other => Err(voice.model(format!(
             "{at}: Input tag '{other}' found using 'type' does not match any of the expected tags: {BLOCK_TYPES}"
         ))),
-    }
-}
-
-fn ids<'a>(message: Option<&'a Value>, block_type: &str, key: &str) -> Vec<(usize, &'a str)> {
-    let Some(Value::Array(items)) = message.and_then(|m| m.get("content")) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| kind(b) == block_type)
-        .filter_map(|(j, b)| Some((j, b.get(key)?.as_str()?)))
-        .collect()
-}
-
-fn check_pairing(messages: &[Value], has_tools: bool, voice: Voice) -> Result<(), BedrockError> {
-    let uses = |i: usize| ids(messages.get(i), "tool_use", "id");
-    let results = |i: usize| ids(messages.get(i), "tool_result", "tool_use_id");
-    let any_tool_blocks =
-        (0..messages.len()).any(|i| !uses(i).is_empty() || !results(i).is_empty());
-    if any_tool_blocks && !has_tools {
-        return Err(voice.model(TOOLS_REQUIRED));
-    }
-    for i in 0..messages.len() {
-        let previous: Vec<&str> = if i == 0 {
-            Vec::new()
-        } else {
-            uses(i - 1).into_iter().map(|(_, id)| id).collect()
-        };
-        if let Some((j, id)) = results(i)
-            .into_iter()
-            .find(|(_, id)| !previous.contains(id))
-        {
-            return Err(voice.model(format!(
-                "messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
-            )));
-        }
-        if i + 1 < messages.len() {
-            let answered: Vec<&str> = results(i + 1).into_iter().map(|(_, id)| id).collect();
-            let missing: Vec<&str> = uses(i)
-                .into_iter()
-                .map(|(_, id)| id)
-                .filter(|id| !answered.contains(id))
-                .collect();
-            if !missing.is_empty() {
-                return Err(voice.model(format!(
-                    "messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
-                    missing.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// With thinking on, the last assistant turn that calls tools must open with its thinking.
-fn check_thinking_first(messages: &[Value], voice: Voice) -> Result<(), BedrockError> {
-    let Some((i, message)) = messages
-        .iter()
-        .enumerate()
-        .rfind(|(_, m)| m.get("role").and_then(Value::as_str) == Some("assistant"))
-    else {
-        return Ok(());
-    };
-    let blocks = blocks(message);
-    if !blocks.iter().any(|b| kind(b) == "tool_use") {
-        return Ok(());
-    }
-    match blocks.first().map(kind) {
-        Some("thinking" | "redacted_thinking") | None => Ok(()),
-        Some(found) => Err(voice.model(thinking_first(i, found))),
-    }
-}
-
-fn check_cache_control(
-    map: &Map<String, Value>,
-    messages: &[Value],
-    rules: &Rules,
-    voice: Voice,
-) -> Result<(), BedrockError> {
-    let lists = [map.get("tools"), map.get("system")]
-        .into_iter()
-        .chain(messages.iter().map(|m| m.get("content")));
-    let marked: Vec<&Value> = lists
-        .flatten()
-        .filter_map(Value::as_array)
-        .flatten()
-        .filter_map(|item| item.get("cache_control"))
-        .collect();
-    for c in &marked {
-        if c.get("type").and_then(Value::as_str) != Some("ephemeral") {
-            return Err(voice.model("cache_control.type: Input should be 'ephemeral'"));
-        }
-        // `scope` belongs to the Anthropic API's prompt-caching-scope beta, which Bedrock does
-        // not offer; `ttl` came with 4.5 (NATIVE.md §1.3, §1.5).
-        let extra = c
-            .as_object()
-            .into_iter()
-            .flat_map(|o| o.keys())
-            .find(|k| *k != "type" && (*k != "ttl" || !rules.cache_ttl));
-        if let Some(extra) = extra {
-            return Err(voice.model(format!(
-                "cache_control.{extra}: Extra inputs are not permitted"
-            )));
-        }
-        if let Some(ttl) = c.get("ttl") {
-            if ttl != "5m" && ttl != "1h" {
-                return Err(voice.model("cache_control.ttl: Input should be '5m' or '1h'"));
-            }
-        }
-    }
-    if marked.len() > MAX_CACHE_CONTROL {
-        return Err(voice.model(format!(
-            "A maximum of {MAX_CACHE_CONTROL} blocks with cache_control may be provided. Found {}.",
-            marked.len()
-        )));
-    }
-    Ok(())
-}
-
-/// The text of a `tool_result`'s content (a string or text blocks).
-fn result_text(block: &Value) -> String {
-    match block.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
-}
-
-/// What the reply is planned from: the last user message's text (tool results included), its
-/// tool results' texts, and the defined tool names.
-pub(crate) struct Facts {
-    pub(crate) last_user_text: String,
-    pub(crate) tool_results: Vec<String>,
-    pub(crate) tool_names: Vec<String>,
-}
-
-pub(crate) fn facts(map: &Map<String, Value>) -> Facts {
-    let messages = map["messages"].as_array().map_or(&[][..], Vec::as_slice);
-    let last_user = messages
-        .iter()
-        .rfind(|m| m.get("role").and_then(Value::as_str) == Some("user"));
-    let blocks = last_user.map(blocks).unwrap_or_default();
-    let mut text = String::new();
-    let mut tool_results = Vec::new();
-    for block in &blocks {
-        match kind(block) {
-            "text" => text.push_str(block["text"].as_str().unwrap_or_default()),
-            "tool_result" => {
-                let result = result_text(block);
-                text.push_str(&result);
-                tool_results.push(result);
-            }
-            _ => {}
-        }
-        text.push('\n');
-    }
-    let tool_names = map
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    Facts {
-        last_user_text: text,
-        tool_results,
-        tool_names,
     }
 }

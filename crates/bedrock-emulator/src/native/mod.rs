@@ -2,13 +2,16 @@
 //! models, and the `invokeModel` input of CountTokens.
 //!
 //! Owns the Anthropic-shaped body (parsed here as JSON, never through Converse's `wire` types),
-//! its validation (`check`, `content`, with the per-model table in [`super::rules`]) and the
-//! Anthropic-shaped answers (`answer`). The reply itself comes from the shared [`super::plan`], and
-//! the frames from the shared [`super::stream`], so directives and scripts behave as on Converse.
+//! its validation (`check`, `content`, `turns`, with the per-model table in [`super::rules`]), the
+//! facts the reply is planned from (`facts`) and the Anthropic-shaped answers (`answer`). The
+//! reply itself comes from the shared [`super::plan`], and the frames from the shared
+//! [`super::stream`], so directives and scripts behave as on Converse.
 
 mod answer;
 mod check;
 mod content;
+mod facts;
+mod turns;
 mod voice;
 
 use std::time::{Duration, Instant};
@@ -51,7 +54,7 @@ struct Accepted {
 impl Accepted {
     fn call(&self) -> Call<'_> {
         let map = self.body.as_object().cloned().unwrap_or_default();
-        let facts = content::facts(&map);
+        let facts = facts::facts(&map);
         let stop_sequences = map
             .get("stop_sequences")
             .and_then(Value::as_array)
@@ -239,7 +242,7 @@ pub(crate) fn count(
     let body: Value = serde_json::from_slice(native).map_err(|e| malformed(&e))?;
     let (_, prompt) = validate(&body, model)?;
     let map = body.as_object().cloned().unwrap_or_default();
-    let (error, silence) = plan::count_tokens_directives(&content::facts(&map).last_user_text);
+    let (error, silence) = plan::count_tokens_directives(&facts::facts(&map).last_user_text);
     Ok((error.map_or(Ok(prompt.total), Err), silence))
 }
 

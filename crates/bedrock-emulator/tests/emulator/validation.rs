@@ -18,6 +18,10 @@ use crate::helpers::{
 type IsKind = fn(&ConverseError) -> bool;
 
 #[tokio::test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table: every exception name with its status and SDK error kind"
+)]
 async fn error_directives_become_typed_sdk_errors() {
     let t = spawn().await;
     let cases: [(&str, u16, IsKind); 9] = [
