@@ -15,4 +15,5 @@ pub mod request;
 pub mod response;
 mod sources;
 pub mod stream;
+mod system_turns;
 pub mod usage;

@@ -18,6 +18,8 @@
 //! - `cache_control` markers without `scope`, and without `ttl` before 4.5
 //!   ([`super::cache_control`]);
 //! - Claude Code's `x-anthropic-billing-header:` block removed from `system` when configured;
+//! - `role: "system"` turns folded into user turns for models that refuse them
+//!   ([`super::system_turns`]);
 //! - for a CountTokens body only, a `max_tokens` ([`super::count`]).
 //!
 //! Pure: no I/O, no logging. `url` sources are inlined by the caller before this runs.
@@ -72,7 +74,7 @@ pub const BETA_FIELDS: [(&str, &[&str]); 1] = [(
 const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
 
 /// The top level: the client's raw values borrowed, the rebuilt ones owned.
-type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, RawValue>>;
+pub(super) type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, RawValue>>;
 
 /// Settings for one body.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +144,7 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     }
     if opts.system_turns
         && opts.model.rules.system_messages == SystemMessages::Fold
-        && fold_system_messages(&mut fields)?
+        && super::system_turns::fold(&mut fields)?
     {
         dropped.push("messages(system role folded into user turns)".to_owned());
     }
@@ -174,13 +176,16 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     })
 }
 
-fn raw(value: &Value) -> Result<Cow<'static, RawValue>, ApiError> {
+pub(super) fn raw(value: &Value) -> Result<Cow<'static, RawValue>, ApiError> {
     serde_json::value::to_raw_value(value)
         .map(Cow::Owned)
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(field: &str, value: &RawValue) -> Result<T, ApiError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: &RawValue,
+) -> Result<T, ApiError> {
     serde_json::from_str(value.get()).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
 }
 
@@ -337,64 +342,6 @@ fn raw_array(items: &[&RawValue]) -> Result<Cow<'static, RawValue>, ApiError> {
     RawValue::from_string(format!("[{}]", joined.join(",")))
         .map(Cow::Owned)
         .map_err(|e| ApiError::Internal(e.into()))
-}
-
-/// Folds `role: "system"` messages into user turns where the model refuses the role: each becomes
-/// a user turn in place, consecutive same-role turns are merged (string content as a text block),
-/// and in a merged user turn `tool_result` blocks come first, as Claude requires. The messages are
-/// parsed and written again only when a system message is present. Returns whether it changed.
-fn fold_system_messages(fields: &mut Fields<'_>) -> Result<bool, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct RoleOnly<'a> {
-        #[serde(borrow)]
-        role: Option<Cow<'a, str>>,
-    }
-    // A clone of the field (a pointer while it is the client's bytes) rather than of its text.
-    let Some(raw_messages) = fields.get("messages").cloned() else {
-        return Ok(false);
-    };
-    let items: Vec<&RawValue> = serde_json::from_str(raw_messages.get())
-        .map_err(|e| ApiError::invalid(format!("messages: {e}")))?;
-    let role = |m: &RawValue| {
-        serde_json::from_str::<RoleOnly<'_>>(m.get())
-            .ok()
-            .and_then(|r| r.role)
-            .is_some_and(|r| r == "system")
-    };
-    if !items.iter().any(|m| role(m)) {
-        return Ok(false);
-    }
-    let mut out: Vec<Map<String, Value>> = Vec::with_capacity(items.len());
-    for item in items {
-        let mut message: Map<String, Value> = parse("messages", item)?;
-        if message.get("role").and_then(Value::as_str) == Some("system") {
-            message.insert("role".into(), json!("user"));
-        }
-        match out.last_mut() {
-            Some(last) if last.get("role") == message.get("role") => merge_turn(last, message),
-            _ => out.push(message),
-        }
-    }
-    let messages = Value::Array(out.into_iter().map(Value::Object).collect());
-    fields.insert("messages".into(), raw(&messages)?);
-    Ok(true)
-}
-
-fn merge_turn(into: &mut Map<String, Value>, mut next: Map<String, Value>) {
-    let as_blocks = |content: Option<Value>| match content {
-        Some(Value::String(text)) => vec![json!({"type": "text", "text": text})],
-        Some(Value::Array(blocks)) => blocks,
-        _ => Vec::new(),
-    };
-    let mut blocks = as_blocks(into.remove("content"));
-    blocks.extend(as_blocks(next.remove("content")));
-    if into.get("role").and_then(Value::as_str) == Some("user") {
-        let is_result = |b: &Value| b.get("type").and_then(Value::as_str) == Some("tool_result");
-        let (mut results, rest): (Vec<_>, Vec<_>) = blocks.into_iter().partition(is_result);
-        results.extend(rest);
-        blocks = results;
-    }
-    into.insert("content".into(), Value::Array(blocks));
 }
 
 #[cfg(test)]

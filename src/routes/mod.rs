@@ -23,12 +23,6 @@ mod inference_profiles;
 mod mantle_body;
 mod messages;
 mod models;
-// `native::create` is 76 lines; the file is being changed on another branch, so it is split (and
-// this removed) after the merge.
-#[expect(
-    clippy::too_many_lines,
-    reason = "routes/native.rs is split after the merge of the branch that is changing it"
-)]
 mod native;
 mod passthrough_spend;
 mod reports;

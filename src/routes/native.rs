@@ -86,38 +86,60 @@ pub(super) async fn message(
     // Read once: what is removed up front, and what a refusal is judged against.
     let known = call.state.learned.get(model_id).await.unwrap_or_default();
     let sent = known_refusals_removed(&known, sent)?;
-    let pool = &call.state.pool;
-    let target = call.plan.target();
-    let deadline = call.deadline;
-    // Failover inside the deadline, learning outside it: at most two rounds over the pool.
     if stream {
-        let send = |b: Bytes| {
-            deadline.within(pool.call(&target, move |client, id| {
-                client.invoke_stream(id, b.clone())
-            }))
-        };
-        let (served, learned) = send_learning(call.state, model_id, &known, sent, send).await?;
-        let upstream = served.value;
-        let upstream_id = upstream.request_id.clone();
-        let timing = Timing {
-            ping: call.state.cfg.ping_interval,
-            deadline,
-        };
-        let response = stream::respond(upstream, NativeStream::new(ctx), timing, log).await?;
-        let mut response = with_upstream(response, &served.upstream);
-        response.extensions_mut().insert(RequestLog {
-            model: Some(call.model.client_model.clone()),
-            stream: true,
-            ..RequestLog::default()
-        });
-        return Ok(with_upstream_notes(response, upstream_id, &learned));
+        return send_stream(&call, &known, sent, ctx, log).await;
     }
+    send_json(&call, &known, sent, &ctx).await
+}
+
+/// InvokeModelWithResponseStream, relayed as SSE ([`NativeStream`]).
+async fn send_stream(
+    call: &NativeCall<'_>,
+    known: &Knowledge,
+    sent: Sent,
+    ctx: NativeContext,
+    log: StreamLog,
+) -> Result<Response, ApiError> {
+    let (pool, target, deadline) = (&call.state.pool, call.plan.target(), call.deadline);
+    let model_id = &call.model.bedrock_model_id;
+    // Failover inside the deadline, learning outside it: at most two rounds over the pool.
+    let send = |b: Bytes| {
+        deadline.within(pool.call(&target, move |client, id| {
+            client.invoke_stream(id, b.clone())
+        }))
+    };
+    let (served, learned) = send_learning(call.state, model_id, known, sent, send).await?;
+    let upstream = served.value;
+    let upstream_id = upstream.request_id.clone();
+    let timing = Timing {
+        ping: call.state.cfg.ping_interval,
+        deadline,
+    };
+    let response = stream::respond(upstream, NativeStream::new(ctx), timing, log).await?;
+    let mut response = with_upstream(response, &served.upstream);
+    response.extensions_mut().insert(RequestLog {
+        model: Some(call.model.client_model.clone()),
+        stream: true,
+        ..RequestLog::default()
+    });
+    Ok(with_upstream_notes(response, upstream_id, &learned))
+}
+
+/// InvokeModel, its answer relayed with the client's model name and the cost.
+async fn send_json(
+    call: &NativeCall<'_>,
+    known: &Knowledge,
+    sent: Sent,
+    ctx: &NativeContext,
+) -> Result<Response, ApiError> {
+    let (pool, target, deadline) = (&call.state.pool, call.plan.target(), call.deadline);
+    let model_id = &call.model.bedrock_model_id;
     let send = |b: Bytes| {
         deadline.within(pool.call(&target, move |client, id| client.invoke(id, b.clone())))
     };
-    let (served, learned) = send_learning(call.state, model_id, &known, sent, send).await?;
+    let (served, learned) = send_learning(call.state, model_id, known, sent, send).await?;
     let answer = served.value;
-    let relayed = relay_message(&answer.body, &ctx)?;
+    let relayed = relay_message(&answer.body, ctx)?;
     let mut response = Response::new(Body::from(relayed.bytes));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
