@@ -276,12 +276,13 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
 
 # Figures measured apart from bench/run (each by its own script, which says how), kept as Markdown
 # under bench/sections/ so that a bench/run does not drop them; copied in this order.
-KEPT_SECTIONS = ("ledger.md", "failover.md")
+KEPT_SECTIONS = ("native.md", "ledger.md", "failover.md")
 
 
 def kept_sections() -> list[str]:
-    """The sections measured apart: the spend ledger (bench/ledger.py, release build, moto's
-    DynamoDB) and failover under throttling (bench/failover_load.py)."""
+    """The sections measured apart: the native path's 1 MB / 30 MB figures (bench/focus.py,
+    bench/native_cost.rs), the spend ledger (bench/ledger.py, release build, moto's DynamoDB) and
+    failover under throttling (bench/failover_load.py)."""
     out: list[str] = []
     here = os.path.dirname(os.path.abspath(__file__))
     for name in KEPT_SECTIONS:
