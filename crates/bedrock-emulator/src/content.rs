@@ -10,7 +10,7 @@ use super::model_id::Model;
 use super::params;
 use super::validate::anthropic_index;
 use super::wire::{
-    CachePointBlock, ContentBlock, ConverseRequest, DocumentBlock, DocumentSource, ImageBlock,
+    CachePointBlock, ContentBlock, ConverseBody, DocumentBlock, DocumentSource, ImageBlock,
     ImageSource, ReasoningContent, SystemBlock, Tool, ToolResultContent,
 };
 
@@ -22,7 +22,7 @@ const NO_CACHING: &str = "You invoked an unsupported model or your request did n
 const MAX_CACHE_POINTS: usize = 4;
 
 /// Coral-style checks of the modeled members inside `messages`.
-pub(crate) fn check_message_shapes(req: &ConverseRequest) -> Result<(), BedrockError> {
+pub(crate) fn check_message_shapes(req: &ConverseBody) -> Result<(), BedrockError> {
     for (i, message) in req.messages.iter().enumerate() {
         let at = format!("messages.{}.member", i + 1);
         params::one_of(
@@ -77,7 +77,7 @@ fn document_shape(doc: &DocumentBlock, at: &str) -> Result<(), BedrockError> {
     params::length(&doc.name, &format!("{at}.name"), 1, 200)
 }
 
-pub(crate) fn check_blocks(req: &ConverseRequest, model: &Model) -> Result<(), BedrockError> {
+pub(crate) fn check_blocks(req: &ConverseBody, model: &Model) -> Result<(), BedrockError> {
     for (i, block) in req.system.iter().enumerate() {
         if matches!(block, SystemBlock::Text(t) if t.trim().is_empty()) {
             return Err(BedrockError::validation(format!(
@@ -194,7 +194,7 @@ fn document(doc: &DocumentBlock, at: &str, seen: &mut HashSet<String>) -> Result
     Ok(())
 }
 
-pub(crate) fn check_cache_points(req: &ConverseRequest, model: &Model) -> Result<(), BedrockError> {
+pub(crate) fn check_cache_points(req: &ConverseBody, model: &Model) -> Result<(), BedrockError> {
     let mut points: Vec<&CachePointBlock> = Vec::new();
     for block in &req.system {
         if let SystemBlock::CachePoint(c) = block {

@@ -18,12 +18,12 @@ use super::error::BedrockError;
 use super::model_id::Model;
 use super::native::{self, Voice};
 use super::rules;
-use super::wire::{ConverseRequest, ToolChoice};
+use super::wire::{ConverseBody, ToolChoice};
 
 /// Runs the model's rules on a Claude request; returns whether thinking is on.
 /// `fields` is `additionalModelRequestFields` as an object.
 pub(crate) fn check(
-    req: &ConverseRequest,
+    req: &ConverseBody,
     model: &Model,
     fields: &Map<String, Value>,
 ) -> Result<bool, BedrockError> {
@@ -45,7 +45,7 @@ pub(crate) fn check(
 }
 
 /// The Anthropic fields the rules read, as Bedrock forwards them.
-fn anthropic_fields(req: &ConverseRequest, fields: &Map<String, Value>) -> Map<String, Value> {
+fn anthropic_fields(req: &ConverseBody, fields: &Map<String, Value>) -> Map<String, Value> {
     let mut map = Map::new();
     for key in ["thinking", "top_k"] {
         if let Some(v) = fields.get(key) {
@@ -86,7 +86,7 @@ mod tests {
     fn run(model: &str, body: &Value) -> Result<Checked, BedrockError> {
         let catalog = Catalog::embedded().expect("catalog");
         let model = model_id::for_inference(&catalog, model).expect("model");
-        let req: ConverseRequest = wire::parse(body).expect("parses");
+        let req: ConverseBody = wire::parse(body).expect("parses");
         validate::check(&req, &model, false)
     }
 
@@ -124,7 +124,7 @@ mod tests {
                            "toolChoice": {"tool": {"name": "get"}}},
             "additionalModelRequestFields": {"top_k": 5, "thinking": {"type": "adaptive"},
                                              "anthropic_beta": ["x"]}}));
-        let req: ConverseRequest = wire::parse(&body).expect("parses");
+        let req: ConverseBody = wire::parse(&body).expect("parses");
         let extra = body["additionalModelRequestFields"]
             .as_object()
             .expect("map");

@@ -20,7 +20,7 @@ use super::plan::{self, Call};
 use super::stream::{self, Pacing};
 use super::tokens::Prompt;
 use super::validate::{self, Checked};
-use super::wire::{self, ConverseRequest, CountTokensInput, CountTokensRequest};
+use super::wire::{self, ConverseBody, CountTokensInput, CountTokensRequest};
 use super::{Emulator, Operation};
 
 const TOO_LONG: &str = "Input is too long for requested model.";
@@ -111,7 +111,7 @@ type Counted = (Result<u64, BedrockError>, std::time::Duration);
 
 /// A call that passed every check.
 struct Accepted {
-    req: ConverseRequest,
+    req: ConverseBody,
     model: Model,
     checked: Checked,
     prompt: Prompt,
@@ -132,7 +132,7 @@ fn accept(
 ) -> Result<Accepted, BedrockError> {
     let body = received(emulator, operation, model_id, headers, raw)?;
     let model = emulator.model_for(model_id)?;
-    let req: ConverseRequest = wire::parse(&body)?;
+    let req: ConverseBody = wire::parse(&body)?;
     let checked = validate::check(&req, &model, operation == Operation::ConverseStream)?;
     let prompt = Prompt::of(&body, &model.base_id);
     if prompt.total > checked.context_window {
@@ -157,7 +157,7 @@ fn count(
     let request: CountTokensRequest = wire::parse(&body)?;
     match request.input {
         CountTokensInput::Converse(converse) => {
-            let req = ConverseRequest::from(converse);
+            let req = ConverseBody::from(converse);
             validate::check(&req, &model, false)?;
             let (error, silence) = plan::count_tokens_directives(&plan::last_user_text(&req));
             let converse_body = body.pointer("/input/converse").unwrap_or(&Value::Null);

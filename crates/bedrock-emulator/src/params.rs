@@ -9,16 +9,14 @@ use serde_json::Value;
 use super::error::BedrockError;
 use super::model_id::Model;
 use super::validate::Checked;
-use super::wire::{
-    CachePointBlock, ConverseRequest, InferenceConfig, Tool, ToolChoice, ToolConfig,
-};
+use super::wire::{CachePointBlock, ConverseBody, InferenceConfig, Tool, ToolChoice, ToolConfig};
 
 /// Claude-only members Bedrock forwards into the native body; other models reject them.
 const CLAUDE_ONLY_FIELDS: [&str; 3] = ["thinking", "top_k", "anthropic_beta"];
 const CONTEXT_1M_BETA: &str = "context-1m-2025-08-07";
 
 pub(crate) fn check_tools_supported(
-    req: &ConverseRequest,
+    req: &ConverseBody,
     model: &Model,
     streaming: bool,
 ) -> Result<(), BedrockError> {
@@ -32,7 +30,7 @@ pub(crate) fn check_tools_supported(
 }
 
 /// Coral-style constraints on the top-level members.
-pub(crate) fn check_shapes(req: &ConverseRequest) -> Result<(), BedrockError> {
+pub(crate) fn check_shapes(req: &ConverseBody) -> Result<(), BedrockError> {
     if let Some(config) = &req.inference_config {
         check_inference_config(config)?;
     }
@@ -140,7 +138,7 @@ fn check_response_field_paths(paths: &[String]) -> Result<(), BedrockError> {
     Ok(())
 }
 
-fn check_request_metadata(req: &ConverseRequest) -> Result<(), BedrockError> {
+fn check_request_metadata(req: &ConverseBody) -> Result<(), BedrockError> {
     let Some(metadata) = &req.request_metadata else {
         return Ok(());
     };
@@ -249,10 +247,7 @@ pub(crate) fn cache_point_shape(c: &CachePointBlock, path: &str) -> Result<(), B
 }
 
 /// Inference parameters and `additionalModelRequestFields`, the model-specific rules.
-pub(crate) fn check_parameters(
-    req: &ConverseRequest,
-    model: &Model,
-) -> Result<Checked, BedrockError> {
+pub(crate) fn check_parameters(req: &ConverseBody, model: &Model) -> Result<Checked, BedrockError> {
     if let Some(config) = &req.tool_config {
         let mut names = HashSet::new();
         let specs = config.tools.iter().filter_map(|t| match t {

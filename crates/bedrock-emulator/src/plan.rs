@@ -8,7 +8,7 @@ use super::model_id::Model;
 use super::output::Block;
 use super::output::{apply_limits, long_text, reasoning, redacted_data, tool_use_id};
 use super::script::{directives, Directive, Script, ScriptBlock, UsageOverride};
-use super::wire::{ContentBlock, ConverseRequest, Tool, ToolResultContent};
+use super::wire::{ContentBlock, ConverseBody, Tool, ToolResultContent};
 
 const DEFAULT_TEXT: &str = "Hello from the Bedrock emulator.";
 const THINKING_TEXT: &str = "Let me think about how to answer this request step by step.";
@@ -54,7 +54,7 @@ pub(crate) struct Call<'a> {
 
 impl<'a> Call<'a> {
     /// The facts of a Converse-shaped request.
-    pub(crate) fn converse(req: &ConverseRequest, model: &'a Model, thinking: bool) -> Self {
+    pub(crate) fn converse(req: &ConverseBody, model: &'a Model, thinking: bool) -> Self {
         let config = req.inference_config.as_ref();
         Self {
             model,
@@ -220,7 +220,7 @@ pub(crate) fn count_tokens_directives(last_user_text: &str) -> (Option<BedrockEr
     outcome
 }
 
-pub(crate) fn last_user_text(req: &ConverseRequest) -> String {
+pub(crate) fn last_user_text(req: &ConverseBody) -> String {
     let Some(message) = req.messages.iter().rfind(|m| m.role == "user") else {
         return String::new();
     };
@@ -262,7 +262,7 @@ fn default_blocks(tool_results: &[String]) -> Vec<Block> {
     vec![Block::Text(format!("Tool result: {shown}"))]
 }
 
-fn tool_results(req: &ConverseRequest) -> Vec<String> {
+fn tool_results(req: &ConverseBody) -> Vec<String> {
     req.messages
         .iter()
         .rfind(|m| m.role == "user")
@@ -278,7 +278,7 @@ fn tool_results(req: &ConverseRequest) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn tool_names(req: &ConverseRequest) -> Vec<String> {
+fn tool_names(req: &ConverseBody) -> Vec<String> {
     req.tool_config
         .iter()
         .flat_map(|c| &c.tools)
@@ -301,7 +301,7 @@ mod tests {
         let model =
             model_id::for_inference(&catalog, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
                 .expect("model");
-        let req: ConverseRequest = wire::parse(body).expect("parses");
+        let req: ConverseBody = wire::parse(body).expect("parses");
         plan(None, &Call::converse(&req, &model, thinking))
     }
 
@@ -344,14 +344,14 @@ mod tests {
 
     #[test]
     fn count_tokens_takes_only_the_error_and_silence_directives() {
-        let req: ConverseRequest = wire::parse(&user(
+        let req: ConverseBody = wire::parse(&user(
             "[[emu:text hi]] [[emu:error ThrottlingException]] [[emu:silence 40]]",
         ))
         .expect("parses");
         let (error, silence) = count_tokens_directives(&last_user_text(&req));
         assert_eq!(error.map(|e| e.status.as_u16()), Some(429));
         assert_eq!(silence, Duration::from_millis(40));
-        let plain: ConverseRequest = wire::parse(&user("[[emu:text hi]]")).expect("parses");
+        let plain: ConverseBody = wire::parse(&user("[[emu:text hi]]")).expect("parses");
         assert!(count_tokens_directives(&last_user_text(&plain)).0.is_none());
     }
 

@@ -12,7 +12,7 @@ use super::content;
 use super::error::BedrockError;
 use super::model_id::Model;
 use super::params;
-use super::wire::{ContentBlock, ConverseRequest};
+use super::wire::{ContentBlock, ConverseBody};
 
 const START_WITH_USER: &str = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
 const ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
@@ -32,7 +32,7 @@ pub(crate) struct Checked {
 /// # Errors
 /// The first rule the request breaks, as Bedrock would answer it.
 pub(crate) fn check(
-    req: &ConverseRequest,
+    req: &ConverseBody,
     model: &Model,
     streaming: bool,
 ) -> Result<Checked, BedrockError> {
@@ -50,7 +50,7 @@ pub(crate) fn check(
     Ok(checked)
 }
 
-fn check_conversation(req: &ConverseRequest, model: &Model) -> Result<(), BedrockError> {
+fn check_conversation(req: &ConverseBody, model: &Model) -> Result<(), BedrockError> {
     if req.messages.is_empty() {
         return Err(BedrockError::validation(START_WITH_USER));
     }
@@ -80,7 +80,7 @@ fn check_conversation(req: &ConverseRequest, model: &Model) -> Result<(), Bedroc
     Ok(())
 }
 
-fn check_tool_pairing(req: &ConverseRequest, model: &Model) -> Result<(), BedrockError> {
+fn check_tool_pairing(req: &ConverseBody, model: &Model) -> Result<(), BedrockError> {
     let uses = |i: usize| -> Vec<&str> {
         req.messages.get(i).map_or_else(Vec::new, |m| {
             m.content
@@ -144,7 +144,7 @@ fn check_tool_pairing(req: &ConverseRequest, model: &Model) -> Result<(), Bedroc
 }
 
 /// With thinking on, the last assistant turn that calls tools must open with its reasoning.
-fn check_final_assistant_turn(req: &ConverseRequest) -> Result<(), BedrockError> {
+fn check_final_assistant_turn(req: &ConverseBody) -> Result<(), BedrockError> {
     let Some((i, message)) = req
         .messages
         .iter()
@@ -210,7 +210,7 @@ mod tests {
     fn run(model: &str, body: &Value) -> Result<Checked, BedrockError> {
         let catalog = Catalog::embedded().expect("catalog");
         let model = model_id::for_inference(&catalog, model).expect("model");
-        let req: ConverseRequest = wire::parse(body).expect("parses");
+        let req: ConverseBody = wire::parse(body).expect("parses");
         check(&req, &model, false)
     }
 

@@ -20,7 +20,7 @@ use super::error::BedrockError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct ConverseRequest {
+pub(crate) struct ConverseBody {
     #[serde(default)]
     pub(crate) messages: Vec<Message>,
     #[serde(default)]
@@ -302,7 +302,7 @@ pub(crate) struct InvokeModelTokensRequest {
     pub(crate) body: String,
 }
 
-impl From<ConverseTokensRequest> for ConverseRequest {
+impl From<ConverseTokensRequest> for ConverseBody {
     fn from(r: ConverseTokensRequest) -> Self {
         Self {
             messages: r.messages,
@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn unions_need_exactly_one_known_key() {
-        let ok: Result<ConverseRequest, _> =
+        let ok: Result<ConverseBody, _> =
             parse(&json!({"messages":[{"role":"user","content":[{"text":"hi"}]}]}));
         assert!(ok.is_ok());
         for bad in [
@@ -345,7 +345,7 @@ mod tests {
             json!({"messages":[], "topK": 3}),
             json!({"messages":[], "toolConfig":{"tools":[], "toolChoice":{"auto":{"x":1}}}}),
         ] {
-            let err = parse::<ConverseRequest>(&bad).expect_err("must fail");
+            let err = parse::<ConverseBody>(&bad).expect_err("must fail");
             assert!(
                 err.message.starts_with("Malformed input request"),
                 "{}",

@@ -36,7 +36,7 @@ pub use ids::{base_model_id, looks_like_bedrock_id, InferenceProfile, PROFILE_PR
 pub use rules::Rules;
 pub use spec::{family_of, Capabilities, LongContextPrice, ModelPrice, ModelSpec, Price, FAMILIES};
 
-const EMBEDDED: &str = include_str!("models.json");
+const EMBEDDED: &str = include_str!("../models.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -371,5 +371,5 @@ fn profile_id(
 }
 
 #[cfg(test)]
-#[path = "models/tests.rs"]
+#[path = "tests.rs"]
 mod tests;
