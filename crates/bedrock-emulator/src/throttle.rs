@@ -152,9 +152,10 @@ impl Switch {
 
     fn set(&self, throttle: Throttle) -> anyhow::Result<()> {
         let millionths = throttle.millionths()?;
+        // A time past what `Instant` can hold means the switch never ends (no panic).
         let until = throttle
             .for_ms
-            .map(|ms| Instant::now() + Duration::from_millis(ms));
+            .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
         *self.lock() = SwitchState {
             setting: Some(throttle),
             millionths,
@@ -332,6 +333,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(40));
         assert!(switch.next().is_none());
         assert_eq!(switch.status().fraction, 0.0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_recovery_time_too_far_to_hold_means_never_and_does_not_panic() -> anyhow::Result<()> {
+        let switch = Switch::default();
+        switch.set(Throttle {
+            for_ms: Some(u64::MAX),
+            ..throttle(1.0)
+        })?;
+        assert!(switch.next().is_some());
+        assert!(switch.next().is_some());
         Ok(())
     }
 

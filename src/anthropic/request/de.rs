@@ -5,14 +5,18 @@
 //! else) the object must be buffered before the variant is known, and serde loses the field path
 //! inside a buffer. So a buffered sub-object is parsed with its own path tracker, and its error
 //! message carries that inner path between `NESTED` markers; [`describe`] joins the outer and inner
-//! paths into one. Both ways give the same value and name the same path.
+//! paths into one. Both ways give the same value and name the same path, and both refuse a key
+//! that appears twice in one object.
 //!
 //! Pure: no I/O, and nothing here logs.
 
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess,
+    Visitor,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -117,7 +121,6 @@ impl<'de, A: MapAccess<'de>> Tagged<A> {
                 let rest = Map::<String, Value>::deserialize(MapAccessDeserializer::new(rest))?;
                 let mut map = Map::with_capacity(rest.len() + 1);
                 map.insert("type".to_owned(), Value::String(kind));
-                // A second `type` would have replaced the first in a buffered map.
                 map.extend(rest);
                 Ok(Value::Object(map))
             }
@@ -131,6 +134,46 @@ impl<'de, A: MapAccess<'de>> Tagged<A> {
             de::IgnoredAny::deserialize(MapAccessDeserializer::new(rest))?;
         }
         Ok(())
+    }
+}
+
+/// The rest of an object whose `type` came first, refusing a key it has already seen (`type`
+/// included), as the buffered path does.
+struct Unique<A> {
+    inner: A,
+    seen: Vec<String>,
+}
+
+fn duplicate_key<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!("duplicate field `{}`", truncate(key, 64)))
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Unique<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.inner.next_key::<String>()? else {
+            return Ok(None);
+        };
+        if self.seen.contains(&key) {
+            return Err(duplicate_key(&key));
+        }
+        let value = seed.deserialize(IntoDeserializer::<A::Error>::into_deserializer(
+            key.as_str(),
+        ))?;
+        self.seen.push(key);
+        Ok(Some(value))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
     }
 }
 
@@ -150,6 +193,8 @@ impl<'de, T: FromTagged> Visitor<'de> for TaggedVisitor<T> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        // Either way a key may appear once: a second `type` could otherwise name another variant
+        // than the one read, and Bedrock, which is sent the client's bytes, may read the last.
         let Some(first) = map.next_key::<String>()? else {
             return Err(de::Error::missing_field("type"));
         };
@@ -158,11 +203,18 @@ impl<'de, T: FromTagged> Visitor<'de> for TaggedVisitor<T> {
                 Value::String(kind) => kind,
                 _ => return Err(nested_error("type", "invalid type: expected a string")),
             };
-            return T::from_tagged(Tagged::Streaming { kind, rest: map });
+            let rest = Unique {
+                inner: map,
+                seen: vec![first],
+            };
+            return T::from_tagged(Tagged::Streaming { kind, rest });
         }
         let mut buffered = Map::new();
         buffered.insert(first, map.next_value()?);
         while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            if buffered.contains_key(&key) {
+                return Err(duplicate_key(&key));
+            }
             buffered.insert(key, value);
         }
         let kind = match buffered.get("type") {

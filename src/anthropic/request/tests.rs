@@ -320,3 +320,24 @@ fn a_bad_field_is_named_by_the_same_path_whether_type_comes_first_or_last() {
         );
     }
 }
+
+#[test]
+fn a_key_repeated_in_a_block_is_refused_whether_type_comes_first_or_not() {
+    for (blocks, key) in [
+        (r#"[{"type":"text","text":"x","type":"image"}]"#, "type"),
+        (r#"[{"text":"x","type":"text","type":"image"}]"#, "type"),
+        (r#"[{"type":"text","text":"a","text":"b"}]"#, "text"),
+        (r#"[{"text":"a","text":"b","type":"text"}]"#, "text"),
+        (
+            r#"[{"type":"server_tool_use","id":"s","id":"t","name":"n"}]"#,
+            "id",
+        ),
+    ] {
+        let err = parse_messages_request(with_blocks(blocks).as_bytes()).expect_err(blocks);
+        assert!(
+            err.to_string()
+                .contains(&format!("duplicate field `{key}`")),
+            "{blocks}: {err}"
+        );
+    }
+}
