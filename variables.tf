@@ -170,7 +170,7 @@ variable "inference_profile" {
 # --- API keys ---------------------------------------------------------------------------------
 
 variable "bedrock_upstreams" {
-  description = "The upstream pool (CHATRIX_UPSTREAMS, docs/failover.md): Regions in order of preference, each called with the function's own role or, with role_arn, through that role (in this or another account; its trust policy must allow the function's role, docs/deployment.md). A throttled request moves to the next entry. Empty: one upstream, var.region. IAM follows the list: bedrock:InvokeModel* on the allowed models' profiles in the Regions without a role only, sts:AssumeRole on exactly the listed roles."
+  description = "The upstream pool (CHATRIX_UPSTREAMS, docs/failover.md): Regions in order of preference, each called with the function's own role or, with role_arn, through that role (in this or another account; its trust policy must allow the function's role, docs/deployment.md). A throttled request moves to the next entry. Empty: one upstream, var.region. IAM follows the list: bedrock:InvokeModel* on the allowed models' profiles in the Regions without a role only (the models themselves by id in any Region, as cross-Region profiles need), sts:AssumeRole on exactly the listed roles."
   type = list(object({
     region   = string
     role_arn = optional(string)
