@@ -96,14 +96,37 @@ impl Keys {
 
 impl KeyStore for Keys {
     async fn validate(&self, presented: &SecretString) -> Result<Option<AuthedKey>, ApiError> {
-        if let Some(who) = self.fixed.validate(presented).await? {
-            return Ok(Some(who));
-        }
-        match &self.secret {
-            Some(secret) => secret.validate(presented).await,
-            None => Ok(None),
+        let fixed = self.fixed.validate(presented).await?;
+        let Some(secret) = &self.secret else {
+            return Ok(fixed);
+        };
+        match fixed {
+            // An admin key from the environment must not also be a developer's key in the secret
+            // (each source is checked on its own at load, `check_roles_distinct`); only admin
+            // calls pay this second look-up.
+            Some(who) if who.admin => match secret.validate(presented).await {
+                Ok(Some(other)) if !other.admin => Err(role_clash(&who, &other)),
+                _ => Ok(Some(who)),
+            },
+            Some(who) => Ok(Some(who)),
+            None => secret.validate(presented).await,
         }
     }
+}
+
+/// The refusal for a key that is an admin key in one source and an API key in the other. Names
+/// only, never the key.
+fn role_clash(admin: &AuthedKey, api: &AuthedKey) -> ApiError {
+    tracing::error!(
+        admin_key = %admin.name,
+        api_key = %api.name,
+        "one key string is an admin key in the environment and an API key in the secret; refused"
+    );
+    ApiError::Permission(format!(
+        "this key is configured both as admin key `{}` and as API key `{}`; an administrator must \
+         give them different keys",
+        admin.name, api.name
+    ))
 }
 
 /// Makes sure some key can authenticate: the configured ones, or in emulator mode a fresh demo key

@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import anthropic
@@ -242,3 +244,32 @@ def test_a_malformed_secret_is_a_503_and_its_content_is_not_logged(emulator, mot
     record("malformed", f"| The secret is not the expected JSON | {err.value.status_code} "
                         f"| `{err.value.body['error']['type']}` | — "
                         "| the secret's content never appears in the logs |")
+
+
+def test_an_env_admin_key_that_is_also_a_secret_api_key_is_refused_not_promoted(emulator, moto, tmp_path):
+    # The same string as admin key `ops` (environment) and API key `alice` (secret): used by
+    # alice for a report, it must not read every key's spend.
+    shared = "sk-shared-0123456789"
+    arn = moto.create({"api_keys": {"alice": shared, "bob": "sk-bob-0123456789"}})
+    gw_env = dict(CHATRIX_ADMIN_KEYS=f"ops:{shared}")
+    with run_gateway(
+        emulator,
+        tmp_path,
+        CHATRIX_API_KEYS=None,
+        CHATRIX_API_KEY_SECRET_ID=arn,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER=moto.url,
+        **gw_env,
+    ) as gw:
+        request = urllib.request.Request(
+            f"{gw['url']}/v1/organizations/cost_report?starting_at=2026-01-01T00:00:00Z",
+            headers={"x-api-key": shared, "anthropic-version": "2023-06-01"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403
+        body = json.loads(refused.value.read())
+        assert body["error"]["type"] == "permission_error"
+        assert "`ops`" in body["error"]["message"] and "`alice`" in body["error"]["message"]
+        assert shared not in gw["log"].read_text()
+        # Keys held by one role only are unaffected.
+        assert ask(gw, "sk-bob-0123456789").content[0].text == "ok"
