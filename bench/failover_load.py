@@ -96,7 +96,8 @@ class Load:
         self.port = free_port()
         upstreams = ",".join(f"{r}=http://127.0.0.1:{p}" for r, p in zip(REGIONS, self.emu_ports))
         self.log_path = os.path.join(workdir, "chatrix.log")
-        env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1", CHATRIX_BEDROCK="aws",
+        # A clean environment: a runner's own AWS session token must not travel to the emulators.
+        env = dict(PATH=os.environ.get("PATH", ""), PORT=str(self.port), HOST="127.0.0.1", CHATRIX_BEDROCK="aws",
                    CHATRIX_UPSTREAMS=upstreams, CHATRIX_COOLDOWN_SECS=str(a.cooldown),
                    AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="AKIDFAILOVER",
                    AWS_SECRET_ACCESS_KEY="failover", AWS_EC2_METADATA_DISABLED="true",
