@@ -138,27 +138,43 @@ impl ApiError {
         self.to_string()
     }
 
-    /// The `error` event / body payload, without the request id.
-    pub fn body(&self) -> serde_json::Value {
-        envelope(self.kind(), &self.client_message(), None)
+    /// Anthropic's `error` object for this failure.
+    pub fn object(&self) -> ErrorObject {
+        ErrorObject {
+            kind: self.kind(),
+            message: self.client_message(),
+        }
     }
+
+    /// The envelope without the request id.
+    pub fn body(&self) -> serde_json::Value {
+        envelope(&self.object(), None)
+    }
+}
+
+/// Anthropic's `error` object, `{"type", "message"}`: inside the HTTP envelope ([`envelope`]) and
+/// inside an SSE `error` event (`anthropic::events::StreamEvent::Error`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorObject {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub message: String,
 }
 
 /// Carried in response extensions so the logging middleware can report the cause once.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
-    pub kind: &'static str,
-    pub server_fault: bool,
     /// What the client is told.
-    pub message: String,
+    pub error: ErrorObject,
+    pub server_fault: bool,
     /// What the log gets (for internal errors, the full cause chain; never request content).
     pub detail: String,
 }
 
 /// The Anthropic error envelope, `{"type":"error","error":{"type","message"},"request_id"}`: the
 /// one place it is rendered. `request_id` is added by the request-log layer, which knows it.
-pub fn envelope(kind: &str, message: &str, request_id: Option<&str>) -> serde_json::Value {
-    let mut body = json!({"type": "error", "error": {"type": kind, "message": message}});
+pub fn envelope(error: &ErrorObject, request_id: Option<&str>) -> serde_json::Value {
+    let mut body = json!({"type": "error", "error": error});
     if let Some(id) = request_id {
         body["request_id"] = json!(id);
     }
@@ -186,9 +202,8 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         response.extensions_mut().insert(ErrorReport {
-            kind: self.kind(),
+            error: self.object(),
             server_fault: self.is_server_fault(),
-            message: self.client_message(),
             detail,
         });
         response
@@ -287,7 +302,7 @@ mod tests {
         let response = ApiError::invalid(message).into_response();
         let report = response.extensions().get::<ErrorReport>().expect("report");
         assert_eq!(
-            report.message, message,
+            report.error.message, message,
             "the client still sees the full message"
         );
         assert!(

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::response::{new_message_id, CacheCreation, MessagesResponse, ResponseBlock, Usage};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorObject};
 use crate::pricing::Cost;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,14 +123,6 @@ impl DeltaUsage {
     }
 }
 
-/// An `error` event's `error`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorObject {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub message: String,
-}
-
 impl StreamEvent {
     /// A `message_start` with a fresh id: an empty assistant message of `model`.
     pub fn message_start(model: String, usage: StartUsage) -> Self {
@@ -151,10 +143,7 @@ impl StreamEvent {
     /// The `error` event for a failure after the 200 has gone out.
     pub fn error(error: &ApiError) -> Self {
         Self::Error {
-            error: ErrorObject {
-                kind: error.kind(),
-                message: error.client_message(),
-            },
+            error: error.object(),
         }
     }
 

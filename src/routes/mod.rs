@@ -263,7 +263,7 @@ async fn request_log(mut request: Request, next: Next) -> Response {
         .unwrap_or_default();
     if let Some(report) = response.extensions().get::<ErrorReport>().cloned() {
         response = with_request_id(response, &report, &request_id);
-        let fields = (report.kind, report.detail.as_str());
+        let fields = (report.error.kind, report.detail.as_str());
         if report.server_fault {
             tracing::error!(request_id, %method, path, status, latency_ms, model = log.model, key = key.as_deref(), error_type = fields.0, error = fields.1, "request failed");
         } else {
@@ -316,7 +316,7 @@ pub(crate) fn record_route(model: &str, upstream: &'static str) {
 /// Re-renders an error body with the `request_id` field Anthropic's envelope carries.
 fn with_request_id(response: Response, report: &ErrorReport, request_id: &str) -> Response {
     let (mut parts, _) = response.into_parts();
-    let body = crate::error::envelope(report.kind, &report.message, Some(request_id));
+    let body = crate::error::envelope(&report.error, Some(request_id));
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     let mut fresh = (parts.status, Json(body)).into_response();
     for (name, value) in &parts.headers {
