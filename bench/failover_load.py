@@ -37,6 +37,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workload  # noqa: E402
+from figures import pct  # noqa: E402
 from probes import post_bytes  # noqa: E402
 from procs import Proc, free_port, wait_http  # noqa: E402
 
@@ -180,11 +181,9 @@ class Load:
             emu.stop()
 
 
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)
+def percentile(values: list[float], q: float) -> float | None:
+    """`figures.pct` (nearest rank) to 0.1 ms; `None` for no samples (a JSON null in the report)."""
+    return round(pct(values, q), 1) if values else None
 
 
 def switches(samples: list[dict], window: float) -> dict:
@@ -223,8 +222,8 @@ def figures(load: Load, took: float, window: float) -> dict:
              for k in ("cache_read_input_tokens", "cache_creation_input_tokens")}
 
     def latency(group: list[dict]) -> dict:
-        return {"n": len(group), "p50": percentile([s["head_ms"] for s in group], 0.5),
-                "p99": percentile([s["head_ms"] for s in group], 0.99)}
+        return {"n": len(group), "p50": percentile([s["head_ms"] for s in group], 50),
+                "p99": percentile([s["head_ms"] for s in group], 99)}
 
     return {
         "seconds": round(took, 1), "sessions_concurrent": load.a.sessions,
@@ -238,7 +237,7 @@ def figures(load: Load, took: float, window: float) -> dict:
         "head_ms": {"failed_over": latency(moved), "direct": latency(direct),
                     "failed_over_stream": latency([s for s in moved if s["stream"]]),
                     "direct_stream": latency([s for s in direct if s["stream"]])},
-        "throttled_attempt_ms": {"p50": percentile(failed_ms, 0.5), "p99": percentile(failed_ms, 0.99)},
+        "throttled_attempt_ms": {"p50": percentile(failed_ms, 50), "p99": percentile(failed_ms, 99)},
         "switches": switches(load.samples, window), "cooldown_secs": window,
         "cooldown_periods": round(took / window, 1),
         "cache_tokens": cache,

@@ -24,6 +24,7 @@ import urllib.request
 import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from figures import pct  # noqa: E402
 from procs import Proc, free_port, wait_http  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,10 +40,6 @@ KEYS = {"api_keys": {"plain": "sk-bench-plain", "limited": {
     "key": "sk-bench-limited", "rpm": 1_000_000, "tpm": 1_000_000_000,
     "budget_usd": {"day": 1000, "month": 10000}}}}
 WARMUP = 30
-
-
-def percentile(sorted_values: list, p: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
 
 
 def measure(env: dict, key: str, n: int, work: str, label: str, moto: Proc) -> dict:
@@ -70,7 +67,7 @@ def measure(env: dict, key: str, n: int, work: str, label: str, moto: Proc) -> d
         moto_cpu = Proc.cpu_seconds(moto.pids()) - moto_before
     finally:
         gw.stop()
-    return {"requests": n, "p50_ms": statistics.median(times) * 1e3, "p99_ms": percentile(times, 0.99) * 1e3,
+    return {"requests": n, "p50_ms": statistics.median(times) * 1e3, "p99_ms": pct(times, 99) * 1e3,
             "cpu_us_per_request": cpu / n * 1e6, "moto_cpu_us_per_request": moto_cpu / n * 1e6}
 
 
@@ -92,7 +89,7 @@ def moto_update_item(db, moto: Proc, n: int) -> dict:
     before = Proc.cpu_seconds(moto.pids())
     times = sorted(one(i) for i in range(n))
     cpu = Proc.cpu_seconds(moto.pids()) - before
-    return {"calls": n, "p50_ms": statistics.median(times) * 1e3, "p99_ms": percentile(times, 0.99) * 1e3,
+    return {"calls": n, "p50_ms": statistics.median(times) * 1e3, "p99_ms": pct(times, 99) * 1e3,
             "moto_cpu_us_per_call": cpu / n * 1e6}
 
 
