@@ -114,14 +114,7 @@ async fn a_throttled_primary_is_served_by_the_secondary_with_no_client_visible_e
 async fn a_throttled_primary_is_served_by_the_secondary_when_streaming_too() {
     let (app, emus) = spawn_pool(2, &[]).await;
     emus[0].push_script(failing("ServiceUnavailableException", 1, None, None));
-    let resp = app
-        .http
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", KEY)
-        .json(&body(true))
-        .send()
-        .await
-        .expect("sent");
+    let resp = app.send_messages(&body(true)).await;
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["x-chatrix-upstream"], "us-west-2/global");
     let text = resp.text().await.expect("stream body");
@@ -146,14 +139,7 @@ async fn a_stream_that_failed_after_its_first_delta_is_not_retried() {
     script.stream_error_after = Some(1);
     script.content = vec![bedrock_emulator::ScriptBlock::Text("one two three".into())];
     emus[0].push_script(script);
-    let resp = app
-        .http
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", KEY)
-        .json(&body(true))
-        .send()
-        .await
-        .expect("sent");
+    let resp = app.send_messages(&body(true)).await;
     let text = resp.text().await.expect("stream body");
     assert!(text.contains("content_block_delta"), "{text}");
     assert!(text.contains("event: error"), "{text}");

@@ -104,6 +104,18 @@ impl TestApp {
         self.post("/v1/messages", body, &[("x-api-key", KEY)]).await
     }
 
+    /// Posts `body` to `/v1/messages` with the test key and hands back the response unread, so a
+    /// stream can be read as it arrives.
+    pub(crate) async fn send_messages(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/messages", self.url))
+            .header("x-api-key", KEY)
+            .json(body)
+            .send()
+            .await
+            .expect("sent")
+    }
+
     pub(crate) async fn post(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
         let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
         for (k, v) in headers {

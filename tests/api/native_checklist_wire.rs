@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::helpers::{assert_error, spawn_app_routed, TestApp, KEY};
+use crate::helpers::{assert_error, spawn_app_routed, TestApp};
 use crate::streaming::read_events;
 
 /// The native path pinned, and no `ListInferenceProfiles` call to the stand-in.
@@ -87,14 +87,7 @@ pub(crate) fn ask(stream: bool) -> Value {
 }
 
 async fn stream_text(app: &TestApp) -> (u16, String) {
-    let r = app
-        .http
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", KEY)
-        .json(&ask(true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages(&ask(true)).await;
     let status = r.status().as_u16();
     (status, r.text().await.expect("body"))
 }
@@ -212,14 +205,7 @@ async fn a_stream_that_ends_without_message_stop_ends_with_an_error_event() {
         .map(|e| chunk(e))
         .collect();
     let app = app_over(INVOKE, frames).await;
-    let r = app
-        .http
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", KEY)
-        .json(&ask(true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages(&ask(true)).await;
     assert_eq!(r.status(), 200);
     let events = read_events(r, std::time::Instant::now()).await;
     let last = events.last().expect("events");
@@ -248,14 +234,7 @@ async fn final_usage(start_usage: &Value, metrics: &Value) -> (Value, Value) {
     .map(|e| chunk(e))
     .collect();
     let app = app_over(INVOKE, frames).await;
-    let r = app
-        .http
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", KEY)
-        .json(&ask(true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages(&ask(true)).await;
     let events = read_events(r, std::time::Instant::now()).await;
     let delta = crate::streaming::message_delta(&events).data["usage"].clone();
     let last = events.last().expect("events").data.clone();

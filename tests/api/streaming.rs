@@ -367,14 +367,7 @@ async fn a_slow_drip_is_relayed_event_by_event() {
 /// Starts a stream, reads until the first text delta, drops the connection, and returns how long
 /// the emulator's response stayed open afterwards.
 async fn cancel_after_first_delta(app: &TestApp, prompt: &str) -> Duration {
-    let resp = app
-        .http
-        .post(format!("{}/v1/messages", app.url))
-        .header("x-api-key", KEY)
-        .json(&request(prompt))
-        .send()
-        .await
-        .expect("sent");
+    let resp = app.send_messages(&request(prompt)).await;
     let mut chunks = resp.bytes_stream();
     let mut seen = String::new();
     while !seen.contains("content_block_delta") {
