@@ -88,8 +88,15 @@ fn check_system(system: Option<&Value>, voice: Voice) -> Result<(), BedrockError
 const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 const DOCUMENT_TYPES: [&str; 2] = ["application/pdf", "text/plain"];
 
-/// A `base64` source must hold decodable, non-empty data of a media type the block takes. Bedrock
-/// has no `url` sources (the gateway downloads them).
+/// Source types per block type, as Anthropic's validation lists them. An unknown tag is refused in
+/// the wording of its tagged unions ("Input tag 'x' found using 'type' does not match any of the
+/// expected tags: …", as reported in AstrBotDevs/AstrBot#4444 for block types).
+const IMAGE_SOURCES: [&str; 3] = ["base64", "url", "file"];
+const DOCUMENT_SOURCES: [&str; 5] = ["base64", "url", "text", "content", "file"];
+
+/// A source's `type` must be one the block takes, and a `base64` source must hold decodable,
+/// non-empty data of a media type the block takes. Bedrock has no `url` sources (the gateway
+/// downloads them).
 fn check_source(
     at: &str,
     block_type: &str,
@@ -103,6 +110,19 @@ fn check_source(
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    let kinds: &[&str] = if block_type == "image" {
+        &IMAGE_SOURCES
+    } else {
+        &DOCUMENT_SOURCES
+    };
+    if !kinds.contains(&kind) {
+        let names: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+        return Err(voice.model(format!(
+            "{at}.{block_type}.source: Input tag '{kind}' found using 'type' does not match any \
+             of the expected tags: {}",
+            names.join(", ")
+        )));
+    }
     if kind != "base64" {
         // `text`, `content` and `file` sources carry no bytes to check.
         return match kind {

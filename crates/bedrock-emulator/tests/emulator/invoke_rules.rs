@@ -319,3 +319,35 @@ async fn cache_control_takes_no_scope_and_a_ttl_only_from_4_5_on() {
     let answer = invoke(&t, SONNET_45, &ttl).await;
     assert!(answer.is_ok(), "4.5 takes a ttl: {answer:?}");
 }
+
+#[tokio::test]
+async fn a_source_type_the_block_does_not_take_is_refused() {
+    let t = spawn().await;
+    let block = |kind: &str, source: Value| {
+        let content = json!([{"type": kind, "source": source}, {"type": "text", "text": "?"}]);
+        with(
+            body("hi"),
+            "messages",
+            json!([{"role": "user", "content": content}]),
+        )
+    };
+    let ftp = block("image", json!({"type": "ftp", "url": "ftp://x"}));
+    assert_eq!(
+        refused(&t, SONNET_45, &ftp).await,
+        format!("{MODEL_ERRORS}messages.0.content.0.image.source: Input tag 'ftp' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'")
+    );
+    let text_image = block(
+        "image",
+        json!({"type": "text", "data": "x", "media_type": "text/plain"}),
+    );
+    assert!(refused(&t, SONNET_45, &text_image)
+        .await
+        .contains("Input tag 'text'"));
+    let text_document = block(
+        "document",
+        json!({"type": "text", "data": "x", "media_type": "text/plain"}),
+    );
+    invoke(&t, SONNET_45, &text_document)
+        .await
+        .expect("a document takes a text source");
+}
