@@ -1,5 +1,7 @@
 //! Where the native path's CPU goes for one large body, step by step, in this process alone:
-//! the typed parse, the rule planning, the InvokeModel body, and SigV4's payload hash.
+//! the top-level split, the typed head, the outline of `messages`, the rule planning, the
+//! InvokeModel body, and SigV4's payload hash; and, for comparison, the whole-body typed parse the
+//! Converse path pays instead of the head and outline.
 //!
 //!     cargo run --release --example native-cost -- BODY.json [ROUNDS]
 //!
@@ -9,10 +11,10 @@
 use std::io::Write;
 use std::time::Instant;
 
-use chatrix::anthropic::request::parse_messages_request;
+use chatrix::anthropic::request::{parse_messages_request, Kind, RequestBody};
 use chatrix::models::rules::{self, View};
 use chatrix::models::{Catalog, InferenceProfile};
-use chatrix::native::request::{to_invoke, NativeOptions, Purpose};
+use chatrix::native::request::{invoke_body, NativeOptions, Purpose};
 use sha2::Digest;
 
 // The gateway's allocator (src/main.rs): with glibc's, each 1 MB buffer is a fresh mmap whose page
@@ -32,6 +34,23 @@ fn time<T>(samples: &mut Vec<f64>, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Each step's samples, in µs.
+#[derive(Default)]
+struct Steps {
+    read: Vec<f64>,
+    whole: Vec<f64>,
+    split: Vec<f64>,
+    head: Vec<f64>,
+    outline: Vec<f64>,
+    plan: Vec<f64>,
+    invoke: Vec<f64>,
+    sha: Vec<f64>,
+}
+
+fn api(e: impl std::fmt::Debug) -> anyhow::Error {
+    anyhow::anyhow!("{e:?}")
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -40,47 +59,53 @@ fn main() -> anyhow::Result<()> {
     let rounds: usize = args.next().map_or(Ok(50), |r| r.parse())?;
     let body = std::fs::read(path)?;
     let catalog = Catalog::embedded()?;
-    let (mut read, mut parse, mut plan, mut invoke, mut sha) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let mut t = Steps::default();
     for _ in 0..rounds {
-        let bytes = time(&mut read, || {
+        let bytes = time(&mut t.read, || {
             let mut v = Vec::with_capacity(body.len());
             v.extend_from_slice(&body);
             v
         });
-        let typed = time(&mut parse, || parse_messages_request(&bytes))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let split =
+            time(&mut t.split, || RequestBody::split(&bytes, Kind::Messages)).map_err(api)?;
+        let head = time(&mut t.head, || split.head()).map_err(api)?;
+        let outline = time(&mut t.outline, || split.outline()).map_err(api)?;
         let model = catalog
-            .resolve(&typed.model, InferenceProfile::Global)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let changes = time(&mut plan, || {
-            rules::plan(&model.rules, &View::of(&typed), &[])
-        })
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        drop(typed);
+            .resolve(&head.model, InferenceProfile::Global)
+            .map_err(api)?;
+        let view = View {
+            ends_with_assistant: outline.ends_with_assistant,
+            ..View::of(&head)
+        };
+        let changes = time(&mut t.plan, || rules::plan(&model.rules, &view, &[])).map_err(api)?;
         let opts = NativeOptions {
             model: &model,
             betas: &[],
             changes: &changes,
             strip_billing_header: true,
-            system_turns: false,
+            system_turns: outline.system_turns,
             purpose: Purpose::Invoke,
         };
-        let out =
-            time(&mut invoke, || to_invoke(&bytes, &opts)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let out = time(&mut t.invoke, || invoke_body(split.fields(), &opts)).map_err(api)?;
         // SigV4 hashes the payload it signs (aws-sigv4, `CanonicalRequest::from`).
-        time(&mut sha, || sha2::Sha256::digest(&out.bytes).len());
+        time(&mut t.sha, || sha2::Sha256::digest(&out.bytes).len());
+        drop((out, split));
+        let whole = time(&mut t.whole, || parse_messages_request(&bytes)).map_err(api)?;
+        drop(whole);
     }
     let mut out = std::io::stdout();
     let steps = [
-        ("copy body", read),
-        ("typed parse", parse),
-        ("rule plan", plan),
-        ("to_invoke", invoke),
-        ("sha256 of the body", sha),
+        ("copy body", t.read),
+        ("split", t.split),
+        ("head", t.head),
+        ("outline", t.outline),
+        ("rule plan", t.plan),
+        ("invoke_body", t.invoke),
+        ("sha256 of the body", t.sha),
+        ("(Converse) whole parse", t.whole),
     ];
     for (name, xs) in steps {
-        writeln!(out, "{name:>20}: {:>8.1} µs", median(xs))?;
+        writeln!(out, "{name:>24}: {:>8.1} µs", median(xs))?;
     }
     Ok(())
 }

@@ -8,9 +8,7 @@
 
 use serde::Deserialize;
 
-use crate::anthropic::request::{
-    MessageContent, MessagesRequest, OutputConfig, Role, ThinkingKind, ToolChoiceKind,
-};
+use crate::anthropic::request::{MessagesRequest, OutputConfig, ThinkingKind, ToolChoiceKind};
 use crate::error::ApiError;
 
 /// The beta that `thinking.display: "updates"` needs.
@@ -166,19 +164,8 @@ impl<'a> View<'a> {
             top_p: req.top_p.is_some(),
             top_k: req.top_k.is_some(),
             tool_choice: req.tool_choice.as_ref().map(|c| c.kind),
-            ends_with_assistant: req
-                .messages
-                .last()
-                .is_some_and(|m| m.role == Role::Assistant && has_content(&m.content)),
+            ends_with_assistant: req.ends_with_prefill(),
         }
-    }
-}
-
-/// An empty trailing assistant turn is no prefill (the converter drops it).
-fn has_content(content: &MessageContent) -> bool {
-    match content {
-        MessageContent::Text(t) => !t.trim().is_empty(),
-        MessageContent::Blocks(b) => !b.is_empty(),
     }
 }
 

@@ -34,11 +34,8 @@ impl Strip {
 
     /// Whether `raw` may hold a marker key to remove: a cheap test before any parse.
     fn may_touch(self, raw: &str) -> bool {
-        raw.contains("\"cache_control\"")
-            && self
-                .keys()
-                .iter()
-                .any(|k| raw.contains(&format!("\"{k}\"")))
+        let has = |word: &str| memchr::memmem::find(raw.as_bytes(), word.as_bytes()).is_some();
+        has("\"cache_control\"") && self.keys().iter().any(|k| has(&format!("\"{k}\"")))
     }
 }
 

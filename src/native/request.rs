@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 
 use super::cache_control::Strip;
 pub use super::sources::url_sources_mut;
-use crate::anthropic::request::{beta_values, truncate};
+use crate::anthropic::request::{beta_values, truncate, Kind, RawFields, RequestBody};
 use crate::error::ApiError;
 use crate::models::rules::{self, Change, SystemMessages};
 use crate::models::ResolvedModel;
@@ -109,16 +109,31 @@ pub struct NativeBody {
     pub betas: Vec<String>,
 }
 
-/// Builds the InvokeModel body from the client's body bytes.
+/// Builds the InvokeModel body from the client's body bytes ([`invoke_body`] after the split).
 ///
 /// # Errors
-/// [`ApiError::InvalidRequest`] when the body is not a JSON object (the typed parse, which runs
-/// first, reports field errors by name).
+/// [`ApiError::InvalidRequest`] when the body is not a JSON object with distinct keys (worded as
+/// the typed parse words it), or as [`invoke_body`].
 pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, ApiError> {
-    let mut fields: Fields<'_> = serde_json::from_slice::<IndexMap<Cow<'_, str>, &RawValue>>(body)
-        .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?
-        .into_iter()
-        .map(|(k, v)| (k, Cow::Borrowed(v)))
+    invoke_body(RequestBody::split(body, Kind::CountTokens)?.fields(), opts)
+}
+
+/// Builds the InvokeModel body from a body's top-level fields (split once by the route, see
+/// [`RequestBody`]); only the fields a rule changes are written anew.
+///
+/// # Errors
+/// [`ApiError::InvalidRequest`] when a field a rule reads does not have its type.
+pub fn invoke_body(
+    client: &RawFields<'_>,
+    opts: &NativeOptions<'_>,
+) -> Result<NativeBody, ApiError> {
+    let size: usize = client
+        .iter()
+        .map(|(k, v)| k.len() + v.get().len() + 4)
+        .sum();
+    let mut fields: Fields<'_> = client
+        .iter()
+        .map(|(k, v)| (k.clone(), Cow::Borrowed(*v)))
         .collect();
     let mut dropped = Vec::new();
     for key in ["model", "stream"] {
@@ -167,7 +182,7 @@ pub fn to_invoke(body: &[u8], opts: &NativeOptions<'_>) -> Result<NativeBody, Ap
     out.extend(fields);
     // Sized from the client's body, which the output hardly outgrows: a growing Vec would double
     // its way there, holding up to twice a large body (heaptrack, docs/performance.md).
-    let mut bytes = Vec::with_capacity(body.len() + 256);
+    let mut bytes = Vec::with_capacity(size + 256);
     serde_json::to_writer(&mut bytes, &out).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(NativeBody {
         bytes,

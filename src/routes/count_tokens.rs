@@ -21,8 +21,9 @@ use serde::Serialize;
 
 use super::converse::convert_options;
 use super::counting::{exact_count, CountJob, MantleJob};
-use super::extract::{CountTokens, Incoming};
+use super::extract::{CountTokens, Incoming, Parse};
 use super::mantle_body::{mantle_betas, mantle_body, MantleBodyOptions};
+use super::messages::read_whole;
 use super::messages::{apply_model_rules, resolve_model, RequestLog};
 use crate::anthropic::request::MessagesRequest;
 use crate::config::ClaudeApi;
@@ -46,12 +47,9 @@ pub(super) async fn count_tokens(
     incoming: Incoming<CountTokens>,
 ) -> Result<Response, ApiError> {
     let Incoming {
-        bytes,
-        mut request,
-        betas,
-        key,
-        ..
+        bytes, betas, key, ..
     } = incoming;
+    let mut request = read_whole(&CountTokens::split(&bytes)?)?;
     let model = resolve_model(&state, &request.model).await?;
     // Free, but the key's model list and admin role read as on `/v1/messages`.
     super::spend::check_access(key.as_ref(), &model)?;

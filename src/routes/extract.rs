@@ -1,6 +1,7 @@
 //! What every Messages route reads from a request before it decides anything: the [`Incoming`]
-//! extractor yields an authenticated, size-checked, parsed body with its betas, key, request id
-//! and Lambda deadline, or the Anthropic error envelope. `/v1/messages` and
+//! extractor yields an authenticated, size-checked body with its betas, key, request id and
+//! Lambda deadline, or the Anthropic error envelope. The route reads the body
+//! ([`crate::anthropic::request::RequestBody`], split once) as far as its upstream path needs. `/v1/messages` and
 //! `/v1/messages/count_tokens` take it; the body is read by [`super::body::read_body`], which the Bedrock pass-through routes use too.
 
 use std::marker::PhantomData;
@@ -12,18 +13,15 @@ use axum::http::HeaderMap;
 use super::body::read_body;
 use super::deadline::Deadline;
 use super::RequestId;
-use crate::anthropic::request::{
-    parse_count_tokens_request, parse_messages_request, MessagesRequest,
-};
+use crate::anthropic::request::{Kind, RequestBody};
 use crate::auth::AuthedKey;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// An authenticated (the key check ran as a layer before), size-checked, parsed request.
+/// An authenticated (the key check ran as a layer before), size-checked request.
 pub(super) struct Incoming<P = Messages> {
     /// The client's body bytes: the native path sends them on.
     pub(super) bytes: Bytes,
-    pub(super) request: MessagesRequest,
     /// Raw `anthropic-beta` header values (each may be a comma list).
     pub(super) betas: Vec<String>,
     pub(super) key: Option<AuthedKey>,
@@ -35,11 +33,17 @@ pub(super) struct Incoming<P = Messages> {
     parse: PhantomData<P>,
 }
 
-/// How a body is parsed: as a Messages request, or as a count (no `max_tokens`).
+/// How a body is read: as a Messages request, or as a count (no `max_tokens`).
 pub(super) trait Parse {
+    const KIND: Kind;
+
+    /// The body split at its top level, for the route to read further.
+    ///
     /// # Errors
-    /// The first problem, naming the field.
-    fn parse(body: &[u8]) -> Result<MessagesRequest, ApiError>;
+    /// A body that is not one JSON object with distinct keys.
+    fn split(body: &[u8]) -> Result<RequestBody<'_>, ApiError> {
+        RequestBody::split(body, Self::KIND)
+    }
 }
 
 /// `POST /v1/messages`.
@@ -48,15 +52,11 @@ pub(super) struct Messages;
 pub(super) struct CountTokens;
 
 impl Parse for Messages {
-    fn parse(body: &[u8]) -> Result<MessagesRequest, ApiError> {
-        parse_messages_request(body)
-    }
+    const KIND: Kind = Kind::Messages;
 }
 
 impl Parse for CountTokens {
-    fn parse(body: &[u8]) -> Result<MessagesRequest, ApiError> {
-        parse_count_tokens_request(body)
-    }
+    const KIND: Kind = Kind::CountTokens;
 }
 
 impl<P: Parse + Send> FromRequest<AppState> for Incoming<P> {
@@ -65,10 +65,8 @@ impl<P: Parse + Send> FromRequest<AppState> for Incoming<P> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let bytes = read_body(&parts.headers, body, state.cfg.max_body_bytes).await?;
-        let request = P::parse(&bytes)?;
         Ok(Self {
             bytes,
-            request,
             betas: beta_headers(&parts.headers),
             key: parts.extensions.get::<AuthedKey>().cloned(),
             request_id: parts

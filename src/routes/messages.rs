@@ -8,10 +8,11 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 
 use super::converse::{converse_message, Route};
-use super::extract::Incoming;
+use super::extract::{Incoming, Messages, Parse};
+use super::spend::Demand;
 use super::stream::StreamLog;
 use super::upstream::UpstreamPlan;
-use crate::anthropic::request::{beta_values, MessagesRequest};
+use crate::anthropic::request::{beta_values, MessagesRequest, Outline, RequestBody};
 use crate::config::ClaudeApi;
 use crate::error::ApiError;
 use crate::models::rules::{self, Change};
@@ -39,7 +40,6 @@ pub(super) async fn create_message(
 ) -> Result<Response, ApiError> {
     let Incoming {
         bytes,
-        mut request,
         betas,
         key,
         request_id,
@@ -47,11 +47,17 @@ pub(super) async fn create_message(
         headers,
         ..
     } = incoming;
+    let body = Messages::split(&bytes)?;
+    let mut request = body.head()?;
     let model = resolve_model(&state, &request.model).await?;
+    let native = state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude;
+    let outline = read_messages(&body, &mut request, native)?;
     let cap = state.cfg.max_output_tokens;
-    let changes = apply_model_rules(&model, &mut request, &betas, cap)?;
+    let prefill = outline.ends_with_assistant;
+    let changes = apply_model_rules_with(&model, &mut request, prefill, &betas, cap)?;
     // Spend control (issue 17): 403 / 402 / 429 before Bedrock; settled in `spend::finish`.
-    let bill = super::spend::admit(&state, key.as_ref(), &model, &request).await?;
+    let demand = || demand(&request, &body, native);
+    let bill = super::spend::admit_for(&state, key.as_ref(), &model, demand).await?;
     let log = StreamLog {
         request_id,
         model: model.client_model.clone(),
@@ -66,7 +72,7 @@ pub(super) async fn create_message(
         log.key.as_deref(),
         &log.request_id,
     );
-    let upstream = super::native::NativeCall {
+    let call = super::native::NativeCall {
         state: &state,
         model: &model,
         betas: &betas,
@@ -74,25 +80,66 @@ pub(super) async fn create_message(
         deadline,
         plan: &plan,
     };
-    let response = dispatch(upstream, bytes, request, log).await;
+    // The native body is built while the client's bytes are borrowed; they are let go of before
+    // Bedrock is called, so a large request is not held twice while it is sent.
+    let stream = request.stream == Some(true);
+    let prepared = native.then(|| super::native::prepare(&call, &body, outline, stream));
+    drop(body);
+    let response = match prepared {
+        Some(Ok(prepared)) => super::native::message(call, bytes, prepared, log).await,
+        Some(Err(e)) => Err(e),
+        None => {
+            drop(bytes);
+            converse(call, request, log).await
+        }
+    };
     let response = response
         .map(|r| with_changes(r, &changes))
         .map_err(|e| explain_refusal(&model, e));
     super::spend::finish(bill, response).await
 }
 
-/// Claude to the native path (`CHATRIX_CLAUDE_API=invoke`, the default), anything else to
-/// Converse.
-async fn dispatch(
+/// Converse rebuilds the request from its parse, so `messages` are read into `request`; the native
+/// path sends the client's bytes, so it reads only their outline ([`RequestBody`]).
+fn read_messages(
+    body: &RequestBody<'_>,
+    request: &mut MessagesRequest,
+    native: bool,
+) -> Result<Outline, ApiError> {
+    if native {
+        return body.outline();
+    }
+    request.messages = body.messages()?;
+    Ok(Outline::of(request))
+}
+
+/// The typed request a count or the Converse path works from: every field, `messages` included.
+///
+/// # Errors
+/// The first field that does not fit, named.
+pub(super) fn read_whole(body: &RequestBody<'_>) -> Result<MessagesRequest, ApiError> {
+    let mut request = body.head()?;
+    request.messages = body.messages()?;
+    Ok(request)
+}
+
+/// What spend control reserves for. The native path reads `messages` only here, and only for a
+/// key whose spend is counted: the estimate needs their text.
+fn demand(request: &MessagesRequest, body: &RequestBody<'_>, native: bool) -> Demand {
+    if !native {
+        return Demand::of_request(request);
+    }
+    let mut whole = request.clone();
+    // Content Bedrock will refuse anyway is estimated without it.
+    whole.messages = body.messages().unwrap_or_default();
+    Demand::of_request(&whole)
+}
+
+async fn converse(
     call: super::native::NativeCall<'_>,
-    bytes: axum::body::Bytes,
     request: MessagesRequest,
     log: StreamLog,
 ) -> Result<Response, ApiError> {
-    if call.state.cfg.claude_api == ClaudeApi::Invoke && call.model.capabilities.claude {
-        return super::native::message(call, bytes, request, log).await;
-    }
-    drop(bytes);
     let route = Route {
         state: call.state,
         model: call.model,
@@ -139,12 +186,31 @@ pub(super) fn apply_model_rules(
     betas: &[String],
     output_cap: Option<u32>,
 ) -> Result<Vec<Change>, ApiError> {
+    let prefill = rules::View::of(request).ends_with_assistant;
+    apply_model_rules_with(model, request, prefill, betas, output_cap)
+}
+
+/// [`apply_model_rules`] for a request whose `messages` were only outlined (the native path):
+/// `prefill` says whether the last turn is a non-empty assistant turn.
+///
+/// # Errors
+/// As [`apply_model_rules`].
+pub(super) fn apply_model_rules_with(
+    model: &ResolvedModel<'_>,
+    request: &mut MessagesRequest,
+    prefill: bool,
+    betas: &[String],
+    output_cap: Option<u32>,
+) -> Result<Vec<Change>, ApiError> {
     let sent: Vec<String> = beta_values(betas.iter().map(String::as_str))
         .into_iter()
         .filter(|b| model.allows_beta(b))
         .map(str::to_owned)
         .collect();
-    let view = rules::View::of(request);
+    let view = rules::View {
+        ends_with_assistant: prefill,
+        ..rules::View::of(request)
+    };
     let mut changes = rules::plan(&model.rules, &view, &sent)?;
     // Models that take only one of the two (Sonnet and Haiku 4.5): temperature is the one
     // clients mean to set. On Converse the converter would drop it too; the native path needs it.

@@ -15,12 +15,14 @@ use super::messages::{with_cost, RequestLog, CHANGES};
 use super::sources::fetch_sources;
 use super::stream::{self, StreamLog, Timing};
 use super::upstream::{with_upstream, UpstreamPlan};
-use crate::anthropic::request::MessagesRequest;
+use crate::anthropic::request::{Outline, RequestBody};
 use crate::error::ApiError;
 use crate::models::rules::Change;
 use crate::models::ResolvedModel;
 use crate::native::learned::{self, Knowledge, Removal};
-use crate::native::request::{to_invoke, url_sources_mut, NativeOptions, Purpose};
+use crate::native::request::{
+    invoke_body, to_invoke, url_sources_mut, NativeBody, NativeOptions, Purpose,
+};
 use crate::native::response::relay_message;
 use crate::native::stream::{NativeContext, NativeStream};
 use crate::state::AppState;
@@ -36,39 +38,76 @@ pub(super) struct NativeCall<'a> {
     pub(super) plan: &'a UpstreamPlan,
 }
 
-/// Sends `body` (the client's bytes; `request` is their parse, used only to decide) natively.
+/// The InvokeModel body of one request, built while the client's bytes are still borrowed.
+pub(super) struct Prepared {
+    stream: bool,
+    system_turns: bool,
+    /// `None` when `messages` may hold `url` sources: the body is built after they are fetched.
+    invoke: Option<NativeBody>,
+}
+
+/// Builds the InvokeModel body from the split client body ([`invoke_body`]), unless `url` sources
+/// must be fetched first.
 ///
 /// # Errors
-/// Input the body rules refuse, a `url` source that cannot be fetched, and Bedrock's errors with
-/// their wording kept.
-pub(super) async fn message(
-    call: NativeCall<'_>,
-    body: Bytes,
-    mut request: MessagesRequest,
-    log: StreamLog,
-) -> Result<Response, ApiError> {
-    let stream = request.stream == Some(true);
-    let has_urls = !request.url_sources_mut().is_empty();
-    let system_turns = request.has_system_turns();
-    // Only shown if Bedrock is silent before its first event (`NativeStream::start`); the exact
-    // count follows in `message_delta`. Four bytes a token, so no walk of the body is paid for it.
-    let input_estimate = u64::try_from(body.len() / 4).unwrap_or(u64::MAX);
-    // The parse holds a copy of every payload; only the client's bytes go on from here.
-    drop(request);
-    let body = match has_urls {
-        true => inline_url_sources(call.state, &body).await?,
-        false => body,
+/// Input the body rules refuse.
+pub(super) fn prepare(
+    call: &NativeCall<'_>,
+    body: &RequestBody<'_>,
+    outline: Outline,
+    stream: bool,
+) -> Result<Prepared, ApiError> {
+    let invoke = match outline.may_have_url_sources {
+        true => None,
+        false => Some(invoke_body(
+            body.fields(),
+            &options(call, outline.system_turns),
+        )?),
     };
-    let opts = NativeOptions {
+    Ok(Prepared {
+        stream,
+        system_turns: outline.system_turns,
+        invoke,
+    })
+}
+
+fn options<'a>(call: &'a NativeCall<'_>, system_turns: bool) -> NativeOptions<'a> {
+    NativeOptions {
         model: call.model,
         betas: call.betas,
         changes: call.changes,
         strip_billing_header: call.state.cfg.strip_billing_header,
         system_turns,
         purpose: Purpose::Invoke,
+    }
+}
+
+/// Sends a [`prepare`]d body natively; `bytes` (the client's) are only kept to fetch `url`
+/// sources into.
+///
+/// # Errors
+/// A `url` source that cannot be fetched, and Bedrock's errors with their wording kept.
+pub(super) async fn message(
+    call: NativeCall<'_>,
+    bytes: Bytes,
+    prepared: Prepared,
+    log: StreamLog,
+) -> Result<Response, ApiError> {
+    // Only shown if Bedrock is silent before its first event (`NativeStream::start`); the exact
+    // count follows in `message_delta`. Four bytes a token, so no walk of the body is paid for it.
+    let input_estimate = u64::try_from(bytes.len() / 4).unwrap_or(u64::MAX);
+    let invoke = match prepared.invoke {
+        Some(invoke) => invoke,
+        None => {
+            let inlined = inline_url_sources(call.state, &bytes).await?;
+            to_invoke(
+                inlined.as_ref().unwrap_or(&bytes),
+                &options(&call, prepared.system_turns),
+            )?
+        }
     };
-    let invoke = to_invoke(&body, &opts)?;
-    drop(body);
+    drop(bytes);
+    let stream = prepared.stream;
     if !invoke.dropped.is_empty() {
         tracing::debug!(dropped = ?invoke.dropped, "fields not forwarded to Bedrock");
     }
@@ -248,13 +287,17 @@ fn with_upstream_notes(
 
 /// The body with every `url` source replaced by its downloaded bytes (Bedrock takes bytes only).
 /// The only case where the client's body is parsed whole and written again.
-async fn inline_url_sources(state: &AppState, body: &[u8]) -> Result<Bytes, ApiError> {
+/// `None` when there is none (the word `"url"` was only text): the body stays the client's bytes.
+async fn inline_url_sources(state: &AppState, body: &[u8]) -> Result<Option<Bytes>, ApiError> {
     let mut value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
     let urls: Vec<String> = url_sources_mut(&mut value)
         .iter()
         .filter_map(|s| s.get("url").and_then(Value::as_str).map(str::to_owned))
         .collect();
+    if urls.is_empty() {
+        return Ok(None);
+    }
     let fetched = fetch_sources(&state.fetcher, urls).await?;
     for (source, (media_type, data)) in url_sources_mut(&mut value).into_iter().zip(fetched) {
         source.clear();
@@ -263,6 +306,6 @@ async fn inline_url_sources(state: &AppState, body: &[u8]) -> Result<Bytes, ApiE
         source.insert("data".into(), json!(data));
     }
     serde_json::to_vec(&value)
-        .map(Bytes::from)
+        .map(|v| Some(Bytes::from(v)))
         .map_err(|e| ApiError::Internal(e.into()))
 }

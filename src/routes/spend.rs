@@ -58,19 +58,6 @@ impl Demand {
     }
 }
 
-/// [`admit_for`] a parsed Messages request.
-///
-/// # Errors
-/// The refusal, as the client sees it.
-pub(super) async fn admit(
-    state: &AppState,
-    key: Option<&AuthedKey>,
-    model: &ResolvedModel<'_>,
-    request: &MessagesRequest,
-) -> Result<Option<Arc<Bill>>, ApiError> {
-    admit_for(state, key, model, || Demand::of_request(request)).await
-}
-
 /// Refuses an admin key (it reads reports and calls no model) and a model outside the key's
 /// `models` list, with `403 permission_error`. Every route that names a model asks this, the free
 /// count-tokens routes too, so a key's list reads the same everywhere.

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::extract::{CountTokens, Messages, Parse};
 use super::mantle_body::{mantle_body, MantleBodyOptions};
-use super::messages::apply_model_rules;
+use super::messages::{apply_model_rules, read_whole};
 use crate::config::Config;
 use crate::convert::request::{to_converse, to_count_tokens, ConvertOptions};
 use crate::models::Catalog;
@@ -77,8 +77,8 @@ fn upstream_bodies(
 ) -> Vec<(&'static str, Vec<u8>)> {
     let count = rec.route == "/v1/messages/count_tokens";
     let mut request = match count {
-        true => CountTokens::parse(&rec.body),
-        false => Messages::parse(&rec.body),
+        true => CountTokens::split(&rec.body).and_then(|b| read_whole(&b)),
+        false => Messages::split(&rec.body).and_then(|b| read_whole(&b)),
     }
     .expect("the recorded request parses");
     let model = catalog

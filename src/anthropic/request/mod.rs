@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 
 mod blocks;
+mod body;
 mod de;
 
 pub use blocks::{
@@ -24,6 +25,7 @@ pub use blocks::{
     SearchResultBlock, Source, TextBlock, ThinkingBlock, ToolReferenceBlock, ToolResultBlock,
     ToolUseBlock,
 };
+pub use body::{Kind, Outline, RawFields, RequestBody};
 
 /// A `/v1/messages` body (also used for count-tokens, where `max_tokens` may be absent).
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +72,17 @@ pub enum Role {
 pub enum MessageContent {
     Text(String),
     Blocks(Vec<ContentBlock>),
+}
+
+impl MessageContent {
+    /// Blank text or no blocks is no content (an empty trailing assistant turn is no prefill; the
+    /// converter drops it).
+    pub fn has_content(&self) -> bool {
+        match self {
+            Self::Text(t) => !t.trim().is_empty(),
+            Self::Blocks(b) => !b.is_empty(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +209,13 @@ pub fn parse_count_tokens_request(body: &[u8]) -> Result<MessagesRequest, ApiErr
 }
 
 impl MessagesRequest {
+    /// Whether the last turn is the assistant's and not empty: a prefill.
+    pub fn ends_with_prefill(&self) -> bool {
+        self.messages
+            .last()
+            .is_some_and(|m| m.role == Role::Assistant && m.content.has_content())
+    }
+
     /// Whether any message has `role: "system"` (Claude Code's mid-conversation system messages).
     pub fn has_system_turns(&self) -> bool {
         self.messages.iter().any(|m| m.role == Role::System)
