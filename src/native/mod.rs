@@ -14,6 +14,7 @@ pub mod learned;
 pub mod request;
 pub mod response;
 mod sources;
+pub mod splice;
 pub mod stream;
 mod system_turns;
 pub mod usage;

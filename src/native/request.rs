@@ -32,6 +32,7 @@ use serde_json::{json, Map, Value};
 
 use super::cache_control::Strip;
 pub use super::sources::url_sources_mut;
+pub use super::splice::{NativeParts, Payload};
 use crate::anthropic::request::{beta_values, truncate, Kind, RawFields, RequestBody};
 use crate::error::ApiError;
 use crate::models::rules::{self, Change, SystemMessages};
@@ -127,11 +128,44 @@ pub fn invoke_body(
     client: &RawFields<'_>,
     opts: &NativeOptions<'_>,
 ) -> Result<NativeBody, ApiError> {
-    let size: usize = client
-        .iter()
-        .map(|(k, v)| k.len() + v.get().len() + 4)
-        .sum();
-    let mut fields: Fields<'_> = client
+    let (fields, dropped, betas) = build(client, opts)?;
+    Ok(NativeBody {
+        bytes: super::splice::whole(&fields)?,
+        dropped,
+        betas,
+    })
+}
+
+/// [`invoke_body`] in parts around its largest field kept as the client sent it, for the route
+/// to write into the client's own buffer ([`Payload::assemble`]). `client` is the body the fields
+/// were split from.
+///
+/// # Errors
+/// As [`invoke_body`].
+pub fn invoke_parts(
+    fields: &RawFields<'_>,
+    client: &[u8],
+    opts: &NativeOptions<'_>,
+) -> Result<NativeParts, ApiError> {
+    let (out, dropped, betas) = build(fields, opts)?;
+    let body = match super::splice::around_largest(&out, client)? {
+        Some(spliced) => Payload::Spliced(spliced),
+        None => Payload::Whole(super::splice::whole(&out)?),
+    };
+    Ok(NativeParts {
+        body,
+        dropped,
+        betas,
+    })
+}
+
+/// The rules applied to the fields: the top level to write, in order, what was dropped, and the
+/// betas sent.
+fn build<'a>(
+    client: &RawFields<'a>,
+    opts: &NativeOptions<'_>,
+) -> Result<(Fields<'a>, Vec<String>, Vec<String>), ApiError> {
+    let mut fields: Fields<'a> = client
         .iter()
         .map(|(k, v)| (k.clone(), Cow::Borrowed(*v)))
         .collect();
@@ -180,15 +214,7 @@ pub fn invoke_body(
     }
     fields.shift_remove("anthropic_version");
     out.extend(fields);
-    // Sized from the client's body, which the output hardly outgrows: a growing Vec would double
-    // its way there, holding up to twice a large body (heaptrack, docs/performance.md).
-    let mut bytes = Vec::with_capacity(size + 256);
-    serde_json::to_writer(&mut bytes, &out).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(NativeBody {
-        bytes,
-        dropped,
-        betas,
-    })
+    Ok((out, dropped, betas))
 }
 
 pub(super) fn raw(value: &Value) -> Result<Cow<'static, RawValue>, ApiError> {

@@ -7,6 +7,11 @@ use http_body_util::BodyExt;
 
 use crate::error::ApiError;
 
+/// Bytes left free after a body: an InvokeModel body is the client's with `anthropic_version` and
+/// `anthropic_beta` added before its bulk (Claude Code sends `messages` second), about 100 to
+/// 600 bytes more.
+const ROOM: usize = 4096;
+
 /// Reads the body under the configured cap; an oversize body is a 413 in Anthropic's shape.
 pub(super) async fn read_body(
     headers: &HeaderMap,
@@ -23,8 +28,10 @@ pub(super) async fn read_body(
         return Err(too_large());
     }
     // One buffer sized from Content-Length (checked against the cap above): collecting the
-    // chunks and joining them afterwards (`axum::body::to_bytes`) holds a large body twice.
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
+    // chunks and joining them afterwards (`axum::body::to_bytes`) holds a large body twice. The
+    // room after it is where the native path's InvokeModel body grows into the same buffer
+    // (`native::splice`).
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0) + ROOM);
     let mut body = body;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {

@@ -21,7 +21,7 @@ use crate::models::rules::Change;
 use crate::models::ResolvedModel;
 use crate::native::learned::{self, Knowledge, Removal};
 use crate::native::request::{
-    invoke_body, to_invoke, url_sources_mut, NativeBody, NativeOptions, Purpose,
+    invoke_parts, to_invoke, url_sources_mut, NativeOptions, NativeParts, Purpose,
 };
 use crate::native::response::relay_message;
 use crate::native::stream::{NativeContext, NativeStream};
@@ -43,11 +43,11 @@ pub(super) struct Prepared {
     stream: bool,
     system_turns: bool,
     /// `None` when `messages` may hold `url` sources: the body is built after they are fetched.
-    invoke: Option<NativeBody>,
+    invoke: Option<NativeParts>,
 }
 
-/// Builds the InvokeModel body from the split client body ([`invoke_body`]), unless `url` sources
-/// must be fetched first.
+/// Builds the InvokeModel body from the split client body ([`invoke_parts`]: its bulk stays in
+/// the client's buffer), unless `url` sources must be fetched first.
 ///
 /// # Errors
 /// Input the body rules refuse.
@@ -59,8 +59,9 @@ pub(super) fn prepare(
 ) -> Result<Prepared, ApiError> {
     let invoke = match outline.may_have_url_sources {
         true => None,
-        false => Some(invoke_body(
+        false => Some(invoke_parts(
             body.fields(),
+            body.bytes(),
             &options(call, outline.system_turns),
         )?),
     };
@@ -82,8 +83,8 @@ fn options<'a>(call: &'a NativeCall<'_>, system_turns: bool) -> NativeOptions<'a
     }
 }
 
-/// Sends a [`prepare`]d body natively; `bytes` (the client's) are only kept to fetch `url`
-/// sources into.
+/// Sends a [`prepare`]d body natively; `bytes` (the client's) become the body sent, or are read
+/// for their `url` sources.
 ///
 /// # Errors
 /// A `url` source that cannot be fetched, and Bedrock's errors with their wording kept.
@@ -96,20 +97,33 @@ pub(super) async fn message(
     // Only shown if Bedrock is silent before its first event (`NativeStream::start`); the exact
     // count follows in `message_delta`. Four bytes a token, so no walk of the body is paid for it.
     let input_estimate = u64::try_from(bytes.len() / 4).unwrap_or(u64::MAX);
-    let invoke = match prepared.invoke {
-        Some(invoke) => invoke,
+    let (sent, dropped) = match prepared.invoke {
+        Some(parts) => {
+            let body = parts.body.assemble(bytes);
+            (
+                Sent {
+                    body,
+                    betas: parts.betas,
+                },
+                parts.dropped,
+            )
+        }
         None => {
             let inlined = inline_url_sources(call.state, &bytes).await?;
-            to_invoke(
-                inlined.as_ref().unwrap_or(&bytes),
-                &options(&call, prepared.system_turns),
-            )?
+            let opts = options(&call, prepared.system_turns);
+            let invoke = to_invoke(inlined.as_ref().unwrap_or(&bytes), &opts)?;
+            let body = Bytes::from(invoke.bytes);
+            (
+                Sent {
+                    body,
+                    betas: invoke.betas,
+                },
+                invoke.dropped,
+            )
         }
     };
-    drop(bytes);
-    let stream = prepared.stream;
-    if !invoke.dropped.is_empty() {
-        tracing::debug!(dropped = ?invoke.dropped, "fields not forwarded to Bedrock");
+    if !dropped.is_empty() {
+        tracing::debug!(?dropped, "fields not forwarded to Bedrock");
     }
     let ctx = NativeContext {
         client_model: call.model.client_model.clone(),
@@ -118,14 +132,10 @@ pub(super) async fn message(
         currency: call.state.cfg.currency.clone(),
     };
     let model_id = &call.model.bedrock_model_id;
-    let sent = Sent {
-        body: Bytes::from(invoke.bytes),
-        betas: invoke.betas,
-    };
     // Read once: what is removed up front, and what a refusal is judged against.
     let known = call.state.learned.get(model_id).await.unwrap_or_default();
     let sent = known_refusals_removed(&known, sent)?;
-    if stream {
+    if prepared.stream {
         return send_stream(&call, &known, sent, ctx, log).await;
     }
     send_json(&call, &known, sent, &ctx).await
