@@ -39,7 +39,9 @@ def main() -> int:
         if own.chatrix:
             bench.bins["chatrix"] = own.chatrix
         try:
-            if not own.skip_latency:
+            if own.skip_latency:
+                bench.start_upstream_and_relays()
+            else:
                 out["latency_1mb"] = latency(bench, own)
             out["big_request"] = bench.big_request(own.path)
         finally:
