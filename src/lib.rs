@@ -44,13 +44,17 @@
 //!    path and Claude Code session are recorded into it as they become known); one log line at
 //!    the end.
 //! 2. `auth` checks `x-api-key` / `Authorization: Bearer` before the body is read.
-//! 3. The `routes::extract::Incoming` extractor reads the body under its limit and parses it into
-//!    [`anthropic::request::MessagesRequest`] (errors name the field); `routes::messages` resolves
-//!    the model in [`models::Catalog`] (the [`discovery`] snapshot picks the
-//!    profile), and plans the model's [`models::rules`]. `routes::spend` then checks the key's
-//!    model list and has the [`ledger`] reserve the request's estimate (402 / 429 before Bedrock).
-//! 4. Claude, by default (`CHATRIX_CLAUDE_API=invoke`): `routes::native` hands the client's bytes to
-//!    [`native::request::to_invoke`], [`bedrock::Bedrock::invoke`] / `invoke_stream` send them, and
+//! 3. The `routes::extract::Incoming` extractor reads the body under its limit into one buffer;
+//!    `routes::messages` splits it once ([`anthropic::request::RequestBody`]) and reads the typed
+//!    head ([`anthropic::request::MessagesRequest`] without message content; errors name the
+//!    field), resolves the model in [`models::Catalog`] (the [`discovery`] snapshot picks the
+//!    profile), reads `messages` as far as the model's path needs (typed for Converse, an
+//!    [`anthropic::request::Outline`] for the native path), and plans the model's
+//!    [`models::rules`]. `routes::spend` then checks the key's model list and has the [`ledger`]
+//!    reserve the request's estimate (402 / 429 before Bedrock).
+//! 4. Claude, by default (`CHATRIX_CLAUDE_API=invoke`): `routes::native` builds the InvokeModel
+//!    body from the split ([`native::request::invoke_parts`], written into the client's own buffer
+//!    by [`native::splice`]), [`bedrock::Bedrock::invoke`] / `invoke_stream` send it, and
 //!    [`native::response`] or [`native::stream`] relay Bedrock's Anthropic answer with its cost.
 //! 5. Other models (and Claude with `converse`), in `routes::converse`: [`fetch`] inlines `url`
 //!    sources, [`convert::request::to_converse`] builds the Converse JSON,

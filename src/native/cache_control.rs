@@ -68,12 +68,15 @@ pub fn strip_fields<'a>(
 /// `system` or `tools` (an array of blocks) with markers stripped; `None` when nothing changed.
 ///
 /// # Errors
-/// A block that is not valid JSON (the typed parse has accepted the body, so a bug).
+/// A block this wrote that serde_json cannot turn into a raw value again (a bug). One it cannot
+/// read is left as sent.
 pub fn blocks(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
     if !strip.may_touch(list.get()) || !list.get().trim_start().starts_with('[') {
         return Ok(None);
     }
-    let items: Vec<&RawValue> = parse(list)?;
+    let Some(items) = parse::<Vec<&RawValue>>(list) else {
+        return Ok(None);
+    };
     let mut changed = false;
     let mut out: Vec<Cow<'_, RawValue>> = Vec::with_capacity(items.len());
     for item in items {
@@ -96,7 +99,9 @@ pub fn messages(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, 
     if !strip.may_touch(list.get()) {
         return Ok(None);
     }
-    let items: Vec<&RawValue> = parse(list)?;
+    let Some(items) = parse::<Vec<&RawValue>>(list) else {
+        return Ok(None);
+    };
     let mut changed = false;
     let mut out: Vec<Cow<'_, RawValue>> = Vec::with_capacity(items.len());
     for item in items {
@@ -104,7 +109,10 @@ pub fn messages(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, 
             out.push(Cow::Borrowed(item));
             continue;
         }
-        let mut message: IndexMap<Cow<'_, str>, Cow<'_, RawValue>> = parse(item)?;
+        let Some(mut message) = parse::<IndexMap<Cow<'_, str>, Cow<'_, RawValue>>>(item) else {
+            out.push(Cow::Borrowed(item));
+            continue;
+        };
         let edited = match message.get("content") {
             Some(content) => blocks(content, strip)?,
             None => None,
@@ -126,7 +134,9 @@ fn block(item: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiErro
     if !strip.may_touch(item.get()) {
         return Ok(None);
     }
-    let mut value: Value = parse(item)?;
+    let Some(mut value) = parse::<Value>(item) else {
+        return Ok(None);
+    };
     if !strip_value(&mut value, strip) {
         return Ok(None);
     }
@@ -160,8 +170,11 @@ fn remove_keys(marker: &mut Map<String, Value>, strip: Strip) -> bool {
     })
 }
 
-fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Result<T, ApiError> {
-    serde_json::from_str(raw.get()).map_err(|e| ApiError::Internal(e.into()))
+/// `None` for what serde_json will not read (a lone surrogate escape, nesting past its limit):
+/// the native path reads no message content itself, so such a block goes as sent and Bedrock
+/// answers for it in its own words.
+fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    serde_json::from_str(raw.get()).ok()
 }
 
 fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, ApiError> {
@@ -216,6 +229,24 @@ mod tests {
             out.contains(r#""cache_control":{"type":"ephemeral"}"#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_block_serde_json_will_not_read_goes_as_sent() {
+        // A lone surrogate escape: the split skips it, serde_json's `Value` refuses it. Bedrock
+        // judges such content, so the marker's block is left alone rather than failing the request.
+        let system = raw(
+            r#"[{"type":"text","text":"\ud800","cache_control":{"type":"ephemeral","scope":"global"}}]"#,
+        );
+        assert!(serde_json::from_str::<Value>(system.get()).is_err());
+        assert!(blocks(&system, SCOPE_ONLY).expect("no error").is_none());
+        let messages = raw(&format!(
+            r#"[{{"role":"user","content":{}}}]"#,
+            system.get()
+        ));
+        assert!(super::messages(&messages, SCOPE_ONLY)
+            .expect("no error")
+            .is_none());
     }
 
     #[test]

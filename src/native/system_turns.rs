@@ -1,6 +1,7 @@
 //! Claude Code's mid-conversation `role: "system"` messages, for models that refuse the role
 //! (`SystemMessages::Fold` in the catalog): folded into user turns of the InvokeModel body. Only
-//! [`super::request::to_invoke`] calls it, and only when the typed parse saw a system turn.
+//! the InvokeModel body builder calls it, and only when the outline of `messages` saw a system
+//! turn ([`crate::anthropic::request::Outline`]).
 //!
 //! Pure: no I/O, no logging.
 

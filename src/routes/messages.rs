@@ -130,8 +130,17 @@ fn demand(request: &MessagesRequest, body: &RequestBody<'_>, native: bool) -> De
         return Demand::of_request(request);
     }
     let mut whole = request.clone();
-    // Content Bedrock will refuse anyway is estimated without it.
-    whole.messages = body.messages().unwrap_or_default();
+    match body.messages() {
+        Ok(messages) => whole.messages = messages,
+        Err(_) => {
+            // Content serde_json will not read typed (Bedrock may still take it): four bytes a
+            // token for `messages`, so a key's budget is not left unguarded.
+            let raw = body.fields().get("messages").map_or(0, |m| m.get().len());
+            let mut demand = Demand::of_request(&whole);
+            demand.input_tokens += u64::try_from(raw / 4).unwrap_or(u64::MAX);
+            return demand;
+        }
+    }
     Demand::of_request(&whole)
 }
 

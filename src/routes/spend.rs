@@ -2,7 +2,7 @@
 //! the rate-limit and budget headers, and the [`Bill`] that settles the real cost.
 //!
 //! Admission needs the resolved model (its price) and the parsed request (its token estimate),
-//! which exist only once the handler has read the body, so it is one call there ([`admit`]) and
+//! which exist only once the handler has read the body, so it is one call there ([`admit_for`]) and
 //! one at the end ([`finish`]) rather than a layer. Streams settle in `routes::stream`, before
 //! their final event ([`after_batch`]); a bill dropped unsettled (the client went away) settles
 //! in a task of its own with what Bedrock reported or, failing that, what was relayed.

@@ -51,8 +51,9 @@ pub struct Outline {
     pub system_turns: bool,
     /// The last turn is the assistant's and not empty: a prefill.
     pub ends_with_assistant: bool,
-    /// The bytes of `messages` hold `"url"`, so a `url` source may be among them (the caller
-    /// looks for them properly; without the word there is none).
+    /// An image or document may have a `url` source (in a turn, in `tool_result` content or in a
+    /// `content` document), which the gateway downloads: Bedrock takes bytes only. The outline
+    /// reads the blocks to know; a typed request's outline says `true`.
     pub may_have_url_sources: bool,
 }
 
@@ -159,13 +160,62 @@ impl<'a> RequestBody<'a> {
         Ok(Outline {
             system_turns: turns.iter().any(|t| t.role == Role::System),
             ends_with_assistant,
-            may_have_url_sources: memchr::memmem::find(raw.get().as_bytes(), b"\"url\"").is_some(),
+            // The word first (one fast search); the blocks are read only where it occurs, since
+            // a WebFetch call's `"url"` input is common and is no source.
+            may_have_url_sources: memchr::memmem::find(raw.get().as_bytes(), b"\"url\"").is_some()
+                && turns.iter().any(|t| has_url_source(t.content, URL_DEPTH)),
         })
     }
 
     fn explained(&self, fallback: ApiError) -> ApiError {
         explained(self.bytes, self.kind, fallback)
     }
+}
+
+/// How deep `url` sources are looked for: a turn's blocks, a `tool_result`'s content, a
+/// `content` document's blocks (the places `MessagesRequest::url_sources_mut` visits).
+const URL_DEPTH: u8 = 4;
+
+/// A content block as far as its sources go.
+#[derive(Deserialize)]
+struct SourceBlock<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    source: Option<&'a RawValue>,
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+/// A source's type, and the blocks of a `content` source.
+#[derive(Deserialize)]
+struct SourceKind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+}
+
+/// Whether `content` (a string or blocks) has a `url` source, read without copying. Content that
+/// does not read as blocks has none the gateway could fetch; Bedrock judges it.
+fn has_url_source(content: &RawValue, depth: u8) -> bool {
+    let Some(depth) = depth.checked_sub(1) else {
+        return false;
+    };
+    let Ok(blocks) = serde_json::from_str::<Vec<SourceBlock<'_>>>(content.get()) else {
+        return false;
+    };
+    blocks.iter().any(|b| match b.kind.as_ref() {
+        "image" | "document" => b.source.is_some_and(|s| {
+            serde_json::from_str::<SourceKind<'_>>(s.get()).is_ok_and(|s| match s.kind.as_deref() {
+                Some("url") => true,
+                Some("content") => s.content.is_some_and(|c| has_url_source(c, depth)),
+                _ => false,
+            })
+        }),
+        "tool_result" => b.content.is_some_and(|c| has_url_source(c, depth)),
+        _ => false,
+    })
 }
 
 /// The whole-body parse's message for a body a step here refused; `fallback` when that parse

@@ -132,6 +132,31 @@ fn the_outline_finds_system_turns_prefill_and_the_word_url() {
 }
 
 #[test]
+fn url_sources_are_found_where_the_fetcher_looks_and_a_url_input_is_none() {
+    let source = json!({"type": "url", "url": "https://x/y.pdf"});
+    let document = json!({"type": "document", "source": source});
+    let image = json!({"type": "image", "source": source});
+    let in_result = json!({"type": "tool_result", "tool_use_id": "t", "content": [image]});
+    let in_document =
+        json!({"type": "document", "source": {"type": "content", "content": [image]}});
+    for block in [document, in_result, in_document] {
+        let turn = json!({"role": "user", "content": [block]});
+        assert!(
+            outline(&ask(&json!([turn]))).may_have_url_sources,
+            "{block}"
+        );
+    }
+    let fetch = json!({"type": "tool_use", "id": "t", "name": "WebFetch",
+                       "input": {"url": "https://x", "type": "url"}});
+    let said = json!({"type": "text", "text": "the \"url\" key"});
+    let base64 = json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}});
+    let turns = json!([{"role": "user", "content": "go"},
+                       {"role": "assistant", "content": [said, fetch]},
+                       {"role": "user", "content": [base64]}]);
+    assert!(!outline(&ask(&turns)).may_have_url_sources);
+}
+
+#[test]
 fn the_outline_leaves_content_to_bedrock() {
     // A text block without `text`: the typed parse refuses it; the native path sends it on and
     // Bedrock answers in its own words.
