@@ -21,11 +21,11 @@ use serde::Serialize;
 
 use super::converse::convert_options;
 use super::counting::{exact_count, CountJob, MantleJob};
-use super::extract::{CountTokens, Incoming, Parse};
+use super::extract::Incoming;
 use super::mantle_body::{mantle_betas, mantle_body, MantleBodyOptions};
 use super::messages::read_whole;
 use super::messages::{apply_model_rules, resolve_model, RequestLog};
-use crate::anthropic::request::MessagesRequest;
+use crate::anthropic::request::{Kind, MessagesRequest, RequestBody};
 use crate::config::ClaudeApi;
 use crate::convert::request::to_count_tokens;
 use crate::error::ApiError;
@@ -44,12 +44,12 @@ struct TokenCount {
 
 pub(super) async fn count_tokens(
     State(state): State<AppState>,
-    incoming: Incoming<CountTokens>,
+    incoming: Incoming,
 ) -> Result<Response, ApiError> {
     let Incoming {
         bytes, betas, key, ..
     } = incoming;
-    let mut request = read_whole(&CountTokens::split(&bytes)?)?;
+    let mut request = read_whole(&RequestBody::split(&bytes, Kind::CountTokens)?)?;
     let model = resolve_model(&state, &request.model).await?;
     // Free, but the key's model list and admin role read as on `/v1/messages`.
     super::spend::check_access(key.as_ref(), &model)?;

@@ -1,10 +1,9 @@
 //! What every Messages route reads from a request before it decides anything: the [`Incoming`]
 //! extractor yields an authenticated, size-checked body with its betas, key, request id and
 //! Lambda deadline, or the Anthropic error envelope. The route reads the body
-//! ([`crate::anthropic::request::RequestBody`], split once) as far as its upstream path needs. `/v1/messages` and
-//! `/v1/messages/count_tokens` take it; the body is read by [`super::body::read_body`], which the Bedrock pass-through routes use too.
-
-use std::marker::PhantomData;
+//! ([`crate::anthropic::request::RequestBody`], split once) as far as its upstream path needs.
+//! `/v1/messages` and `/v1/messages/count_tokens` take it; the body is read by
+//! [`super::body::read_body`], which the Bedrock pass-through routes use too.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -13,13 +12,12 @@ use axum::http::HeaderMap;
 use super::body::read_body;
 use super::deadline::Deadline;
 use super::RequestId;
-use crate::anthropic::request::{Kind, RequestBody};
 use crate::auth::AuthedKey;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// An authenticated (the key check ran as a layer before), size-checked request.
-pub(super) struct Incoming<P = Messages> {
+pub(super) struct Incoming {
     /// The client's body bytes: the native path sends them on.
     pub(super) bytes: Bytes,
     /// Raw `anthropic-beta` header values (each may be a comma list).
@@ -30,36 +28,9 @@ pub(super) struct Incoming<P = Messages> {
     /// The request's headers, for what a route reads itself (the session id that picks an
     /// upstream).
     pub(super) headers: HeaderMap,
-    parse: PhantomData<P>,
 }
 
-/// How a body is read: as a Messages request, or as a count (no `max_tokens`).
-pub(super) trait Parse {
-    const KIND: Kind;
-
-    /// The body split at its top level, for the route to read further.
-    ///
-    /// # Errors
-    /// A body that is not one JSON object with distinct keys.
-    fn split(body: &[u8]) -> Result<RequestBody<'_>, ApiError> {
-        RequestBody::split(body, Self::KIND)
-    }
-}
-
-/// `POST /v1/messages`.
-pub(super) struct Messages;
-/// `POST /v1/messages/count_tokens`.
-pub(super) struct CountTokens;
-
-impl Parse for Messages {
-    const KIND: Kind = Kind::Messages;
-}
-
-impl Parse for CountTokens {
-    const KIND: Kind = Kind::CountTokens;
-}
-
-impl<P: Parse + Send> FromRequest<AppState> for Incoming<P> {
+impl FromRequest<AppState> for Incoming {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
@@ -76,7 +47,6 @@ impl<P: Parse + Send> FromRequest<AppState> for Incoming<P> {
                 .unwrap_or_default(),
             deadline: Deadline::from_headers(&parts.headers),
             headers: parts.headers,
-            parse: PhantomData,
         })
     }
 }

@@ -8,11 +8,11 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 
 use super::converse::{converse_message, Route};
-use super::extract::{Incoming, Messages, Parse};
+use super::extract::Incoming;
 use super::spend::Demand;
 use super::stream::StreamLog;
 use super::upstream::UpstreamPlan;
-use crate::anthropic::request::{beta_values, MessagesRequest, Outline, RequestBody};
+use crate::anthropic::request::{beta_values, Kind, MessagesRequest, Outline, RequestBody};
 use crate::config::ClaudeApi;
 use crate::error::ApiError;
 use crate::models::rules::{self, Change};
@@ -47,7 +47,7 @@ pub(super) async fn create_message(
         headers,
         ..
     } = incoming;
-    let body = Messages::split(&bytes)?;
+    let body = RequestBody::split(&bytes, Kind::Messages)?;
     let mut request = body.head()?;
     let model = resolve_model(&state, &request.model).await?;
     let native = state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude;

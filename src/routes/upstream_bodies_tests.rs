@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::extract::{CountTokens, Messages, Parse};
 use super::mantle_body::{mantle_body, MantleBodyOptions};
 use super::messages::{apply_model_rules, read_whole};
+use crate::anthropic::request::{Kind, RequestBody};
 use crate::config::Config;
 use crate::convert::request::{to_converse, to_count_tokens, ConvertOptions};
 use crate::models::Catalog;
@@ -77,8 +77,8 @@ fn upstream_bodies(
 ) -> Vec<(&'static str, Vec<u8>)> {
     let count = rec.route == "/v1/messages/count_tokens";
     let mut request = match count {
-        true => CountTokens::split(&rec.body).and_then(|b| read_whole(&b)),
-        false => Messages::split(&rec.body).and_then(|b| read_whole(&b)),
+        true => RequestBody::split(&rec.body, Kind::CountTokens).and_then(|b| read_whole(&b)),
+        false => RequestBody::split(&rec.body, Kind::Messages).and_then(|b| read_whole(&b)),
     }
     .expect("the recorded request parses");
     let model = catalog
