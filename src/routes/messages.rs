@@ -52,8 +52,8 @@ pub(super) async fn create_message(
     let model = resolve_model(&state, &request.model).await?;
     let native = state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude;
     let outline = read_messages(&body, &mut request, native)?;
+    let prefill = outline.map_or_else(|| request.ends_with_prefill(), |o| o.ends_with_assistant);
     let cap = state.cfg.max_output_tokens;
-    let prefill = outline.ends_with_assistant;
     let changes = apply_model_rules_with(&model, &mut request, prefill, &betas, cap)?;
     // Spend control (issue 17): 403 / 402 / 429 before Bedrock; settled in `spend::finish`.
     let demand = || demand(&request, &body, native);
@@ -83,7 +83,7 @@ pub(super) async fn create_message(
     // The native body is built while the client's bytes are borrowed; they are let go of before
     // Bedrock is called, so a large request is not held twice while it is sent.
     let stream = request.stream == Some(true);
-    let prepared = native.then(|| super::native::prepare(&call, &body, outline, stream));
+    let prepared = outline.map(|o| super::native::prepare(&call, &body, o, stream));
     drop(body);
     let response = match prepared {
         Some(Ok(prepared)) => super::native::message(call, bytes, prepared, log).await,
@@ -99,18 +99,18 @@ pub(super) async fn create_message(
     super::spend::finish(bill, response).await
 }
 
-/// Converse rebuilds the request from its parse, so `messages` are read into `request`; the native
-/// path sends the client's bytes, so it reads only their outline ([`RequestBody`]).
+/// Converse rebuilds the request, so `messages` are read typed into `request`; the native path
+/// sends the client's bytes, so it reads only their outline ([`RequestBody::outline`]).
 fn read_messages(
     body: &RequestBody<'_>,
     request: &mut MessagesRequest,
     native: bool,
-) -> Result<Outline, ApiError> {
+) -> Result<Option<Outline>, ApiError> {
     if native {
-        return body.outline();
+        return body.outline().map(Some);
     }
     request.messages = body.messages()?;
-    Ok(Outline::of(request))
+    Ok(None)
 }
 
 /// The typed request a count or the Converse path works from: every field, `messages` included.
@@ -130,18 +130,21 @@ fn demand(request: &MessagesRequest, body: &RequestBody<'_>, native: bool) -> De
         return Demand::of_request(request);
     }
     let mut whole = request.clone();
+    // Content serde_json will not read typed (Bedrock may still take it) counts four bytes a
+    // token, so a key's budget is not left unguarded.
+    let mut unread = 0;
     match body.messages() {
         Ok(messages) => whole.messages = messages,
         Err(_) => {
-            // Content serde_json will not read typed (Bedrock may still take it): four bytes a
-            // token for `messages`, so a key's budget is not left unguarded.
-            let raw = body.fields().get("messages").map_or(0, |m| m.get().len());
-            let mut demand = Demand::of_request(&whole);
-            demand.input_tokens += u64::try_from(raw / 4).unwrap_or(u64::MAX);
-            return demand;
+            unread = body
+                .fields()
+                .get("messages")
+                .map_or(0, |m| m.get().len() / 4)
         }
     }
-    Demand::of_request(&whole)
+    let mut demand = Demand::of_request(&whole);
+    demand.input_tokens += u64::try_from(unread).unwrap_or(u64::MAX);
+    demand
 }
 
 async fn converse(
@@ -195,7 +198,7 @@ pub(super) fn apply_model_rules(
     betas: &[String],
     output_cap: Option<u32>,
 ) -> Result<Vec<Change>, ApiError> {
-    let prefill = rules::View::of(request).ends_with_assistant;
+    let prefill = request.ends_with_prefill();
     apply_model_rules_with(model, request, prefill, betas, output_cap)
 }
 

@@ -297,7 +297,7 @@ fn with_upstream_notes(
 
 /// The body with every `url` source replaced by its downloaded bytes (Bedrock takes bytes only).
 /// The only case where the client's body is parsed whole and written again.
-/// `None` when there is none (the word `"url"` was only text): the body stays the client's bytes.
+/// `None` when no source has a string `url` to fetch: the body stays the client's bytes.
 async fn inline_url_sources(state: &AppState, body: &[u8]) -> Result<Option<Bytes>, ApiError> {
     let mut value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;

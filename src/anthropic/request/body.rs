@@ -52,8 +52,8 @@ pub struct Outline {
     /// The last turn is the assistant's and not empty: a prefill.
     pub ends_with_assistant: bool,
     /// An image or document may have a `url` source (in a turn, in `tool_result` content or in a
-    /// `content` document), which the gateway downloads: Bedrock takes bytes only. The outline
-    /// reads the blocks to know; a typed request's outline says `true`.
+    /// `content` document), which the gateway downloads: Bedrock takes bytes only. Read from the
+    /// blocks only where the word `"url"` occurs.
     pub may_have_url_sources: bool,
 }
 
@@ -63,18 +63,6 @@ struct Turn<'a> {
     role: Role,
     #[serde(borrow)]
     content: &'a RawValue,
-}
-
-impl Outline {
-    /// The outline of a request whose `messages` are typed. `may_have_url_sources` is `true`: a
-    /// typed request is searched for its sources directly.
-    pub fn of(request: &MessagesRequest) -> Self {
-        Self {
-            system_turns: request.has_system_turns(),
-            ends_with_assistant: request.ends_with_prefill(),
-            may_have_url_sources: true,
-        }
-    }
 }
 
 impl<'a> RequestBody<'a> {
