@@ -55,9 +55,9 @@ ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 
 WORKDIR /src
 # Only what `cargo build --bin chatrix` reads (src/models.json is embedded from src/). Cargo loads
-# every workspace member's manifest even when it builds one package, so crates/ comes too; the
-# emulator's sources in it are not compiled. A new build.rs or another path must be added here and
-# to .dockerignore's allow-list (tests/container_image.rs checks both).
+# every workspace member's manifest even when it builds one package, so crates/ comes too (the
+# allocator crate in it is compiled, the emulator's sources are not). A new build.rs or another
+# path must be added here and to .dockerignore's allow-list (tests/container_image.rs checks both).
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY crates ./crates

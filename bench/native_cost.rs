@@ -20,7 +20,7 @@ use sha2::Digest;
 // The gateway's allocator (src/main.rs): with glibc's, each 1 MB buffer is a fresh mmap whose page
 // faults would swamp the steps measured here.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: chatrix_alloc::Allocator = chatrix_alloc::Allocator;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);

@@ -22,7 +22,7 @@ use hyper_util::rt::TokioExecutor;
 
 // As in the gateway (src/main.rs), so the allocator is not what differs.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: chatrix_alloc::Allocator = chatrix_alloc::Allocator;
 
 /// CPU seconds this process has used so far (user + system), from /proc.
 fn cpu_seconds() -> anyhow::Result<f64> {
