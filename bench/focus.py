@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Two parts of bench/bench.py on their own, for before/after checks of one change: the 1 MB
+"""Parts of bench/bench.py on their own, for before/after checks of one change: the 1 MB
 Claude Code-shaped request at concurrency 1 (added p50/p99 over direct, as the report computes
-them: per round, then the median) and peak RSS relaying one large request ÷ its body. Same
+them: per round, then the median), peak RSS relaying one large request ÷ its body, and with
+`--cpu` the small request's CPU per request under load against floor + the SDK alone. Same
 classes, same workloads and same measurements as the full run; it writes no report.
 
     bench/focus.py --bin-dir $CARGO_TARGET_DIR/release [--path native] [--rounds 5]
                    [--latency-seconds 5] [--big-mb 30] [--big-requests 3] [--chatrix BIN]
+                   [--skip-latency] [--skip-big] [--cpu] [--load-seconds 10]
 """
 
 import argparse
@@ -28,10 +30,14 @@ def main() -> int:
     p.add_argument("--big-mb", type=float, default=30)
     p.add_argument("--big-requests", type=int, default=3)
     p.add_argument("--skip-latency", action="store_true")
+    p.add_argument("--skip-big", action="store_true")
+    p.add_argument("--cpu", action="store_true",
+                   help="CPU per small request under load ÷ (floor + SDK alone), per round")
+    p.add_argument("--load-seconds", type=float, default=10)
     own = p.parse_args()
     sys.argv = [sys.argv[0], "--bin-dir", own.bin_dir, "--latency-seconds",
                 str(own.latency_seconds), "--big-mb", str(own.big_mb),
-                "--big-requests", str(own.big_requests)]
+                "--big-requests", str(own.big_requests), "--load-seconds", str(own.load_seconds)]
     args = b.parse_args()
     out: dict = {"path": own.path}
     with tempfile.TemporaryDirectory(prefix="chatrix-focus-") as workdir:
@@ -39,22 +45,24 @@ def main() -> int:
         if own.chatrix:
             bench.bins["chatrix"] = own.chatrix
         try:
-            if own.skip_latency:
-                bench.start_upstream_and_relays()
-            else:
+            bench.start_upstream_and_relays()
+            bench.calibrate(own.path, bench.anthropic_bodies(b.workload.MODEL))
+            if not own.skip_latency:
                 out["latency_1mb"] = latency(bench, own)
-            out["big_request"] = bench.big_request(own.path)
+            if own.cpu:
+                out["cpu"] = cpu(bench, own)
+            if not own.skip_big:
+                out["big_request"] = bench.big_request(own.path)
         finally:
             bench.stop_all()
-    big = out["big_request"]
-    big["peak_over_body"] = big["peak_bytes"] / big["body_bytes"]
+    if "big_request" in out:
+        big = out["big_request"]
+        big["peak_over_body"] = big["peak_bytes"] / big["body_bytes"]
     print(json.dumps(out, indent=1))
     return 0
 
 
 def latency(bench: "b.Bench", own: argparse.Namespace) -> dict:
-    bench.start_upstream_and_relays()
-    bench.calibrate(own.path, bench.anthropic_bodies(b.workload.MODEL))
     names = [f"{kind}-{own.path}" for kind in ("direct", "floor", "chatrix")]
     for name in names:
         bench.warm_up(name)
@@ -75,6 +83,24 @@ def latency(bench: "b.Bench", own: argparse.Namespace) -> dict:
                                             "rounds": [round(a, 3) for a in added]}
     result["loadavg_after"] = os.getloadavg()[0]
     return result
+
+
+def cpu(bench: "b.Bench", own: argparse.Namespace) -> dict:
+    """The report's CPU target, per round: Chatrix's CPU per request under load ÷ (the floor's +
+    the SDK's alone, bench/sdk_cost.rs), each measured as bench.py measures it."""
+    names = [f"floor-{own.path}", f"chatrix-{own.path}"]
+    for name in names:
+        bench.warm_up(name)
+    rounds = []
+    for r in range(own.rounds):
+        got = {name: bench.load(name)["cpu_us_per_request"] for name in names[r % 2:] + names[:r % 2]}
+        sdk = bench.sdk_cost(own.path)
+        got.update(sdk=sdk["sdk"], hyper=sdk["hyper"])
+        got["ratio"] = got[names[1]] / (got[names[0]] + got["sdk"])
+        bench.log(f"round {r + 1} cpu µs: " + ", ".join(f"{k} {v:.2f}" for k, v in got.items()))
+        rounds.append(got)
+    return {key: {"median": round(statistics.median(r[key] for r in rounds), 3),
+                  "rounds": [round(r[key], 3) for r in rounds]} for key in rounds[0]}
 
 
 if __name__ == "__main__":
