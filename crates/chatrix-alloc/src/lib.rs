@@ -2,14 +2,15 @@
 //! straight from the kernel and unmapped the moment they are freed. On other systems than Linux
 //! (a developer's Mac), plain mimalloc.
 //!
-//! Why not mimalloc alone: a request body of several megabytes is one mimalloc "huge" page. When
-//! the last reference to it drops on another worker thread than the one that allocated it (a tokio
-//! task moves between workers), mimalloc v3 only queues the block on that page, and the page is
-//! not released until its owning thread next collects; `mi_huge_page_alloc` never looks at the
-//! queue. So a 30 MB request after a 30 MB request sometimes held both buffers, and peak RSS
-//! jumped from 1.7 to 2.7 times the body at random (bench/focus.py, `--big-requests 3`). A
-//! mapping is returned by `munmap` on whichever thread frees it, so the figure is the same on every
-//! run. Growing such a block is `mremap`, which moves page tables instead of copying bytes.
+//! Why not mimalloc alone: with it, three 30 MB requests in a row through the native path peaked
+//! at 2.7 times the body in two runs of six (1.7 times in the others): the next body did not
+//! always land on the memory the previous one had freed, and that memory was still resident.
+//! With one worker thread it did not happen (`TOKIO_WORKER_THREADS=1`: 1.69 times);
+//! `MIMALLOC_PURGE_DELAY=0` did not help; the mechanism inside mimalloc was not pinned down. A mapping is returned by `munmap` on
+//! whichever thread frees it, so nothing of a freed body stays resident: 1.71–1.78 times in all
+//! eleven runs since (bench/sections/native.md). Growing such a block is `mremap`, which moves
+//! page tables instead of copying bytes. The cost is a fresh mapping's page faults for every block
+//! of 4 MiB or more.
 //!
 //! Small blocks — nearly every allocation a request makes — stay with mimalloc, which bench/run
 //! measured well ahead of glibc's malloc for them.

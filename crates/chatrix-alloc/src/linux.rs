@@ -6,9 +6,10 @@ use std::ptr;
 
 use rustix::mm::{MapFlags, MremapFlags, ProtFlags};
 
-/// Blocks at least this large are mapped directly. mimalloc's own huge pages start at 512 KiB; 4
-/// MiB keeps the common Claude Code request (up to a few MB of text) on mimalloc's reused memory,
-/// where it pays no page faults, and moves image-sized bodies to the kernel.
+/// Blocks at least this large are mapped directly. mimalloc gives blocks above 512 KiB a page of
+/// their own; 4 MiB keeps the common Claude Code request (up to a few MB of text) on mimalloc,
+/// whose freed memory is reused without new page faults until it is purged, and moves
+/// image-sized bodies to the kernel.
 pub const DIRECT: usize = 4 << 20;
 
 /// A mapping is page aligned; any alignment up to the smallest page size is therefore met.
@@ -17,6 +18,7 @@ const MAPPED_ALIGN: usize = 4096;
 /// The global allocator (`#[global_allocator]` in src/main.rs).
 pub struct Allocator;
 
+/// Whether a block of this layout is (or was) mapped rather than mimalloc's.
 fn mapped(layout: &Layout) -> bool {
     layout.size() >= DIRECT && layout.align() <= MAPPED_ALIGN
 }
@@ -95,7 +97,7 @@ unsafe impl GlobalAlloc for Allocator {
             (true, true) => unsafe { remap(ptr, layout.size(), new_size) },
             // Across the threshold: a block in the other allocator, the bytes copied.
             _ => {
-                // SAFETY: `new_layout` is valid (above) and not zero sized (`layout` was not).
+                // SAFETY: `new_layout` is valid (above), and `realloc`'s caller promises `new_size > 0`.
                 let new_ptr = unsafe { self.alloc(new_layout) };
                 if !new_ptr.is_null() {
                     // SAFETY: both blocks are live, distinct, and at least the smaller size long.
