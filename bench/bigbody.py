@@ -3,6 +3,7 @@
 from the kernel's high-water mark (`VmHWM`), which no sampling interval can miss."""
 
 import json
+import time
 import urllib.request
 
 import workload
@@ -17,6 +18,12 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def _minor_faults(pid: int) -> int:
+    """The process's minor page faults so far (/proc/<pid>/stat, field 10)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
 def measure(start, env: dict, api_key: str, size: int, words: int, requests: int) -> dict:
     """`start(name, argv, env)` starts the gateway; `env` must allow bodies of `size` bytes."""
     body = workload.encode(workload.with_images(size, words))
@@ -25,9 +32,11 @@ def measure(start, env: dict, api_key: str, size: int, words: int, requests: int
     try:
         wait_http(port, "/health", proc, 30)
         idle_kb = _status_kb(proc.pid, "VmRSS")
-        statuses = []
+        statuses, times_ms = [], []
+        faults_before = _minor_faults(proc.pid)
         with RssSampler([proc.pid], interval=0.005) as sampled:
             for _ in range(requests):
+                started = time.perf_counter()
                 req = urllib.request.Request(
                     f"http://127.0.0.1:{port}/v1/messages", data=body,
                     headers={"content-type": "application/json", "x-api-key": api_key,
@@ -35,6 +44,7 @@ def measure(start, env: dict, api_key: str, size: int, words: int, requests: int
                 with urllib.request.urlopen(req, timeout=120) as r:
                     reply = json.load(r)
                     statuses.append(r.status if "lorem ipsum" in json.dumps(reply) else 0)
+                times_ms.append(round((time.perf_counter() - started) * 1000, 1))
         return {
             "body_bytes": len(body),
             "images": sum(1 for m in json.loads(body)["messages"] for b in m["content"]
@@ -44,6 +54,10 @@ def measure(start, env: dict, api_key: str, size: int, words: int, requests: int
             "idle_bytes": idle_kb * 1024,
             "peak_bytes": _status_kb(proc.pid, "VmHWM") * 1024,
             "sampled_peak_bytes": sampled.peak,
+            # Wall time per request (client, gateway and emulator on the same machine) and the
+            # gateway's minor page faults over all of them: what fresh memory costs.
+            "times_ms": times_ms,
+            "minor_faults": _minor_faults(proc.pid) - faults_before,
         }
     finally:
         proc.stop()
