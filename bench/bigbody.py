@@ -18,12 +18,6 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _minor_faults(pid: int) -> int:
-    """The process's minor page faults so far (/proc/<pid>/stat, field 10)."""
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[7])
-
-
 def measure(start, env: dict, api_key: str, size: int, words: int, requests: int) -> dict:
     """`start(name, argv, env)` starts the gateway; `env` must allow bodies of `size` bytes."""
     body = workload.encode(workload.with_images(size, words))
@@ -33,7 +27,7 @@ def measure(start, env: dict, api_key: str, size: int, words: int, requests: int
         wait_http(port, "/health", proc, 30)
         idle_kb = _status_kb(proc.pid, "VmRSS")
         statuses, times_ms = [], []
-        faults_before = _minor_faults(proc.pid)
+        faults_before = Proc.minor_faults(proc.pid)
         with RssSampler([proc.pid], interval=0.005) as sampled:
             for _ in range(requests):
                 started = time.perf_counter()
@@ -57,7 +51,7 @@ def measure(start, env: dict, api_key: str, size: int, words: int, requests: int
             # Wall time per request (client, gateway and emulator on the same machine) and the
             # gateway's minor page faults over all of them: what fresh memory costs.
             "times_ms": times_ms,
-            "minor_faults": _minor_faults(proc.pid) - faults_before,
+            "minor_faults": Proc.minor_faults(proc.pid) - faults_before,
         }
     finally:
         proc.stop()

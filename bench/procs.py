@@ -63,6 +63,11 @@ class Proc:
         return total / TICKS
 
     @staticmethod
+    def minor_faults(pid: int) -> int:
+        """Minor page faults so far (/proc/<pid>/stat field 10): what fresh memory cost."""
+        return int(_stat_fields(pid)[7])
+
+    @staticmethod
     def rss_bytes(pids: list[int]) -> int:
         total = 0
         for pid in pids:
