@@ -7,6 +7,10 @@
 //! Usage: `sdk-cost <upstream-base-url> <model-id> <body.json> [concurrency] [seconds] [operation]`,
 //! operation `converse` (the default; a Converse body) or `invoke` (InvokeModel, the native path's
 //! call; an Anthropic body as Chatrix sends it). Prints one `SDK_COST {json}` line per client.
+//!
+//! With `SDK_COST_CALLS=N` in the environment it makes exactly N SDK calls, no warm-up and no
+//! hyper client, and reports no CPU: for counting instructions under callgrind, where two runs of
+//! different N cancel the start-up (bench/instructions.py).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,6 +94,10 @@ async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout();
 
     let bedrock = Arc::new(Bedrock::for_endpoint(upstream).await);
+    if let Some(calls) = std::env::var_os("SDK_COST_CALLS") {
+        let calls: u64 = calls.to_string_lossy().parse()?;
+        return counted(&bedrock, model, &body, invoke, concurrency, calls).await;
+    }
     let (m, b) = (model.clone(), body.clone());
     let (calls, cpu) = measure(concurrency, seconds, move || {
         let (bedrock, m, b) = (bedrock.clone(), m.clone(), b.clone());
@@ -130,6 +138,50 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     report(&mut out, "hyper", calls, cpu)?;
+    Ok(())
+}
+
+/// Exactly `calls` SDK calls from `concurrency` tasks (`SDK_COST_CALLS`).
+async fn counted(
+    bedrock: &Arc<Bedrock>,
+    model: &str,
+    body: &Bytes,
+    invoke: bool,
+    concurrency: usize,
+    calls: u64,
+) -> anyhow::Result<()> {
+    let left = Arc::new(AtomicU64::new(calls));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (bedrock, model, body, left) = (
+            bedrock.clone(),
+            model.to_owned(),
+            body.clone(),
+            left.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            // Take one call at a time until none are left (fetch_sub would wrap below zero).
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                if invoke {
+                    bedrock.invoke(&model, body.clone()).await.map(drop)
+                } else {
+                    bedrock.converse(&model, body.clone()).await.map(drop)
+                }
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    writeln!(
+        std::io::stdout(),
+        r#"SDK_COST {{"client":"sdk","calls":{calls}}}"#
+    )?;
     Ok(())
 }
 
