@@ -67,7 +67,8 @@ pub(super) async fn runtime(
             return fault_response(&invalid, None);
         }
     };
-    super::record_route(&model.client_model, "passthrough");
+    // `resolve_model` named the model; only the path differs here.
+    super::record_route(None, "passthrough");
     let body = match read_body(&headers, body, state.cfg.max_body_bytes).await {
         Ok(b) => b,
         Err(e) => return fault_response(&Fault::from_api_error(&e), Some(&model)),

@@ -317,13 +317,17 @@ pub(super) async fn resolve_model<'s>(
     state: &'s AppState,
     name: &str,
 ) -> Result<ResolvedModel<'s>, ApiError> {
-    tracing::Span::current().record("model", crate::anthropic::request::truncate(name, 128));
+    let named = crate::anthropic::request::truncate(name, 128);
+    tracing::Span::current().record("model", named);
     let model = resolve_any(state, name).await?;
     let upstream = match state.cfg.claude_api {
         ClaudeApi::Invoke if model.capabilities.claude => "invoke",
         _ => "converse",
     };
-    super::record_route(&model.client_model, upstream);
+    // Each record costs the log layer a serialization of the span: the name again only if the
+    // resolution changed it.
+    let renamed = (model.client_model != named).then_some(model.client_model.as_str());
+    super::record_route(renamed, upstream);
     Ok(model)
 }
 

@@ -306,10 +306,13 @@ fn request_span(
     )
 }
 
-/// Names the model and upstream path on the request's span.
-pub(crate) fn record_route(model: &str, upstream: &'static str) {
+/// Names the upstream path, and the model when it differs from the one recorded, on the request's
+/// span.
+pub(crate) fn record_route(model: Option<&str>, upstream: &'static str) {
     let span = tracing::Span::current();
-    span.record("model", model);
+    if let Some(model) = model {
+        span.record("model", model);
+    }
     span.record("upstream", upstream);
 }
 
