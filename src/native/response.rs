@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -25,37 +26,57 @@ pub struct RelayedMessage {
 /// # Errors
 /// [`ApiError::Upstream`] when Bedrock's body is not a JSON object.
 pub fn relay_message(body: &[u8], ctx: &NativeContext) -> Result<RelayedMessage, ApiError> {
-    let unreadable = |_| ApiError::Upstream("Bedrock sent a Message that is not JSON".into());
-    let mut fields: IndexMap<Cow<'_, str>, Cow<'_, RawValue>> =
-        serde_json::from_slice::<IndexMap<Cow<'_, str>, &RawValue>>(body)
-            .map_err(unreadable)?
-            .into_iter()
-            .map(|(k, v)| (k, Cow::Borrowed(v)))
-            .collect();
-    let mut reported_usage: Map<String, Value> = match fields.get("usage") {
-        Some(v) => serde_json::from_str(v.get()).map_err(unreadable)?,
-        None => Map::new(),
+    let unreadable = || ApiError::Upstream("Bedrock sent a Message that is not JSON".into());
+    let fields: IndexMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_slice(body).map_err(|_| unreadable())?;
+    let reported_usage: Value = match fields.get("usage") {
+        Some(v) => serde_json::from_str(v.get()).map_err(|_| unreadable())?,
+        None => Value::Object(Map::new()),
     };
-    let reported: Reported =
-        serde_json::from_value(Value::Object(reported_usage.clone())).unwrap_or_default();
+    let reported = Reported::deserialize(&reported_usage).unwrap_or_default();
+    let Value::Object(mut reported_usage) = reported_usage else {
+        return Err(unreadable());
+    };
     let usage = usage::priced(
         reported.to_usage(),
         ctx.price.as_ref(),
         ctx.currency.as_ref(),
     );
     usage::write_into(&mut reported_usage, &usage);
-    let owned = |v: &Value| {
-        serde_json::value::to_raw_value(v)
-            .map(Cow::Owned)
-            .map_err(|e| ApiError::Internal(e.into()))
-    };
-    fields.insert(
-        "model".into(),
-        owned(&Value::String(ctx.client_model.clone()))?,
-    );
-    fields.insert("usage".into(), owned(&Value::Object(reported_usage))?);
-    let bytes = serde_json::to_vec(&fields).map_err(|e| ApiError::Internal(e.into()))?;
+    // Bedrock's fields in Bedrock's order, two of them written anew; appended if Bedrock left
+    // them out.
+    let mut out: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len() + 2);
+    let (mut model, mut usage_field) = (Some(ctx.client_model.as_str()), Some(&reported_usage));
+    for (key, raw) in &fields {
+        let field = match key.as_ref() {
+            "model" => model.take().map_or(Field::Raw(raw), Field::Text),
+            "usage" => usage_field.take().map_or(Field::Raw(raw), Field::Object),
+            _ => Field::Raw(raw),
+        };
+        out.push((key, field));
+    }
+    out.extend(model.map(|m| ("model", Field::Text(m))));
+    out.extend(usage_field.map(|u| ("usage", Field::Object(u))));
+    let bytes = serde_json::to_vec(&Entries(&out)).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(RelayedMessage { bytes, usage })
+}
+
+/// One top-level field of the relayed Message.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Field<'a> {
+    Raw(&'a RawValue),
+    Text(&'a str),
+    Object(&'a Map<String, Value>),
+}
+
+/// The fields in order, as one JSON object (serialized straight into the answer's bytes).
+struct Entries<'a>(&'a [(&'a str, Field<'a>)]);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +116,45 @@ mod tests {
         assert_eq!(v["usage"]["cost_estimated"], true);
         assert_eq!(out.usage.output_tokens, 10);
         assert!(relay_message(b"not json", &ctx).is_err());
+    }
+
+    fn unpriced() -> NativeContext {
+        NativeContext {
+            client_model: "sonnet".into(),
+            input_estimate: 1,
+            price: None,
+            currency: None,
+        }
+    }
+
+    #[test]
+    fn bedrocks_field_order_is_kept_and_a_missing_model_or_usage_is_appended() {
+        let body = br#"{"id":"msg_1","z_extra":{"b":1,"a":2},"model":"anthropic.claude","stop_sequence":null}"#;
+        let out = relay_message(body, &unpriced()).expect("relays");
+        let text = String::from_utf8(out.bytes).expect("utf8");
+        assert!(
+            text.starts_with(
+                r#"{"id":"msg_1","z_extra":{"b":1,"a":2},"model":"sonnet","stop_sequence":null,"usage":{"#
+            ),
+            "{text}"
+        );
+        let without_model =
+            relay_message(br#"{"usage":{"output_tokens":3}}"#, &unpriced()).expect("relays");
+        let v: Value = serde_json::from_slice(&without_model.bytes).expect("json");
+        assert_eq!(v["model"], "sonnet");
+        assert_eq!(v["usage"]["output_tokens"], 3);
+        assert_eq!(without_model.usage.output_tokens, 3);
+    }
+
+    #[test]
+    fn a_usage_that_is_not_an_object_is_bedrock_sending_nonsense() {
+        for body in [
+            &br#"{"usage":5}"#[..],
+            br#"[1]"#,
+            br#"{"usage":{"output_tokens":1}"#,
+        ] {
+            let err = relay_message(body, &unpriced()).expect_err("refused");
+            assert!(matches!(err, ApiError::Upstream(_)), "{err:?}");
+        }
     }
 }
