@@ -2,19 +2,22 @@
 """The small-request CPU target counted in instructions instead of seconds: the same workload as
 bench/bench.py's load (the small request, wrk at 32 connections), with the floor relay and Chatrix
 run under `valgrind --tool=callgrind`, and the SDK alone (bench/sdk_cost.rs, SDK_COST_CALLS)
-likewise. An instruction count is the same for the same binary and input whatever else the machine
-is doing, so two builds can be compared on a busy machine where CPU seconds swing by a third.
+likewise. Counts of the same binary and input agree within half a percent whatever else the
+machine is doing, where its CPU seconds swing by a third, so two builds can be compared on a busy
+machine.
 
-It counts user-space instructions only: the kernel's share (socket reads and writes, which the
-floor is mostly made of) is not in it, so the ratio is not the CPU-seconds ratio of the report;
-it is the figure to compare builds by. Each gateway's count is read between a zeroing after
-warm-up and a dump after the load (`callgrind_control`), divided by the requests wrk completed.
+It is a tool for comparing builds, not the report's target. It counts user-space instructions only
+(the kernel's socket work and the cost of threads waking each other are not in it); valgrind hides
+the CPU's SHA extensions, so SigV4's SHA-256 runs sha2's software fallback on both sides of the
+ratio; and copies count one instruction a byte. Each gateway's count is the difference between two
+loads of different lengths (each between a zeroing and a dump, through vgdb), divided by the
+difference in requests wrk completed; the SDK's, likewise between two runs of N calls.
 
     bench/instructions.py --bin-dir $CARGO_TARGET_DIR/release [--path native]
                           [--chatrix BIN [--chatrix BIN2 ...]] [--seconds 15] [--connections 32]
-                          [--sdk-calls 200 1000] [--keep DIR]
+                          [--sdk-calls 200 1000] [--huge-kb 1024] [--keep DIR]
 
-With `--keep DIR` the callgrind profiles stay in DIR (`callgrind_annotate DIR/<name>.out`).
+With `--keep DIR` the callgrind profiles stay in DIR (`callgrind_annotate DIR/<name>.out.<n>`).
 """
 
 import argparse
@@ -32,7 +35,8 @@ import bench as b
 import probes
 
 VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no", "--dump-line=no"]
-TOTALS = re.compile(r"^(?:totals|summary):\s+(\d+)", re.M)
+# A dump's last line; `complete` waits for it, since the file is written while it is read.
+TOTALS = re.compile(r"^totals:\s+(\d+)", re.M)
 
 
 def main() -> int:
@@ -45,12 +49,17 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=15, help="wrk's load under callgrind")
     p.add_argument("--connections", type=int, default=32, help="wrk's connections")
     p.add_argument("--sdk-calls", type=int, nargs=2, default=[200, 1000])
+    p.add_argument("--huge-kb", type=int, default=1024,
+                   help="the calibration's Claude Code-shaped body (small for a smoke run)")
     p.add_argument("--keep", help="keep the callgrind profiles in this folder")
     own = p.parse_args()
-    for tool in ("valgrind", "callgrind_control", "wrk"):
+    if not 0 < own.sdk_calls[0] < own.sdk_calls[1]:
+        p.error("--sdk-calls needs two counts, the second larger")
+    for tool in ("valgrind", "vgdb", "wrk"):
         if shutil.which(tool) is None:
             sys.exit(f"instructions.py: {tool} is needed")
-    sys.argv = [sys.argv[0], "--bin-dir", own.bin_dir, "--connections", str(own.connections)]
+    sys.argv = [sys.argv[0], "--bin-dir", own.bin_dir, "--connections", str(own.connections),
+                "--huge-kb", str(own.huge_kb)]
     args = b.parse_args()
     with tempfile.TemporaryDirectory(prefix="chatrix-instr-") as workdir:
         keep = own.keep or workdir
@@ -111,29 +120,41 @@ def out_file(keep: str, name: str) -> list[str]:
 
 
 def count(bench: "b.Bench", name: str, seconds: float) -> dict:
-    """Instructions per request of one gateway under wrk's load, warm-up excluded."""
+    """Instructions per request of one gateway under wrk's load: two loads, a third of `seconds`
+    and all of it, each between a zeroing and a dump, and the difference of the two divided by the
+    difference of their requests. What both windows share (the requests still in flight when wrk
+    stops, whose work is counted but which wrk does not count) cancels."""
     t = bench.targets[name]
     pid = bench.procs["floor" if name.startswith("floor") else name].pid
     probes.wrk(t, t.body, 8, 3, bench.workdir)
-    control(pid, "--zero")
-    result = probes.wrk(t, t.body, bench.args.connections, seconds, bench.workdir)
+    windows = []
+    for length in (seconds / 3, seconds):
+        time.sleep(0.5)  # the warm-up's or the last window's requests finish before the zeroing
+        control(pid, "zero")
+        result = probes.wrk(t, t.body, bench.args.connections, length, bench.workdir)
+        if result["error_count"] or not result["requests"]:
+            raise RuntimeError(f"{name}: {result['requests']} requests, errors {result['errors']}")
+        windows.append((result["requests"], dumped(pid)))
+    (n1, i1), (n2, i2) = windows
+    if n2 <= n1:
+        raise RuntimeError(f"{name}: {n2} requests in the long window, {n1} in the short one")
+    per_request = (i2 - i1) / (n2 - n1)
+    bench.log(f"{name}: {n1} and {n2} requests, {per_request:,.0f} instructions each")
+    return {"requests": [n1, n2], "instructions": [i1, i2], "per_request": round(per_request)}
+
+
+def dumped(pid: int) -> int:
+    """Asks callgrind for a dump and returns its total, once the file is written (it is written
+    when the process next runs, not at once)."""
     prefix = dump_prefix(pid)
-    dumps = set(glob.glob(f"{prefix}*"))
-    control(pid, "--dump")
-    new = set()
-    for _ in range(600):  # the dump is written when the process next runs, not at once
-        new = set(glob.glob(f"{prefix}*")) - dumps
-        if new and complete(next(iter(new))):
-            break
+    before = set(glob.glob(f"{prefix}.*"))
+    control(pid, "dump")
+    for _ in range(600):
+        new = set(glob.glob(f"{prefix}.*")) - before
+        if len(new) == 1 and complete(path := new.pop()):
+            return totals(path)
         time.sleep(0.1)
-    if len(new) != 1 or result["error_count"]:
-        raise RuntimeError(f"{name}: dumps {new}, errors {result['errors']}")
-    instructions = totals(new.pop())
-    n = result["requests"]
-    if n == 0:
-        raise RuntimeError(f"{name}: no request completed in {seconds} s under callgrind")
-    bench.log(f"{name}: {n} requests, {instructions / n:,.0f} instructions each")
-    return {"requests": n, "instructions": instructions, "per_request": round(instructions / n)}
+    raise RuntimeError(f"pid {pid}: no complete dump beside {prefix} within a minute")
 
 
 def dump_prefix(pid: int) -> str:
@@ -143,18 +164,21 @@ def dump_prefix(pid: int) -> str:
     raise RuntimeError(f"pid {pid} is not under callgrind")
 
 
-def control(pid: int, action: str) -> None:
-    # valgrind names its command pipes after the LOGNAME/USER and HOST of the process's own
-    # environment (Chatrix's HOST is its listen address), and vgdb looks them up by its own.
+def control(pid: int, command: str) -> None:
+    """Sends a callgrind monitor command (`zero`, `dump`) through vgdb, which exits non-zero when
+    it cannot reach the process (callgrind_control prints `OK.` even then)."""
+    # valgrind names its command pipes after the LOGNAME/USER and HOST (else HOSTNAME) of the
+    # process's own environment (Chatrix's HOST is its listen address); vgdb looks them up by its
+    # own.
+    names = ("LOGNAME", "USER", "HOST", "HOSTNAME")
     with open(f"/proc/{pid}/environ", "rb") as f:
         theirs = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
-    env = {k: v for k, v in os.environ.items() if k not in ("LOGNAME", "USER", "HOST")}
-    env.update({k: theirs[k.encode()].decode() for k in ("LOGNAME", "USER", "HOST")
-                if k.encode() in theirs})
-    out = subprocess.run(["callgrind_control", action, str(pid)], capture_output=True, text=True,
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update({k: theirs[k.encode()].decode() for k in names if k.encode() in theirs})
+    out = subprocess.run(["vgdb", f"--pid={pid}", command], capture_output=True, text=True,
                          timeout=120, env=env)
-    if out.returncode or "OK." not in out.stdout:
-        raise RuntimeError(f"callgrind_control {action} {pid}: {out.stdout}{out.stderr}")
+    if out.returncode:
+        raise RuntimeError(f"vgdb {command} to {pid} failed: {out.stdout}{out.stderr}")
 
 
 def complete(path: str) -> bool:
@@ -175,17 +199,23 @@ def sdk_per_call(bench: "b.Bench", own: argparse.Namespace, keep: str) -> dict:
     body = os.path.join(bench.workdir, "upstream.json")
     with open(body, "wb") as f:
         f.write(bench.targets[f"floor-{own.path}"].body)
+    (n1, n2) = own.sdk_calls
+    # No more tasks than the smaller run has calls: each opens its connection once.
+    concurrency = str(min(16, n1))
     counts = []
     for calls in own.sdk_calls:
         dump = os.path.join(keep, f"sdk-{calls}.out")
-        subprocess.run(
+        out = subprocess.run(
             VALGRIND + [f"--callgrind-out-file={dump}", bench.bins["sdk_cost"], bench.emulator_url,
-                        bench.data["meta"]["model_ids"][own.path], body, "16", "1",
+                        bench.data["meta"]["model_ids"][own.path], body, concurrency, "1",
                         "invoke" if own.path == "native" else "converse"],
-            env=dict(os.environ, SDK_COST_CALLS=str(calls)), check=True, capture_output=True,
+            env=dict(os.environ, SDK_COST_CALLS=str(calls)), capture_output=True, text=True,
             timeout=600)
+        if out.returncode:
+            raise RuntimeError(f"sdk-cost ({calls} calls) exited {out.returncode}: "
+                               f"{out.stderr[-2000:]}")
         counts.append(totals(dump))
-    (n1, n2), (i1, i2) = own.sdk_calls, counts
+    i1, i2 = counts
     per_call = (i2 - i1) / (n2 - n1)
     bench.log(f"sdk alone: {per_call:,.0f} instructions a call")
     return {"calls": own.sdk_calls, "instructions": counts, "per_call": round(per_call)}
