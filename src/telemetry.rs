@@ -6,11 +6,12 @@
 //! carries its `request_id`, key name, model, upstream path and Claude Code session id under
 //! `span` in JSON.
 //!
-//! JSON lines are written by `json-subscriber`, whose format is tracing-subscriber's own (same keys,
-//! same `span` object) but which keeps a span's fields as values: tracing-subscriber's formatter
-//! stores them as a JSON string that it parses again on every `record` and every line. With four
-//! span records and one line per request, that was 60,000 of the 655,000 instructions a small
-//! native request cost (`bench/instructions.py`).
+//! JSON lines are written by `json-subscriber`, whose format is tracing-subscriber's own (the same
+//! keys and `span` object, in another order; a record from a crate that logs through the `log`
+//! facade has `target` `log` and its origin in `log.target`) but which keeps a span's fields as
+//! values: tracing-subscriber's formatter stores them as a JSON string that it parses again on
+//! every `record` and every line. With four span records and one line per request, that was 60,000
+//! of the 655,000 instructions a small native request cost (`bench/instructions.py`).
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

@@ -326,7 +326,8 @@ pub(super) async fn resolve_model<'s>(
     };
     // Each record costs the log layer a serialization of the span: the name again only if the
     // resolution changed it.
-    let renamed = (model.client_model != named).then_some(model.client_model.as_str());
+    let resolved = crate::anthropic::request::truncate(&model.client_model, 128);
+    let renamed = (resolved != named).then_some(resolved);
     super::record_route(renamed, upstream);
     Ok(model)
 }
