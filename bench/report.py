@@ -266,6 +266,9 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "`cargo build --profile profiling` builds the same code with symbols (thin LTO, so it links in",
         "a minute). Run it against `bedrock-emulator` under wrk with bench/wrk_report.lua, and record",
         "with `perf record -e cpu-clock -g --call-graph dwarf -p <pid>` (no hardware counters needed).",
+        "For counts that do not move with the machine, `bench/instructions.py --chatrix",
+        "<target>/profiling/chatrix --keep DIR` leaves callgrind's profile of the load in DIR:",
+        "`callgrind_annotate --inclusive=yes DIR/chatrix-0.out.1` names each function's share.",
         "For memory, `cargo build --example heap-server` is the gateway on the system allocator (mimalloc",
         "hides allocations from heaptrack): run it under `heaptrack`, send the request, then",
         "`heaptrack_print --print-peaks` names the allocations alive at the peak.",
@@ -276,7 +279,7 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
 
 # Figures measured apart from bench/run (each by its own script, which says how), kept as Markdown
 # under bench/sections/ so that a bench/run does not drop them; copied in this order.
-KEPT_SECTIONS = ("native.md", "ledger.md", "failover.md")
+KEPT_SECTIONS = ("native.md", "cpu.md", "ledger.md", "failover.md")
 
 
 def kept_sections() -> list[str]:
