@@ -118,7 +118,8 @@ class Bench:
             "CHATRIX_API_KEYS": f"bench:{self.api_key}",
         }
 
-    def start_upstream_and_relays(self) -> None:
+    def start_upstream(self) -> None:
+        """The emulator, and a port for each contender (one floor relay serves both paths)."""
         port = free_port()
         emu = self.start("emulator", [self.bins["emulator"], "--port", str(port)], dict(os.environ))
         self.emulator_url = f"http://127.0.0.1:{port}"
@@ -128,6 +129,10 @@ class Bench:
         for path in PATHS:
             self.ports.update({f"direct-{path}": port, f"floor-{path}": floor,
                                f"chatrix-{path}": free_port()})
+
+    def start_upstream_and_relays(self) -> None:
+        self.start_upstream()
+        floor = self.ports["floor-native"]
         self.start("floor", [self.bins["floor"], str(floor), self.emulator_url], dict(os.environ))
         for path in PATHS:
             name = f"chatrix-{path}"
@@ -213,11 +218,14 @@ class Bench:
             "litellm", "127.0.0.1", self.ports["litellm"], "/v1/messages", "/v1/messages",
             headers, **bodies)
 
+    def proc(self, name: str) -> Proc:
+        """The process serving a contender: the emulator is `direct`; one floor relay serves both
+        paths."""
+        return self.procs[{"direct": "emulator", "floor": "floor"}.get(name.split("-")[0], name)]
+
     def pids(self, name: str) -> list[int]:
-        """The processes doing a contender's work: the emulator is `direct`; one floor relay
-        serves both paths."""
-        proc = {"direct": "emulator", "floor": "floor"}.get(name.split("-")[0], name)
-        return self.procs[proc].pids()
+        """The processes doing a contender's work (a process and its children)."""
+        return self.proc(name).pids()
 
     # ---- measurements ----------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ import bench as b
 import probes
 
 VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no", "--dump-line=no"]
-# A dump's last line; `complete` waits for it, since the file is written while it is read.
+# A dump's last line; `dumped` waits for it, since the file is written while it is read.
 TOTALS = re.compile(r"^totals:\s+(\d+)", re.M)
 
 
@@ -73,7 +73,7 @@ def run(bench: "b.Bench", own: argparse.Namespace, keep: str) -> dict:
     binaries = own.chatrix or [bench.bins["chatrix"]]
     out: dict = {"path": own.path, "seconds": own.seconds}
     try:
-        start_emulator(bench)
+        bench.start_upstream()
         floor = bench.start("floor", VALGRIND + out_file(keep, "floor") +
                             [bench.bins["floor"], str(bench.ports[f"floor-{own.path}"]),
                              bench.emulator_url], dict(os.environ))
@@ -98,18 +98,6 @@ def run(bench: "b.Bench", own: argparse.Namespace, keep: str) -> dict:
     return out
 
 
-def start_emulator(bench: "b.Bench") -> None:
-    port = b.free_port()
-    emu = bench.start("emulator", [bench.bins["emulator"], "--port", str(port)], dict(os.environ))
-    bench.emulator_url = f"http://127.0.0.1:{port}"
-    b.wait_http(port, "/_emulator/stats", emu, 30)
-    floor, chatrix = b.free_port(), b.free_port()
-    bench.ports = {}
-    for path in b.PATHS:
-        bench.ports.update({f"direct-{path}": port, f"floor-{path}": floor,
-                            f"chatrix-{path}": chatrix})
-
-
 def out_file(keep: str, name: str) -> list[str]:
     # callgrind writes `<file>.<n>` for each dump it is asked for (n from 1 in each process), and
     # the file itself at exit: an earlier run's files would pass for this one's.
@@ -125,7 +113,7 @@ def count(bench: "b.Bench", name: str, seconds: float) -> dict:
     difference of their requests. What both windows share (the requests still in flight when wrk
     stops, whose work is counted but which wrk does not count) cancels."""
     t = bench.targets[name]
-    pid = bench.procs["floor" if name.startswith("floor") else name].pid
+    pid = bench.proc(name).pid
     probes.wrk(t, t.body, 8, 3, bench.workdir)
     windows = []
     for length in (seconds / 3, seconds):
@@ -151,8 +139,8 @@ def dumped(pid: int) -> int:
     control(pid, "dump")
     for _ in range(600):
         new = set(glob.glob(f"{prefix}.*")) - before
-        if len(new) == 1 and complete(path := new.pop()):
-            return totals(path)
+        if len(new) == 1 and (total := totals(new.pop())) is not None:
+            return total
         time.sleep(0.1)
     raise RuntimeError(f"pid {pid}: no complete dump beside {prefix} within a minute")
 
@@ -181,17 +169,11 @@ def control(pid: int, command: str) -> None:
         raise RuntimeError(f"vgdb {command} to {pid} failed: {out.stdout}{out.stderr}")
 
 
-def complete(path: str) -> bool:
-    with open(path) as f:
-        return TOTALS.search(f.read()) is not None
-
-
-def totals(path: str) -> int:
+def totals(path: str) -> int | None:
+    """A dump's total, from its last line; `None` while callgrind is still writing the file."""
     with open(path) as f:
         found = TOTALS.search(f.read())
-    if not found:
-        raise RuntimeError(f"no totals in {path}")
-    return int(found.group(1))
+    return int(found.group(1)) if found else None
 
 
 def sdk_per_call(bench: "b.Bench", own: argparse.Namespace, keep: str) -> dict:
@@ -214,7 +196,10 @@ def sdk_per_call(bench: "b.Bench", own: argparse.Namespace, keep: str) -> dict:
         if out.returncode:
             raise RuntimeError(f"sdk-cost ({calls} calls) exited {out.returncode}: "
                                f"{out.stderr[-2000:]}")
-        counts.append(totals(dump))
+        total = totals(dump)
+        if total is None:
+            raise RuntimeError(f"no totals in {dump}")
+        counts.append(total)
     i1, i2 = counts
     per_call = (i2 - i1) / (n2 - n1)
     bench.log(f"sdk alone: {per_call:,.0f} instructions a call")

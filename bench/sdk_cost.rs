@@ -101,14 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let (m, b) = (model.clone(), body.clone());
     let (calls, cpu) = measure(concurrency, seconds, move || {
         let (bedrock, m, b) = (bedrock.clone(), m.clone(), b.clone());
-        async move {
-            if invoke {
-                bedrock.invoke(&m, b).await.map(drop)
-            } else {
-                bedrock.converse(&m, b).await.map(drop)
-            }
-            .map_err(|e| anyhow::anyhow!("{e}"))
-        }
+        async move { call(&bedrock, &m, b, invoke).await }
     })
     .await?;
     report(&mut out, "sdk", calls, cpu)?;
@@ -141,6 +134,16 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One call through Chatrix's SDK client: InvokeModel or Converse.
+async fn call(bedrock: &Bedrock, model: &str, body: Bytes, invoke: bool) -> anyhow::Result<()> {
+    if invoke {
+        bedrock.invoke(model, body).await.map(drop)
+    } else {
+        bedrock.converse(model, body).await.map(drop)
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Exactly `calls` SDK calls from `concurrency` tasks (`SDK_COST_CALLS`).
 async fn counted(
     bedrock: &Arc<Bedrock>,
@@ -165,12 +168,7 @@ async fn counted(
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
                 .is_ok()
             {
-                if invoke {
-                    bedrock.invoke(&model, body.clone()).await.map(drop)
-                } else {
-                    bedrock.converse(&model, body.clone()).await.map(drop)
-                }
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                call(&bedrock, &model, body.clone(), invoke).await?;
             }
             anyhow::Ok(())
         }));
