@@ -27,7 +27,7 @@ use bedrock_eventstream as eventstream;
 use futures::Stream;
 
 use super::body::read_body;
-use super::messages::{resolve_model, RequestLog};
+use super::messages::{resolve_model, RequestLog, Upstream};
 use super::passthrough_spend as spending;
 use super::stream::StreamEnd;
 use super::RequestId;
@@ -57,7 +57,7 @@ pub(super) async fn runtime(
         unknown.status = 404;
         return fault_response(&unknown, None);
     };
-    let model = match resolve_model(&state, name).await {
+    let model = match resolve_model(&state, name, Upstream::Passthrough).await {
         Ok(m) => m,
         Err(_) => {
             let invalid = Fault::named(
@@ -67,8 +67,6 @@ pub(super) async fn runtime(
             return fault_response(&invalid, None);
         }
     };
-    // `resolve_model` named the model; only the path differs here.
-    super::record_route(None, "passthrough");
     let body = match read_body(&headers, body, state.cfg.max_body_bytes).await {
         Ok(b) => b,
         Err(e) => return fault_response(&Fault::from_api_error(&e), Some(&model)),

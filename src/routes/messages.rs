@@ -49,7 +49,7 @@ pub(super) async fn create_message(
     } = incoming;
     let body = RequestBody::split(&bytes, Kind::Messages)?;
     let mut request = body.head()?;
-    let model = resolve_model(&state, &request.model).await?;
+    let model = resolve_model(&state, &request.model, Upstream::OfModel).await?;
     let native = state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude;
     let outline = read_messages(&body, &mut request, native)?;
     let prefill = outline.map_or_else(|| request.ends_with_prefill(), |o| o.ends_with_assistant);
@@ -310,19 +310,32 @@ impl RequestLog {
     }
 }
 
+/// The upstream path a route names on the request span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upstream {
+    /// The model's own: `invoke` for a Claude model while `CHATRIX_CLAUDE_API=invoke`, else
+    /// `converse`.
+    OfModel,
+    /// The Bedrock pass-through routes: `passthrough`, whatever the model.
+    Passthrough,
+}
+
 /// The client's model name, resolved the way every route resolves it. An application inference
 /// profile ARN is resolved to the model behind it first ([`crate::app_profiles`]); when Bedrock
-/// cannot be asked, it is served as an unknown id (on Converse), as before.
+/// cannot be asked, it is served as an unknown id (on Converse), as before. The model and the
+/// route's upstream path are recorded on the request span, each once.
 pub(super) async fn resolve_model<'s>(
     state: &'s AppState,
     name: &str,
+    route: Upstream,
 ) -> Result<ResolvedModel<'s>, ApiError> {
     let named = crate::anthropic::request::truncate(name, 128);
     tracing::Span::current().record("model", named);
     let model = resolve_any(state, name).await?;
-    let upstream = match state.cfg.claude_api {
-        ClaudeApi::Invoke if model.capabilities.claude => "invoke",
-        _ => "converse",
+    let upstream = match (route, state.cfg.claude_api) {
+        (Upstream::Passthrough, _) => "passthrough",
+        (Upstream::OfModel, ClaudeApi::Invoke) if model.capabilities.claude => "invoke",
+        (Upstream::OfModel, _) => "converse",
     };
     // Each record costs the log layer a serialization of the span: the name again only if the
     // resolution changed it.

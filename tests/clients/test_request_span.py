@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 
 import anthropic
 
@@ -84,3 +85,27 @@ def test_log_lines_inside_a_request_carry_its_span(tmp_path):
     assert ended and ended[0]["span"]["request_id"] == stream_id, ended
     assert ended[0]["span"]["upstream"] == "invoke" and ended[0]["span"]["model"] == "claude-haiku-4-5"
     assert KEY not in log.read_text(), "the key itself is never logged"
+
+
+def test_the_bedrock_pass_through_names_its_own_upstream(tmp_path):
+    """The Bedrock pass-through routes' lines carry `passthrough` as the upstream (not the model's
+    own path, `invoke`) and the model id from the URL."""
+    proc, port, log = start(tmp_path)
+    try:
+        body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 16,
+                           "messages": [{"role": "user", "content": "hi"}]}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
+            data=body, headers={"x-api-key": KEY, "content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200
+            request_id = answer.headers["request-id"]
+        time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    mine = [line for line in lines(log) if line.get("span", {}).get("request_id") == request_id]
+    assert mine, log.read_text()
+    for line in mine:
+        assert line["span"]["upstream"] == "passthrough", line
+        assert line["span"]["model"] == "us.anthropic.claude-haiku-4-5-20251001-v1:0", line
