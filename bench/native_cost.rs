@@ -15,6 +15,7 @@ use chatrix::anthropic::request::{parse_messages_request, Kind, RequestBody};
 use chatrix::models::rules::{self, View};
 use chatrix::models::{Catalog, InferenceProfile};
 use chatrix::native::request::{invoke_parts, NativeOptions, Purpose};
+use chatrix::native::splice::ROOM;
 use sha2::Digest;
 
 // The gateway's allocator (src/main.rs): with glibc's, each 1 MB buffer is a fresh mmap whose page
@@ -64,7 +65,7 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..rounds {
         // As `read_body` reads it: one buffer with room after the body.
         let bytes = time(&mut t.read, || {
-            let mut v = bytes::BytesMut::with_capacity(body.len() + 4096);
+            let mut v = bytes::BytesMut::with_capacity(body.len() + ROOM);
             v.extend_from_slice(&body);
             v.freeze()
         });

@@ -21,6 +21,12 @@ use serde_json::value::RawValue;
 use super::request::Fields;
 use crate::error::ApiError;
 
+/// Bytes a request body's buffer leaves free after the body (`routes::body::read_body`): an
+/// InvokeModel body is the client's with `anthropic_version` and `anthropic_beta` added before its
+/// bulk (Claude Code sends `messages` second), about 100 to 600 bytes more, so with this room
+/// [`Spliced::assemble`] writes it in place.
+pub const ROOM: usize = 4096;
+
 /// [`super::request::invoke_parts`]'s answer.
 #[derive(Debug)]
 pub struct NativeParts {

@@ -8,6 +8,7 @@ use crate::anthropic::request::{Kind, RequestBody};
 use crate::models::rules::{self, View};
 use crate::models::{Catalog, InferenceProfile};
 use crate::native::request::{invoke_body, invoke_parts, NativeOptions, Payload, Purpose};
+use crate::native::splice::ROOM;
 
 /// The body both ways: written whole, and assembled from parts into a copy of `body` (a buffer
 /// with room to spare, as `read_body` leaves, when `room`). `shared` keeps another handle on
@@ -36,7 +37,7 @@ fn both_ways(
         purpose: Purpose::Invoke,
     };
     let whole = invoke_body(split.fields(), &opts).expect("whole").bytes;
-    let mut buf = BytesMut::with_capacity(body.len() + if room { 4096 } else { 0 });
+    let mut buf = BytesMut::with_capacity(body.len() + if room { ROOM } else { 0 });
     buf.extend_from_slice(body);
     let client = buf.freeze();
     // The parts are built against the buffer they are assembled into, as the route does.
@@ -84,7 +85,7 @@ fn parts_assembled_in_place_or_joined_are_the_whole_body_byte_for_byte() {
 #[test]
 fn a_body_with_room_is_written_into_the_clients_own_buffer() {
     let body = ask(&json!([{"role": "user", "content": "y".repeat(100_000)}]));
-    let mut buf = BytesMut::with_capacity(body.len() + 4096);
+    let mut buf = BytesMut::with_capacity(body.len() + ROOM);
     buf.extend_from_slice(&body);
     let client = buf.freeze();
     let at = client.as_ptr();

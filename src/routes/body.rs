@@ -6,11 +6,7 @@ use bytes::BytesMut;
 use http_body_util::BodyExt;
 
 use crate::error::ApiError;
-
-/// Bytes left free after a body: an InvokeModel body is the client's with `anthropic_version` and
-/// `anthropic_beta` added before its bulk (Claude Code sends `messages` second), about 100 to
-/// 600 bytes more.
-const ROOM: usize = 4096;
+use crate::native::splice::ROOM;
 
 /// Reads the body under the configured cap; an oversize body is a 413 in Anthropic's shape.
 pub(super) async fn read_body(
