@@ -19,9 +19,11 @@ pub struct Limits {
     pub attempts: u32,
 }
 
-/// Loads the standard AWS configuration with `limits`.
+/// Loads the standard AWS configuration with `limits`. Boxed: the loader's future is about 11 KB,
+/// and the stores load lazily, so without the box it would be part of every request's future
+/// that may reach a store (authentication, spend admission), and copied with it.
 pub async fn store_config(limits: Limits) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let load = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(limits.attempts))
         .timeout_config(
             TimeoutConfig::builder()
@@ -30,6 +32,6 @@ pub async fn store_config(limits: Limits) -> SdkConfig {
                 .operation_timeout(limits.operation)
                 .build(),
         )
-        .load()
-        .await
+        .load();
+    Box::pin(load).await
 }

@@ -5,6 +5,7 @@
 //! credentials, `AWS_ENDPOINT_URL_SECRETS_MANAGER`). Short timeouts and one retry: a request waits
 //! on a load, and a failed load falls back to the last good key set.
 
+use futures::FutureExt;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -52,6 +53,8 @@ impl SecretSource for AwsSecret {
             .get_secret_value()
             .secret_id(&self.secret_id)
             .send()
+            // Boxed: the SDK's operation future is tens of KB, copied into every future awaiting it.
+            .boxed()
             .await
             .map_err(|e| SourceError(describe(&e)))?;
         if let Some(text) = out.secret_string {

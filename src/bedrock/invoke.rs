@@ -28,14 +28,15 @@ impl Bedrock {
     /// # Errors
     /// Any Bedrock or transport failure, Bedrock's wording kept.
     pub async fn invoke(&self, model_id: &str, body: Bytes) -> Result<Invoked, CallError> {
-        let call = self
-            .client
-            .invoke_model()
-            .model_id(model_id)
-            .content_type(JSON)
-            .accept(JSON)
-            .body(Blob::new(Vec::new()))
-            .send();
+        let call = Box::pin(
+            self.client
+                .invoke_model()
+                .model_id(model_id)
+                .content_type(JSON)
+                .accept(JSON)
+                .body(Blob::new(Vec::new()))
+                .send(),
+        );
         with_body(body, call)
             .await
             .map(|out| Invoked {
@@ -55,14 +56,15 @@ impl Bedrock {
         model_id: &str,
         body: Bytes,
     ) -> Result<UpstreamChunks, CallError> {
-        let call = self
-            .client
-            .invoke_model_with_response_stream()
-            .model_id(model_id)
-            .content_type(JSON)
-            .accept(JSON)
-            .body(Blob::new(Vec::new()))
-            .send();
+        let call = Box::pin(
+            self.client
+                .invoke_model_with_response_stream()
+                .model_id(model_id)
+                .content_type(JSON)
+                .accept(JSON)
+                .body(Blob::new(Vec::new()))
+                .send(),
+        );
         let out = with_body(body, call)
             .await
             .map_err(|e| classify(e, |e| map_invoke_error(e, stream_original_status)))?;

@@ -107,7 +107,7 @@ impl Bedrock {
             .model_id(model_id)
             .content_type("application/json")
             .body(Blob::new(Vec::new()));
-        let call = with_headers!(builder, headers).send();
+        let call = Box::pin(with_headers!(builder, headers).send());
         let out = with_body(body, call).await.map_err(fault)?;
         let echo = echo_of!(out);
         Ok(PassAnswer {
@@ -133,7 +133,7 @@ impl Bedrock {
             .model_id(model_id)
             .content_type("application/json")
             .body(Blob::new(Vec::new()));
-        let call = with_headers!(builder, headers).send();
+        let call = Box::pin(with_headers!(builder, headers).send());
         let out = with_body(body, call).await.map_err(fault)?;
         let echo = echo_of!(out);
         Ok(PassStream {
@@ -148,7 +148,7 @@ impl Bedrock {
     /// # Errors
     /// As [`Bedrock::pass_invoke`].
     pub async fn pass_count_tokens(&self, model_id: &str, body: Bytes) -> Result<i32, Fault> {
-        let call = self.client.count_tokens().model_id(model_id).send();
+        let call = Box::pin(self.client.count_tokens().model_id(model_id).send());
         with_body(body, call)
             .await
             .map(|out| out.input_tokens())

@@ -8,6 +8,7 @@
 //! the SDK's standard retries and a short timeout: nobody waits on it, and a retried listing costs
 //! nothing.
 
+use futures::FutureExt;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -89,6 +90,8 @@ impl super::Bedrock {
             .get_inference_profile()
             .inference_profile_identifier(id)
             .send()
+            // Boxed: the SDK's operation future is tens of KB, copied into every future awaiting it.
+            .boxed()
             .await;
         match out {
             Ok(p) => Ok(Some(AppProfile {

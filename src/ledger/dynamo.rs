@@ -6,6 +6,7 @@
 //! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`), short timeouts and one attempt: a request
 //! waits on admission, and `CHATRIX_LEDGER_ON_ERROR` decides what a failure means.
 
+use futures::FutureExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -64,6 +65,8 @@ impl DynamoStore {
             .key("sk", AttributeValue::S(key.sk.clone()))
             .consistent_read(true)
             .send()
+            // Boxed: the SDK's operation future is tens of KB, copied into every future awaiting it.
+            .boxed()
             .await
             .map_err(|e| StoreError(describe(&e)))?;
         Ok(numbers(out.item.as_ref(), attrs))
@@ -123,6 +126,7 @@ impl Store for DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
+            .boxed()
             .await;
         let guards: Vec<&str> = update.guards.iter().map(|(a, _)| *a).collect();
         match result {
@@ -159,6 +163,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
                 .set_exclusive_start_key(start.take())
                 .send()
+                .boxed()
                 .await
                 .map_err(|e| StoreError(describe(&e)))?;
             for item in out.items.unwrap_or_default() {

@@ -90,7 +90,9 @@ pub(super) async fn create_message(
         Some(Err(e)) => Err(e),
         None => {
             drop(bytes);
-            converse(call, request, log).await
+            // Boxed: the larger of the two paths' futures, which would otherwise set the size
+            // (and the copying) of every native request's.
+            Box::pin(converse(call, request, log)).await
         }
     };
     let response = response

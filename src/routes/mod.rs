@@ -19,6 +19,8 @@ mod count_tokens;
 mod counting;
 mod deadline;
 mod extract;
+#[cfg(test)]
+mod future_sizes_tests;
 mod inference_profiles;
 mod mantle_body;
 mod messages;
