@@ -81,7 +81,7 @@ impl Serialize for Entries<'_> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Map, Value};
 
     use super::*;
     use crate::models::{ModelPrice, Price};
@@ -144,6 +144,58 @@ mod tests {
         assert_eq!(v["model"], "sonnet");
         assert_eq!(v["usage"]["output_tokens"], 3);
         assert_eq!(without_model.usage.output_tokens, 3);
+    }
+
+    /// The stream's merge ([`usage::write_into`], on a `Value`) of the same usage, as the relay
+    /// would write it around it.
+    fn merged_as_the_stream_does(usage: &str, ctx: &NativeContext) -> String {
+        let mut target: Map<String, Value> = serde_json::from_str(usage).expect("object");
+        let reported = Reported::deserialize(&Value::Object(target.clone())).unwrap_or_default();
+        let priced = usage::priced(reported.to_usage(), ctx.price.as_ref(), None);
+        usage::write_into(&mut target, &priced);
+        serde_json::to_string(&target).expect("json")
+    }
+
+    #[test]
+    fn the_relays_usage_is_the_streams_merge_byte_for_byte() {
+        let priced = NativeContext {
+            client_model: "opus".into(),
+            input_estimate: 1,
+            price: Some(ModelPrice {
+                base: Price {
+                    input: 4.0,
+                    output: 20.0,
+                    cache_write: Some(5.0),
+                    cache_read: Some(0.4),
+                },
+                long_context: None,
+                estimated: false,
+            }),
+            currency: None,
+        };
+        for usage in [
+            // Bedrock's keys in its order, and keys the gateway does not know kept in place.
+            r#"{"input_tokens":12,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0},"output_tokens":5,"service_tier":"standard","server_tool_use":{"web_search_requests":1}}"#,
+            // Only what a short answer may carry: the rest appended.
+            r#"{"output_tokens":5}"#,
+            // A key twice: the last value, in the first one's place.
+            r#"{"input_tokens":1,"output_tokens":2,"input_tokens":7}"#,
+            // Counts of the wrong type: nothing read from them, and they are overwritten.
+            r#"{"input_tokens":"many","output_tokens":2}"#,
+            r#"{}"#,
+        ] {
+            for ctx in [&priced, &unpriced()] {
+                let body =
+                    format!(r#"{{"id":"msg_1","model":"anthropic.x","usage":{usage},"z":[1]}}"#);
+                let out = relay_message(body.as_bytes(), ctx).expect("relays");
+                let expected = format!(
+                    r#"{{"id":"msg_1","model":{},"usage":{},"z":[1]}}"#,
+                    json!(ctx.client_model),
+                    merged_as_the_stream_does(usage, ctx)
+                );
+                assert_eq!(String::from_utf8(out.bytes).expect("utf8"), expected);
+            }
+        }
     }
 
     #[test]
