@@ -5,7 +5,6 @@
 //! credentials, `AWS_ENDPOINT_URL_SECRETS_MANAGER`). Short timeouts and one retry: a request waits
 //! on a load, and a failed load falls back to the last good key set.
 
-use futures::FutureExt;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -47,16 +46,17 @@ impl AwsSecret {
 
 impl SecretSource for AwsSecret {
     async fn fetch(&self) -> Result<SecretString, SourceError> {
-        let out = self
-            .client()
-            .await
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            // Boxed: the SDK's operation future is tens of KB, copied into every future awaiting it.
-            .boxed()
-            .await
-            .map_err(|e| SourceError(describe(&e)))?;
+        // Boxed where it is made, as every SDK call on a request's path: an operation's future is
+        // 7-24 KB, copied with each future that holds it (`routes::future_sizes_tests`).
+        let out = Box::pin(
+            self.client()
+                .await
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .send(),
+        )
+        .await
+        .map_err(|e| SourceError(describe(&e)))?;
         if let Some(text) = out.secret_string {
             return Ok(SecretString::from(text));
         }

@@ -8,7 +8,6 @@
 //! the SDK's standard retries and a short timeout: nobody waits on it, and a retried listing costs
 //! nothing.
 
-use futures::FutureExt;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -85,14 +84,15 @@ impl super::Bedrock {
     /// # Errors
     /// Access denied, throttling, transport failures, described for the log.
     pub async fn get_inference_profile(&self, id: &str) -> Result<Option<AppProfile>, ApiError> {
-        let out = self
-            .control
-            .get_inference_profile()
-            .inference_profile_identifier(id)
-            .send()
-            // Boxed: the SDK's operation future is tens of KB, copied into every future awaiting it.
-            .boxed()
-            .await;
+        // Boxed where it is made, as every SDK call on a request's path: an operation's future is
+        // 7-24 KB, copied with each future that holds it (`routes::future_sizes_tests`).
+        let out = Box::pin(
+            self.control
+                .get_inference_profile()
+                .inference_profile_identifier(id)
+                .send(),
+        )
+        .await;
         match out {
             Ok(p) => Ok(Some(AppProfile {
                 name: p.inference_profile_name().to_owned(),

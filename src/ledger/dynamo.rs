@@ -6,7 +6,6 @@
 //! (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`), short timeouts and one attempt: a request
 //! waits on admission, and `CHATRIX_LEDGER_ON_ERROR` decides what a failure means.
 
-use futures::FutureExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -56,19 +55,20 @@ impl DynamoStore {
     }
 
     async fn current(&self, key: &ItemKey, attrs: &[&str]) -> Result<Vec<i64>, StoreError> {
-        let out = self
-            .client()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.pk.clone()))
-            .key("sk", AttributeValue::S(key.sk.clone()))
-            .consistent_read(true)
-            .send()
-            // Boxed: the SDK's operation future is tens of KB, copied into every future awaiting it.
-            .boxed()
-            .await
-            .map_err(|e| StoreError(describe(&e)))?;
+        // Boxed where it is made, as every SDK call on a request's path: an operation's future is
+        // 7-24 KB, copied with each future that holds it (`routes::future_sizes_tests`).
+        let out = Box::pin(
+            self.client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(key.pk.clone()))
+                .key("sk", AttributeValue::S(key.sk.clone()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(|e| StoreError(describe(&e)))?;
         Ok(numbers(out.item.as_ref(), attrs))
     }
 }
@@ -112,22 +112,24 @@ fn expression(update: &Update) -> (String, Option<String>, Item, HashMap<String,
 impl Store for DynamoStore {
     async fn update(&self, update: &Update) -> Result<Outcome, StoreError> {
         let (set, condition, values, names) = expression(update);
-        let result = self
-            .client()
-            .await
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(update.item.pk.clone()))
-            .key("sk", AttributeValue::S(update.item.sk.clone()))
-            .update_expression(set)
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .boxed()
-            .await;
+        let result = Box::pin(
+            self.client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(update.item.pk.clone()))
+                .key("sk", AttributeValue::S(update.item.sk.clone()))
+                .update_expression(set)
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .return_values(ReturnValue::UpdatedNew)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send(),
+        )
+        .await;
         let guards: Vec<&str> = update.guards.iter().map(|(a, _)| *a).collect();
         match result {
             Ok(out) => {
@@ -154,18 +156,18 @@ impl Store for DynamoStore {
         let mut rows = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let out = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .boxed()
-                .await
-                .map_err(|e| StoreError(describe(&e)))?;
+            let out = Box::pin(
+                self.client()
+                    .await
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await
+            .map_err(|e| StoreError(describe(&e)))?;
             for item in out.items.unwrap_or_default() {
                 let sk = item
                     .get("sk")

@@ -109,9 +109,7 @@ pub(super) async fn message(
             )
         }
         None => {
-            // Boxed: downloads are rare, and their futures would otherwise be part of every
-            // request's.
-            let inlined = Box::pin(inline_url_sources(call.state, &bytes)).await?;
+            let inlined = inline_url_sources(call.state, &bytes).await?;
             let opts = options(&call, prepared.system_turns);
             let invoke = to_invoke(inlined.as_ref().unwrap_or(&bytes), &opts)?;
             let body = Bytes::from(invoke.bytes);

@@ -125,9 +125,7 @@ impl<S: SecretSource> SecretKeys<S> {
         if !self.state(|st| needs_load(st, Instant::now())) {
             return self.last_good();
         }
-        // Boxed: the load holds the Secrets Manager client's set-up and call, tens of KB that
-        // would otherwise be part of every request's authentication future.
-        match Box::pin(self.load()).await {
+        match self.load().await {
             Ok(keys) => {
                 let fresh = Loaded {
                     keys: Arc::new(keys),
