@@ -27,7 +27,7 @@ use bedrock_eventstream as eventstream;
 use futures::Stream;
 
 use super::body::read_body;
-use super::messages::{resolve_model, RequestLog, Upstream};
+use super::messages::{resolve_model, RequestLog, UpstreamPath};
 use super::passthrough_spend as spending;
 use super::stream::StreamEnd;
 use super::RequestId;
@@ -57,7 +57,7 @@ pub(super) async fn runtime(
         unknown.status = 404;
         return fault_response(&unknown, None);
     };
-    let model = match resolve_model(&state, name, Upstream::Passthrough).await {
+    let model = match resolve_model(&state, name, UpstreamPath::Passthrough).await {
         Ok(m) => m,
         Err(_) => {
             let invalid = Fault::named(

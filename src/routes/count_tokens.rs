@@ -24,7 +24,7 @@ use super::counting::{exact_count, CountJob, MantleJob};
 use super::extract::Incoming;
 use super::mantle_body::{mantle_betas, mantle_body, MantleBodyOptions};
 use super::messages::read_whole;
-use super::messages::{apply_model_rules, resolve_model, RequestLog, Upstream};
+use super::messages::{apply_model_rules, resolve_model, RequestLog, UpstreamPath};
 use crate::anthropic::request::{Kind, MessagesRequest, RequestBody};
 use crate::config::ClaudeApi;
 use crate::convert::request::to_count_tokens;
@@ -50,7 +50,7 @@ pub(super) async fn count_tokens(
         bytes, betas, key, ..
     } = incoming;
     let mut request = read_whole(&RequestBody::split(&bytes, Kind::CountTokens)?)?;
-    let model = resolve_model(&state, &request.model, Upstream::OfModel).await?;
+    let model = resolve_model(&state, &request.model, UpstreamPath::OfModel).await?;
     // Free, but the key's model list and admin role read as on `/v1/messages`.
     super::spend::check_access(key.as_ref(), &model)?;
     let url_blocks = tokens::stand_in_url_sources(&mut request);

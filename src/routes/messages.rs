@@ -49,7 +49,7 @@ pub(super) async fn create_message(
     } = incoming;
     let body = RequestBody::split(&bytes, Kind::Messages)?;
     let mut request = body.head()?;
-    let model = resolve_model(&state, &request.model, Upstream::OfModel).await?;
+    let model = resolve_model(&state, &request.model, UpstreamPath::OfModel).await?;
     let native = state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude;
     let outline = read_messages(&body, &mut request, native)?;
     let prefill = outline.map_or_else(|| request.ends_with_prefill(), |o| o.ends_with_assistant);
@@ -313,8 +313,8 @@ impl RequestLog {
 }
 
 /// The upstream path a route names on the request span.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Upstream {
+#[derive(Debug, Clone, Copy)]
+pub(super) enum UpstreamPath {
     /// The model's own: `invoke` for a Claude model while `CHATRIX_CLAUDE_API=invoke`, else
     /// `converse`.
     OfModel,
@@ -329,15 +329,15 @@ pub(super) enum Upstream {
 pub(super) async fn resolve_model<'s>(
     state: &'s AppState,
     name: &str,
-    route: Upstream,
+    path: UpstreamPath,
 ) -> Result<ResolvedModel<'s>, ApiError> {
     let named = crate::anthropic::request::truncate(name, 128);
     tracing::Span::current().record("model", named);
     let model = resolve_any(state, name).await?;
-    let upstream = match (route, state.cfg.claude_api) {
-        (Upstream::Passthrough, _) => "passthrough",
-        (Upstream::OfModel, ClaudeApi::Invoke) if model.capabilities.claude => "invoke",
-        (Upstream::OfModel, _) => "converse",
+    let upstream = match (path, state.cfg.claude_api) {
+        (UpstreamPath::Passthrough, _) => "passthrough",
+        (UpstreamPath::OfModel, ClaudeApi::Invoke) if model.capabilities.claude => "invoke",
+        (UpstreamPath::OfModel, _) => "converse",
     };
     // Each record costs the log layer a serialization of the span: the name again only if the
     // resolution changed it.

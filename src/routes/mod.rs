@@ -285,7 +285,8 @@ async fn request_log(mut request: Request, next: Next) -> Response {
 
 /// The span every log line of one request carries: its id, method and path, Claude Code's session
 /// id when sent, and, once known, the key name ([`auth::require_key`]), the model and the upstream
-/// path (`invoke`, `converse`, `passthrough`), recorded by the handlers ([`record_route`]).
+/// path (`invoke`, `converse`, `passthrough`), recorded when the model is resolved
+/// (`messages::resolve_model`, through [`record_route`]).
 fn request_span(
     request_id: &str,
     method: &Method,
@@ -310,7 +311,7 @@ fn request_span(
 
 /// Names the upstream path, and the model when it differs from the one recorded, on the request's
 /// span.
-pub(crate) fn record_route(model: Option<&str>, upstream: &'static str) {
+fn record_route(model: Option<&str>, upstream: &'static str) {
     let span = tracing::Span::current();
     if let Some(model) = model {
         span.record("model", model);
