@@ -81,7 +81,7 @@ impl Serialize for Entries<'_> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{json, Map, Value};
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::models::{ModelPrice, Price};
@@ -146,19 +146,45 @@ mod tests {
         assert_eq!(without_model.usage.output_tokens, 3);
     }
 
-    /// The stream's merge ([`usage::write_into`], on a `Value`) of the same usage, as the relay
-    /// would write it around it.
-    fn merged_as_the_stream_does(usage: &str, ctx: &NativeContext) -> String {
-        let mut target: Map<String, Value> = serde_json::from_str(usage).expect("object");
-        let reported = Reported::deserialize(&Value::Object(target.clone())).unwrap_or_default();
-        let priced = usage::priced(reported.to_usage(), ctx.price.as_ref(), None);
-        usage::write_into(&mut target, &priced);
-        serde_json::to_string(&target).expect("json")
+    /// Every count Bedrock reports, and keys the gateway does not know.
+    const FULL_USAGE: &str = r#"{"input_tokens":12,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0},"output_tokens":5,"service_tier":"standard","server_tool_use":{"web_search_requests":1}}"#;
+
+    #[test]
+    fn bedrocks_usage_keeps_its_keys_in_place_and_gains_the_counts_it_lacked() {
+        let full = FULL_USAGE;
+        let zeros = r#""cache_creation_input_tokens":0,"cache_read_input_tokens":0"#;
+        for (usage, expected) in [
+            // Every count present, keys the gateway does not know kept where Bedrock put them.
+            (full.to_owned(), full.to_owned()),
+            // Only what a short answer may carry: the rest appended, in the stream's order.
+            (
+                r#"{"output_tokens":5}"#.to_owned(),
+                format!(r#"{{"output_tokens":5,"input_tokens":0,{zeros}}}"#),
+            ),
+            // A key twice: the last value, in the first one's place.
+            (
+                r#"{"input_tokens":1,"output_tokens":2,"input_tokens":7}"#.to_owned(),
+                format!(r#"{{"input_tokens":7,"output_tokens":2,{zeros}}}"#),
+            ),
+            (
+                "{}".to_owned(),
+                format!(r#"{{"input_tokens":0,"output_tokens":0,{zeros}}}"#),
+            ),
+        ] {
+            let body = format!(r#"{{"id":"msg_1","model":"anthropic.x","usage":{usage},"z":[1]}}"#);
+            let out = relay_message(body.as_bytes(), &unpriced()).expect("relays");
+            assert_eq!(
+                String::from_utf8(out.bytes).expect("utf8"),
+                format!(r#"{{"id":"msg_1","model":"sonnet","usage":{expected},"z":[1]}}"#)
+            );
+        }
     }
 
     #[test]
-    fn the_relays_usage_is_the_streams_merge_byte_for_byte() {
-        let priced = NativeContext {
+    fn a_priced_usage_gains_its_cost_after_bedrocks_keys() {
+        let full = FULL_USAGE;
+        // A catalog price: no estimate flag.
+        let ctx = NativeContext {
             client_model: "opus".into(),
             input_estimate: 1,
             price: Some(ModelPrice {
@@ -173,29 +199,31 @@ mod tests {
             }),
             currency: None,
         };
-        for usage in [
-            // Bedrock's keys in its order, and keys the gateway does not know kept in place.
-            r#"{"input_tokens":12,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0},"output_tokens":5,"service_tier":"standard","server_tool_use":{"web_search_requests":1}}"#,
-            // Only what a short answer may carry: the rest appended.
-            r#"{"output_tokens":5}"#,
-            // A key twice: the last value, in the first one's place.
-            r#"{"input_tokens":1,"output_tokens":2,"input_tokens":7}"#,
-            // Counts of the wrong type: nothing read from them, and they are overwritten.
-            r#"{"input_tokens":"many","output_tokens":2}"#,
-            r#"{}"#,
-        ] {
-            for ctx in [&priced, &unpriced()] {
-                let body =
-                    format!(r#"{{"id":"msg_1","model":"anthropic.x","usage":{usage},"z":[1]}}"#);
-                let out = relay_message(body.as_bytes(), ctx).expect("relays");
-                let expected = format!(
-                    r#"{{"id":"msg_1","model":{},"usage":{},"z":[1]}}"#,
-                    json!(ctx.client_model),
-                    merged_as_the_stream_does(usage, ctx)
-                );
-                assert_eq!(String::from_utf8(out.bytes).expect("utf8"), expected);
-            }
-        }
+        let body = format!(r#"{{"usage":{full}}}"#);
+        let out = relay_message(body.as_bytes(), &ctx).expect("relays");
+        let v: Value = serde_json::from_slice(&out.bytes).expect("json");
+        let keys: Vec<&str> = v["usage"]
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+                "cache_creation",
+                "output_tokens",
+                "service_tier",
+                "server_tool_use",
+                "cost"
+            ]
+        );
+        let total = v["usage"]["cost"]["total_cost"].as_f64().expect("number");
+        // 12 × $4 + 5 × $20 + 3 × $5 + 4 × $0.40, per million tokens.
+        assert!((total - 164.6e-6).abs() < 1e-12, "{total}");
     }
 
     #[test]
