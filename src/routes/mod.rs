@@ -47,7 +47,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tower::util::option_layer;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -103,14 +103,19 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyTimeoutLayer::new(state.cfg.body_timeout))
-        .layer(option_layer(cors(&state.cfg.cors_origins)))
-        // No layer at all without a secret (local and container use): one less hop per request.
-        .layer(option_layer(origin_secret.map(|secret| {
-            middleware::from_fn_with_state(secret, auth::origin::require_origin)
-        })))
-        .layer(option_layer(demo_marker(&state.cfg)))
-        .layer(middleware::from_fn(request_log))
+        // One stack, outermost first, added as one layer: each `Router::layer` boxes the routes
+        // once more, and every request clones each box (an allocation per layer per request).
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(request_log))
+                .option_layer(demo_marker(&state.cfg))
+                // No layer at all without a secret (local and container use): one less hop.
+                .option_layer(origin_secret.map(|secret| {
+                    middleware::from_fn_with_state(secret, auth::origin::require_origin)
+                }))
+                .option_layer(cors(&state.cfg.cors_origins))
+                .layer(RequestBodyTimeoutLayer::new(state.cfg.body_timeout)),
+        )
         .with_state(state)
 }
 
