@@ -92,21 +92,8 @@ mod tests {
         let body = format!(
             r#"{{"id":"msg_bdrk_1","type":"message","role":"assistant","model":"claude-opus-5-5","content":{content},"stop_reason":"tool_use","stop_sequence":null,"usage":{{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}}}}"#
         );
-        let ctx = NativeContext {
-            client_model: "opus".into(),
-            input_estimate: 1,
-            price: Some(ModelPrice {
-                base: Price {
-                    input: 4.0,
-                    output: 20.0,
-                    cache_write: None,
-                    cache_read: None,
-                },
-                long_context: None,
-                estimated: true,
-            }),
-            currency: None,
-        };
+        // An estimated price, without cache rates.
+        let ctx = opus(None, true);
         let out = relay_message(body.as_bytes(), &ctx).expect("relays");
         let text = String::from_utf8(out.bytes).expect("utf8");
         assert!(text.contains(content), "{text}");
@@ -116,6 +103,25 @@ mod tests {
         assert_eq!(v["usage"]["cost_estimated"], true);
         assert_eq!(out.usage.output_tokens, 10);
         assert!(relay_message(b"not json", &ctx).is_err());
+    }
+
+    /// Opus at $4 / $20 a million tokens, with cache write / read rates when given.
+    fn opus(cache: Option<(f64, f64)>, estimated: bool) -> NativeContext {
+        NativeContext {
+            client_model: "opus".into(),
+            input_estimate: 1,
+            price: Some(ModelPrice {
+                base: Price {
+                    input: 4.0,
+                    output: 20.0,
+                    cache_write: cache.map(|(write, _)| write),
+                    cache_read: cache.map(|(_, read)| read),
+                },
+                long_context: None,
+                estimated,
+            }),
+            currency: None,
+        }
     }
 
     fn unpriced() -> NativeContext {
@@ -184,21 +190,7 @@ mod tests {
     fn a_priced_usage_gains_its_cost_after_bedrocks_keys() {
         let full = FULL_USAGE;
         // A catalog price: no estimate flag.
-        let ctx = NativeContext {
-            client_model: "opus".into(),
-            input_estimate: 1,
-            price: Some(ModelPrice {
-                base: Price {
-                    input: 4.0,
-                    output: 20.0,
-                    cache_write: Some(5.0),
-                    cache_read: Some(0.4),
-                },
-                long_context: None,
-                estimated: false,
-            }),
-            currency: None,
-        };
+        let ctx = opus(Some((5.0, 0.4)), false);
         let body = format!(r#"{{"usage":{full}}}"#);
         let out = relay_message(body.as_bytes(), &ctx).expect("relays");
         let v: Value = serde_json::from_slice(&out.bytes).expect("json");
