@@ -8,10 +8,10 @@
 //! With one worker thread it did not happen (`TOKIO_WORKER_THREADS=1`: 1.69 times);
 //! `MIMALLOC_PURGE_DELAY=0` did not help; the mechanism inside mimalloc was not pinned down. A
 //! mapping is returned by `munmap` on whichever thread frees it, so nothing of a freed body stays
-//! resident: 1.71–1.78 times in all eleven runs since (bench/sections/native.md). Growing such a block is `mremap`, which moves
-//! page tables instead of copying bytes. The cost is a fresh mapping's page faults for every block
-//! of 4 MiB or more: about 40 ms more per 30 MB request on the benchmark's VM, measured in the
-//! same place.
+//! resident: 1.71–1.78 times in all eleven runs since (bench/sections/native.md). Growing such a
+//! block is `mremap`, which moves page tables instead of copying bytes. The cost is a fresh
+//! mapping's page faults for every block of 4 MiB or more: about 40 ms more per 30 MB request on
+//! the benchmark's VM, measured in the same place.
 //!
 //! Small blocks — nearly every allocation a request makes — stay with mimalloc, which bench/run
 //! measured well ahead of glibc's malloc for them.
