@@ -270,9 +270,14 @@ class Bench:
         return result
 
     def stream(self, name: str) -> dict:
+        # `pinned` has just moved the contender onto a CPU of its own, whose caches hold none of
+        # it: the first stream after the move runs cold (docs/performance.md, "The first request
+        # after idle"). It is timed apart, as `ttfb_first_ms`, and the samples are the rest.
+        first = probes.stream_once(self.targets[name])
         samples = probes.stream_probe(self.targets[name], self.args.stream_samples)
         return {
-            "statuses": sorted({s.status for s in samples}),
+            "statuses": sorted({s.status for s in [first, *samples]}),
+            "ttfb_first_ms": first.ttfb_ms,
             "ttfb_ms": [s.ttfb_ms for s in samples],
             "delays_ms": [d for s in samples for d in s.delays_ms],
             "gaps_ms": [g for s in samples for g in s.gaps_ms],
@@ -325,6 +330,21 @@ class Bench:
             capture_output=True, text=True, timeout=60 + 4 * seconds, check=True).stdout
         lines = [json.loads(l.split(" ", 1)[1]) for l in out.splitlines() if l.startswith("SDK_COST ")]
         return {d["client"]: d["cpu_us_per_call"] for d in lines}
+
+    def sdk_idle(self, path: str, calls: int, idle_s: float) -> dict:
+        """The SDK alone (bench/sdk_cost.rs, `SDK_COST_IDLE_MS`): `calls` calls, each after
+        `idle_s` seconds of idleness and each followed at once by another; wall milliseconds."""
+        body = os.path.join(self.workdir, f"upstream-{path}.json")
+        with open(body, "wb") as f:
+            f.write(self.targets[f"floor-{path}"].body)
+        env = dict(os.environ, SDK_COST_CALLS=str(calls), SDK_COST_IDLE_MS=str(round(idle_s * 1000)))
+        out = subprocess.run(
+            [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body, "1",
+             "1", "invoke" if path == "native" else "converse"],
+            capture_output=True, text=True, timeout=60 + calls * (idle_s + 5), check=True, env=env).stdout
+        line = next(l for l in out.splitlines() if l.startswith("SDK_IDLE "))
+        times = json.loads(line.split(" ", 1)[1])
+        return {"after_idle_ms": times["cold_ms"], "right_after_ms": times["warm_ms"]}
 
     def big_request(self, path: str) -> dict:
         size = int(self.args.big_mb * 1024 * 1024)

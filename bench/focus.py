@@ -7,7 +7,7 @@ classes, same workloads and same measurements as the full run; it writes no repo
 
     bench/focus.py --bin-dir $CARGO_TARGET_DIR/release [--path native] [--rounds 5]
                    [--latency-seconds 5] [--big-mb 30] [--big-requests 3] [--chatrix BIN]
-                   [--skip-latency] [--skip-big] [--cpu] [--load-seconds 10]
+                   [--skip-latency] [--skip-big] [--cpu] [--load-seconds 10] [--idle 2]
 """
 
 import argparse
@@ -16,8 +16,11 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 
 import bench as b
+import probes
+from procs import Proc
 
 
 def main() -> int:
@@ -34,6 +37,9 @@ def main() -> int:
     p.add_argument("--cpu", action="store_true",
                    help="CPU per small request under load ÷ (floor + SDK alone), per round")
     p.add_argument("--load-seconds", type=float, default=10)
+    p.add_argument("--idle", type=float, metavar="SECONDS",
+                   help="the small request after SECONDS of idleness and right after, per round, "
+                        "for direct, the floor, Chatrix and the SDK alone")
     own = p.parse_args()
     sys.argv = [sys.argv[0], "--bin-dir", own.bin_dir, "--latency-seconds",
                 str(own.latency_seconds), "--big-mb", str(own.big_mb),
@@ -51,6 +57,8 @@ def main() -> int:
                 out["latency_1mb"] = latency(bench, own)
             if own.cpu:
                 out["cpu"] = cpu(bench, own)
+            if own.idle is not None:
+                out["idle"] = idle(bench, own)
             if not own.skip_big:
                 out["big_request"] = bench.big_request(own.path)
         finally:
@@ -101,6 +109,34 @@ def cpu(bench: "b.Bench", own: argparse.Namespace) -> dict:
         rounds.append(got)
     return {key: {"median": round(statistics.median(r[key] for r in rounds), 3),
                   "rounds": [round(r[key], 3) for r in rounds]} for key in rounds[0]}
+
+
+def idle(bench: "b.Bench", own: argparse.Namespace) -> dict:
+    """The first request after idleness (docs/performance.md, "The first request after idle"):
+    per round and contender, `--idle` seconds in which nothing runs, then the small request on a
+    fresh connection, then the same at once; the SDK alone likewise. And the memory one request
+    makes each gateway touch, which is what the idle machine lets go cold."""
+    names = [f"{kind}-{own.path}" for kind in ("direct", "floor", "chatrix")]
+    for name in names:
+        bench.warm_up(name)
+    got = {name: {"after_idle_ms": [], "right_after_ms": []} for name in names}
+    for _ in range(own.rounds):
+        for name in names:
+            time.sleep(own.idle)
+            got[name]["after_idle_ms"].append(probes.request_once(bench.targets[name]))
+            got[name]["right_after_ms"].append(probes.request_once(bench.targets[name]))
+    got["sdk alone"] = bench.sdk_idle(own.path, own.rounds, own.idle)
+    for name in names[1:]:
+        target = bench.targets[name]
+        got[name]["touched_kb"] = Proc.touched_kb(bench.pids(name)[0],
+                                                  lambda: probes.request_once(target))
+    for name, times in got.items():
+        for key in ("after_idle_ms", "right_after_ms"):
+            times[key] = {"median": round(statistics.median(times[key]), 2),
+                          "rounds": [round(t, 2) for t in times[key]]}
+        bench.log(f"{name}: after {own.idle:g} s idle {times['after_idle_ms']['median']} ms, "
+                  f"right after {times['right_after_ms']['median']} ms")
+    return got
 
 
 if __name__ == "__main__":

@@ -88,6 +88,23 @@ def request_bytes(target: Target, path: str, body: bytes) -> bytes:
     return post_bytes(target.host, target.port, path, target.headers, body)
 
 
+def request_once(target: Target, timeout: float = 30.0) -> float:
+    """One non-streamed small request on a fresh connection: milliseconds from sending it to the
+    whole answer (the server closes the connection after it)."""
+    request = request_bytes(target, target.path, target.body)
+    with socket.create_connection((target.host, target.port), timeout=timeout) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = time.perf_counter()
+        s.sendall(request)
+        buf = bytearray()
+        while chunk := s.recv(65536):
+            buf += chunk
+        elapsed = (time.perf_counter() - t0) * 1000
+    if not buf.startswith(b"HTTP/1.1 200 "):
+        raise RuntimeError(f"{target.name}: {bytes(buf[:200])!r}")
+    return elapsed
+
+
 @dataclass
 class StreamSample:
     status: int

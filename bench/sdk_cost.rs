@@ -11,6 +11,11 @@
 //! With `SDK_COST_CALLS=N` in the environment it makes exactly N SDK calls, no warm-up and no
 //! hyper client, and reports no CPU: for counting instructions under callgrind, where two runs of
 //! different N cancel the start-up (bench/instructions.py).
+//!
+//! With `SDK_COST_IDLE_MS=G` as well it makes its N calls one at a time, each after G ms of
+//! idleness and each followed at once by a second call, and prints one `SDK_IDLE {json}` line
+//! with every pair's wall times: what a call costs when the process has sat idle (caches cold)
+//! against the same call warm (bench/focus.py --idle).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,6 +101,10 @@ async fn main() -> anyhow::Result<()> {
     let bedrock = Arc::new(Bedrock::for_endpoint(upstream).await);
     if let Some(calls) = std::env::var_os("SDK_COST_CALLS") {
         let calls: u64 = calls.to_string_lossy().parse()?;
+        if let Some(idle) = std::env::var_os("SDK_COST_IDLE_MS") {
+            let idle = Duration::from_millis(idle.to_string_lossy().parse()?);
+            return after_idle(&bedrock, model, &body, invoke, calls, idle).await;
+        }
         return counted(&bedrock, model, &body, invoke, concurrency, calls).await;
     }
     let (m, b) = (model.clone(), body.clone());
@@ -179,6 +188,34 @@ async fn counted(
     writeln!(
         std::io::stdout(),
         r#"SDK_COST {{"client":"sdk","calls":{calls}}}"#
+    )?;
+    Ok(())
+}
+
+/// `calls` pairs of calls, each pair after `idle` (`SDK_COST_IDLE_MS`): wall ms of the first
+/// call of each pair (cold) and of the second (warm).
+async fn after_idle(
+    bedrock: &Bedrock,
+    model: &str,
+    body: &Bytes,
+    invoke: bool,
+    calls: u64,
+    idle: Duration,
+) -> anyhow::Result<()> {
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    // One call first, so that the connection and the client's first-use set-up are not counted.
+    call(bedrock, model, body.clone(), invoke).await?;
+    for _ in 0..calls {
+        tokio::time::sleep(idle).await;
+        for times in [&mut cold, &mut warm] {
+            let started = Instant::now();
+            call(bedrock, model, body.clone(), invoke).await?;
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    writeln!(
+        std::io::stdout(),
+        r#"SDK_IDLE {{"cold_ms":{cold:?},"warm_ms":{warm:?}}}"#
     )?;
     Ok(())
 }
