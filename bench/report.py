@@ -53,6 +53,8 @@ class Summary:
                     self.per_round("stream", n, lambda x, _: pct(x[f"{key}_ms"], q)))
                 self.fig[n][f"{key}_added_p{q}"] = spread(self.per_round(
                     "stream", n, lambda x, d: pct(x[f"{key}_ms"], q) - pct(d[f"{key}_ms"], q)))
+        self.fig[n]["ttfb_first"] = spread(
+            self.per_round("stream", n, lambda x, _: x.get("ttfb_first_ms", math.nan)))
         self.fig[n]["coalesced"] = sum(r["stream"][n]["coalesced_reads"] for r in self.rounds)
         self.fig[n]["deltas"] = sorted({d for r in self.rounds for d in r["stream"][n]["deltas"]})
 
@@ -226,13 +228,17 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
         "time, `[[emu:stamp]]`) to the probe reading it, on the same clock. The gap is between two",
         "deltas' arrivals (the emulator paces them with a 1 ms-resolution timer). A coalesced read is",
         "one that carried more than one delta: a relay that buffers shows it at once. Milliseconds.",
+        "Each round's streams start right after the contender is moved onto a CPU of its own; the",
+        "first of them, on that CPU's cold caches, is timed apart (the last column) and is not among",
+        "the samples (\"The first request after idle\", below).",
         "",
         *table(s, [("TTFB p50", "ttfb_p50"), ("TTFB p99", "ttfb_p99"), ("added p50", "ttfb_added_p50"),
                    ("added p99", "ttfb_added_p99"), ("delta delay p50", "delays_p50"),
                    ("p99", "delays_p99"), ("added p99", "delays_added_p99"),
                    ("gap p50", "gaps_p50", 2), ("gap p99", "gaps_p99", 2),
                    ("deltas/stream", lambda f: ", ".join(map(str, f["deltas"]))),
-                   ("coalesced reads", lambda f: str(f["coalesced"]))]),
+                   ("coalesced reads", lambda f: str(f["coalesced"])),
+                   ("first stream's TTFB", "ttfb_first")]),
         "",
         *big_request_lines(data),
         "## Memory, start-up and size",
@@ -279,13 +285,14 @@ def markdown(data: dict, s: Summary, rows: list, png_name: str) -> str:
 
 # Figures measured apart from bench/run (each by its own script, which says how), kept as Markdown
 # under bench/sections/ so that a bench/run does not drop them; copied in this order.
-KEPT_SECTIONS = ("native.md", "cpu.md", "ledger.md", "failover.md")
+KEPT_SECTIONS = ("native.md", "cpu.md", "idle.md", "ledger.md", "failover.md")
 
 
 def kept_sections() -> list[str]:
     """The sections measured apart: the native path's 1 MB / 30 MB figures (bench/focus.py,
-    bench/native_cost.rs), the spend ledger (bench/ledger.py, release build, moto's DynamoDB) and
-    failover under throttling (bench/failover_load.py)."""
+    bench/native_cost.rs), the small request's CPU (bench/instructions.py, focus.py --cpu), the
+    first request after idle (focus.py --idle), the spend ledger (bench/ledger.py, release
+    build, moto's DynamoDB) and failover under throttling (bench/failover_load.py)."""
     out: list[str] = []
     here = os.path.dirname(os.path.abspath(__file__))
     for name in KEPT_SECTIONS:
