@@ -270,14 +270,16 @@ class Bench:
         return result
 
     def stream(self, name: str) -> dict:
-        # `pinned` has just moved the contender onto a CPU of its own, whose caches hold none of
-        # it: the first stream after the move runs cold (docs/performance.md, "The first request
-        # after idle"). It is timed apart, as `ttfb_first_ms`, and the samples are the rest.
+        # The contender sat idle while the others were measured, and `pinned` has just moved it
+        # onto a CPU of its own: its first stream runs on cold caches (docs/performance.md, "The
+        # first request after idle"). It is timed apart, as `ttfb_first_ms`; the samples are the
+        # rest.
         first = probes.stream_once(self.targets[name])
         samples = probes.stream_probe(self.targets[name], self.args.stream_samples)
         return {
             "statuses": sorted({s.status for s in [first, *samples]}),
             "ttfb_first_ms": first.ttfb_ms,
+            "first_deltas": first.deltas,
             "ttfb_ms": [s.ttfb_ms for s in samples],
             "delays_ms": [d for s in samples for d in s.delays_ms],
             "gaps_ms": [g for s in samples for g in s.gaps_ms],
@@ -320,9 +322,7 @@ class Bench:
         """CPU per call (InvokeModel on the native path, Converse on the other) of Chatrix's SDK
         client alone and of a bare hyper client, both in bench/sdk_cost.rs (16 calls at a time):
         what the SDK costs by itself, in a process that does nothing else."""
-        body = os.path.join(self.workdir, f"upstream-{path}.json")
-        with open(body, "wb") as f:
-            f.write(self.targets[f"floor-{path}"].body)
+        body = self.upstream_body_file(path)
         seconds = max(1, round(self.args.load_seconds))
         out = subprocess.run(
             [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body, "16",
@@ -331,18 +331,25 @@ class Bench:
         lines = [json.loads(l.split(" ", 1)[1]) for l in out.splitlines() if l.startswith("SDK_COST ")]
         return {d["client"]: d["cpu_us_per_call"] for d in lines}
 
-    def sdk_idle(self, path: str, calls: int, idle_s: float) -> dict:
-        """The SDK alone (bench/sdk_cost.rs, `SDK_COST_IDLE_MS`): `calls` calls, each after
-        `idle_s` seconds of idleness and each followed at once by another; wall milliseconds."""
+    def upstream_body_file(self, path: str) -> str:
+        """A file with the small request's body as the floor sends it upstream on `path`."""
         body = os.path.join(self.workdir, f"upstream-{path}.json")
         with open(body, "wb") as f:
             f.write(self.targets[f"floor-{path}"].body)
+        return body
+
+    def sdk_idle(self, path: str, calls: int, idle_s: float) -> dict:
+        """The SDK alone (bench/sdk_cost.rs, `SDK_COST_IDLE_MS`): `calls` calls, each after
+        `idle_s` seconds of idleness and each followed at once by another; wall milliseconds."""
+        body = self.upstream_body_file(path)
         env = dict(os.environ, SDK_COST_CALLS=str(calls), SDK_COST_IDLE_MS=str(round(idle_s * 1000)))
         out = subprocess.run(
             [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body, "1",
              "1", "invoke" if path == "native" else "converse"],
             capture_output=True, text=True, timeout=60 + calls * (idle_s + 5), check=True, env=env).stdout
-        line = next(l for l in out.splitlines() if l.startswith("SDK_IDLE "))
+        line = next((l for l in out.splitlines() if l.startswith("SDK_IDLE ")), None)
+        if line is None:
+            raise RuntimeError(f"sdk-cost printed no SDK_IDLE line: {out!r}")
         times = json.loads(line.split(" ", 1)[1])
         return {"after_idle_ms": times["cold_ms"], "right_after_ms": times["warm_ms"]}
 

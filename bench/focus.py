@@ -2,8 +2,10 @@
 """Parts of bench/bench.py on their own, for before/after checks of one change: the 1 MB
 Claude Code-shaped request at concurrency 1 (added p50/p99 over direct, as the report computes
 them: per round, then the median), peak RSS relaying one large request ÷ its body, and with
-`--cpu` the small request's CPU per request under load against floor + the SDK alone. Same
-classes, same workloads and same measurements as the full run; it writes no report.
+`--cpu` the small request's CPU per request under load against floor + the SDK alone; with
+`--idle N` the small request after N seconds of idleness and right after it, for each contender
+and the SDK alone, and the memory one request touches. Same classes, same workloads and same
+measurements as the full run; it writes no report.
 
     bench/focus.py --bin-dir $CARGO_TARGET_DIR/release [--path native] [--rounds 5]
                    [--latency-seconds 5] [--big-mb 30] [--big-requests 3] [--chatrix BIN]

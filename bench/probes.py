@@ -1,6 +1,7 @@
 """Load and timing probes, all measured from the client side.
 
 - `wrk`: closed-loop load with exact percentiles (bench/wrk_report.lua);
+- `request_once`: one non-streamed request over a fresh connection, timed whole;
 - `stream_probe`: one streaming request at a time over a fresh connection, timing every read, to
   get time to the first text delta and the gaps between deltas, and to spot coalesced deltas;
 - `hold_streams`: many concurrent streams held open, to measure memory per open stream.

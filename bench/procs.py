@@ -7,6 +7,7 @@ import socket
 import subprocess
 import threading
 import time
+from typing import Callable
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -68,10 +69,11 @@ class Proc:
         return int(_stat_fields(pid)[7])
 
     @staticmethod
-    def touched_kb(pid: int, action) -> int:
-        """Kilobytes of the process's memory (code, data, stacks) that `action()` made it touch:
+    def touched_kb(pid: int, action: Callable[[], object]) -> int:
+        """Kilobytes of the process's memory (code, data, stacks) touched while `action()` ran:
         the kernel's accessed bits cleared (/proc/<pid>/clear_refs), then summed (smaps'
-        `Referenced`). Pages touched by nothing but the action's own machinery count too."""
+        `Referenced`). What the process touches meanwhile for anything else (its timers, other
+        threads) counts too."""
         with open(f"/proc/{pid}/clear_refs", "w") as f:
             f.write("1")
         action()

@@ -12,10 +12,11 @@
 //! hyper client, and reports no CPU: for counting instructions under callgrind, where two runs of
 //! different N cancel the start-up (bench/instructions.py).
 //!
-//! With `SDK_COST_IDLE_MS=G` as well it makes its N calls one at a time, each after G ms of
-//! idleness and each followed at once by a second call, and prints one `SDK_IDLE {json}` line
-//! with every pair's wall times: what a call costs when the process has sat idle (caches cold)
-//! against the same call warm (bench/focus.py --idle).
+//! With `SDK_COST_IDLE_MS=G` as well it makes one uncounted call, then N pairs of calls one at a
+//! time, each pair after G ms of idleness, the second call at once after the first (concurrency
+//! and seconds are unused), and prints one `SDK_IDLE {json}` line with every pair's wall times:
+//! what a call costs when the process has sat idle (caches cold) against the same call warm
+//! (bench/focus.py --idle).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
