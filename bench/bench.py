@@ -362,6 +362,8 @@ class Bench:
 
     def run(self) -> None:
         a = self.args
+        # Read before the rounds: the commit and the time the figures belong to.
+        env = environment(a)
         self.start_upstream_and_relays()
         bodies = self.anthropic_bodies(workload.MODEL)
         for path in PATHS:
@@ -418,7 +420,7 @@ class Bench:
         for r in range(a.rounds):
             self.log(f"SDK alone vs bare hyper client, round {r + 1}/{a.rounds}")
             self.data["sdk_cost"].append({path: self.sdk_cost(path) for path in PATHS})
-        self.data["meta"].update(environment(a), notes=a.note)
+        self.data["meta"].update(env, notes=a.note)
 
 
 

@@ -1,5 +1,6 @@
-"""The targets table (each target with the figure measured and ✅/❌) and the SDK's own cost, for
-both of Chatrix's Claude paths: native (InvokeModel, the default) and Converse."""
+"""The targets table (each target with the figure measured and ✅/❌, or ❔ where the figure cannot
+be judged) and the SDK's own cost, for both of Chatrix's Claude paths: native (InvokeModel, the
+default) and Converse."""
 
 import math
 import statistics
@@ -12,6 +13,12 @@ def sdk_alone(data: dict, path: str) -> tuple:
     """(SDK client, bare hyper client) CPU µs per call on `path`, each (median, min, max)."""
     runs = [r[path] for r in data.get("sdk_cost") or [] if path in r]
     return spread([r["sdk"] for r in runs]), spread([r["hyper"] for r in runs])
+
+
+def at_most(limit: float):
+    """The verdict on an added figure, or a ratio of two, that must not exceed `limit`: None (❔)
+    below zero, where a baseline's noise outweighed the difference."""
+    return lambda v: None if v < 0 else v <= limit
 
 
 def targets(data: dict, s) -> list[tuple]:
@@ -34,9 +41,9 @@ def targets(data: dict, s) -> list[tuple]:
     for q, k in (("p50", 3), ("p99", 5)):
         each(f"added latency {q}, c=1: Chatrix ÷ floor",
              lambda p, c, f: ratio(s.med(c, f"small_added_{q}"), s.med(f, f"small_added_{q}")),
-             f"≤ {k}×", lambda v: v <= k, "×")
+             f"≤ {k}×", at_most(k), "×")
     each("added latency p50, c=1, 1 MB Claude Code-shaped request",
-         lambda p, c, f: s.med(c, "huge_added_p50"), "≤ 3 ms", lambda v: v <= 3, " ms")
+         lambda p, c, f: s.med(c, "huge_added_p50"), "≤ 3 ms", at_most(3), " ms")
     each("throughput: Chatrix ÷ floor", lambda p, c, f: ratio(s.med(c, "rps"), s.med(f, "rps")),
          "≥ 0.5×", lambda v: v >= 0.5, "×")
     each("CPU per request: Chatrix ÷ floor",
@@ -53,10 +60,13 @@ def targets(data: dict, s) -> list[tuple]:
                  "≥ 50×", lambda v: v >= 50, "×")
         each("throughput: Chatrix ÷ LiteLLM", lambda p, c, f: ratio(s.med(c, "rps"), s.med("litellm", "rps")),
              "≥ 100×", lambda v: v >= 100, "×")
-    # Below zero, direct's slowest stream was slower than Chatrix's: noise, not a pass.
-    each("streaming: added time to first byte (first event), p99, each round's first stream apart",
-         lambda p, c, f: s.med(c, "ttfb_added_p99"), "≤ 1 ms", lambda v: None if v < 0 else v <= 1,
-         " ms")
+    for p in paths:
+        # Below zero, direct's slowest stream was slower than Chatrix's: noise, not a pass; but a
+        # median stream already over the limit is a miss whatever the slowest did.
+        c = f"chatrix-{p}"
+        v, p50 = s.med(c, "ttfb_added_p99"), s.med(c, "ttfb_added_p50")
+        add(f"{PATH_TITLE[p]}: streaming: added time to first byte (first event), p99, each "
+            "round's first stream apart", v, "≤ 1 ms", False if p50 > 1 else at_most(1)(v), " ms")
     for p in paths:
         # Shown, not judged: the cold first stream ("The first request after idle").
         v = s.med(f"chatrix-{p}", "ttfb_first_added")
@@ -64,7 +74,7 @@ def targets(data: dict, s) -> list[tuple]:
                      "stream (median; cold)", "–" if math.isnan(v) else f"{v:.3g} ms", "no target",
                      "–"))
     each("streaming: added delay of each delta, p99",
-         lambda p, c, f: s.med(c, "delays_added_p99"), "≤ 1 ms", lambda v: v <= 1, " ms")
+         lambda p, c, f: s.med(c, "delays_added_p99"), "≤ 1 ms", at_most(1), " ms")
     want = workload.expected_deltas(data["meta"]["settings"]["stream_words"])
     for p in paths:
         f = s.fig[f"chatrix-{p}"]
