@@ -12,7 +12,6 @@ between contenders from the same run are what the report judges, never absolute 
 
 import argparse
 import contextlib
-import json
 import os
 import secrets
 import subprocess
@@ -322,36 +321,30 @@ class Bench:
         """CPU per call (InvokeModel on the native path, Converse on the other) of Chatrix's SDK
         client alone and of a bare hyper client, both in bench/sdk_cost.rs (16 calls at a time):
         what the SDK costs by itself, in a process that does nothing else."""
-        body = self.upstream_body_file(path)
         seconds = max(1, round(self.args.load_seconds))
-        out = subprocess.run(
-            [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body, "16",
-             str(seconds), "invoke" if path == "native" else "converse"],
-            capture_output=True, text=True, timeout=60 + 4 * seconds, check=True).stdout
-        lines = [json.loads(l.split(" ", 1)[1]) for l in out.splitlines() if l.startswith("SDK_COST ")]
-        return {d["client"]: d["cpu_us_per_call"] for d in lines}
+        out = subprocess.run(self.sdk_cost_argv(path, 16, seconds), capture_output=True, text=True,
+                             timeout=60 + 4 * seconds, check=True).stdout
+        return {d["client"]: d["cpu_us_per_call"] for d in probes.tagged(out, "SDK_COST")}
 
-    def upstream_body_file(self, path: str) -> str:
-        """A file with the small request's body as the floor sends it upstream on `path`."""
+    def sdk_cost_argv(self, path: str, concurrency: int, seconds: int) -> list[str]:
+        """`sdk-cost`'s command line for the small request's body as the floor sends it upstream on
+        `path` (written to a file): InvokeModel on the native path, Converse on the other."""
         body = os.path.join(self.workdir, f"upstream-{path}.json")
         with open(body, "wb") as f:
             f.write(self.targets[f"floor-{path}"].body)
-        return body
+        return [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body,
+                str(concurrency), str(seconds), "invoke" if path == "native" else "converse"]
 
     def sdk_idle(self, path: str, calls: int, idle_s: float) -> dict:
         """The SDK alone (bench/sdk_cost.rs, `SDK_COST_IDLE_MS`): `calls` calls, each after
         `idle_s` seconds of idleness and each followed at once by another; wall milliseconds."""
-        body = self.upstream_body_file(path)
         env = dict(os.environ, SDK_COST_CALLS=str(calls), SDK_COST_IDLE_MS=str(round(idle_s * 1000)))
-        out = subprocess.run(
-            [self.bins["sdk_cost"], self.emulator_url, self.data["meta"]["model_ids"][path], body, "1",
-             "1", "invoke" if path == "native" else "converse"],
-            capture_output=True, text=True, timeout=60 + calls * (idle_s + 5), check=True, env=env).stdout
-        line = next((l for l in out.splitlines() if l.startswith("SDK_IDLE ")), None)
-        if line is None:
+        out = subprocess.run(self.sdk_cost_argv(path, 1, 1), capture_output=True, text=True,
+                             timeout=60 + calls * (idle_s + 5), check=True, env=env).stdout
+        found = probes.tagged(out, "SDK_IDLE")
+        if not found:
             raise RuntimeError(f"sdk-cost printed no SDK_IDLE line: {out!r}")
-        times = json.loads(line.split(" ", 1)[1])
-        return {"after_idle_ms": times["cold_ms"], "right_after_ms": times["warm_ms"]}
+        return {"after_idle_ms": found[0]["cold_ms"], "right_after_ms": found[0]["warm_ms"]}
 
     def big_request(self, path: str) -> dict:
         size = int(self.args.big_mb * 1024 * 1024)

@@ -178,19 +178,14 @@ def totals(path: str) -> int | None:
 
 def sdk_per_call(bench: "b.Bench", own: argparse.Namespace, keep: str) -> dict:
     """The SDK alone: two runs of N calls, so start-up and the first connections cancel."""
-    body = os.path.join(bench.workdir, "upstream.json")
-    with open(body, "wb") as f:
-        f.write(bench.targets[f"floor-{own.path}"].body)
     (n1, n2) = own.sdk_calls
     # No more tasks than the smaller run has calls: each opens its connection once.
-    concurrency = str(min(16, n1))
+    argv = bench.sdk_cost_argv(own.path, min(16, n1), 1)
     counts = []
     for calls in own.sdk_calls:
         dump = os.path.join(keep, f"sdk-{calls}.out")
         out = subprocess.run(
-            VALGRIND + [f"--callgrind-out-file={dump}", bench.bins["sdk_cost"], bench.emulator_url,
-                        bench.data["meta"]["model_ids"][own.path], body, concurrency, "1",
-                        "invoke" if own.path == "native" else "converse"],
+            VALGRIND + [f"--callgrind-out-file={dump}", *argv],
             env=dict(os.environ, SDK_COST_CALLS=str(calls)), capture_output=True, text=True,
             timeout=600)
         if out.returncode:

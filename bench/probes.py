@@ -68,13 +68,17 @@ def wrk(target: Target, body: bytes, connections: int, seconds: float, workdir: 
         "-s", os.path.join(HERE, "wrk_report.lua"), f"http://{target.host}:{target.port}",
     ]
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60)
-    for line in out.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            result = json.loads(line.removeprefix("BENCH_JSON "))
-            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-            result["error_count"] = sum(result["errors"].values())
-            return result
+    for result in tagged(out.stdout, "BENCH_JSON"):
+        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+        result["error_count"] = sum(result["errors"].values())
+        return result
     raise RuntimeError(f"wrk printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+
+
+def tagged(out: str, tag: str) -> list[dict]:
+    """The JSON of each `<tag> {json}` line a program printed (wrk_report.lua, sdk_cost.rs)."""
+    return [json.loads(line.removeprefix(f"{tag} ")) for line in out.splitlines()
+            if line.startswith(f"{tag} ")]
 
 
 def post_bytes(host: str, port: int, path: str, headers: dict, body: bytes) -> bytes:
