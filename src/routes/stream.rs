@@ -1,10 +1,12 @@
 //! The async shell around a stream fold ([`Relay`]: the Converse fold, or the native chunk relay):
 //! Bedrock events in, SSE bytes out, flushed one by one.
 //!
-//! A reader task owns the upstream receiver and forwards events through a channel; it stops (and
-//! dropping the receiver cancels the Bedrock call) as soon as the client goes away, even while
-//! Bedrock is silent. The SSE body waits on that channel with the ping interval as its timeout,
-//! so a long silence — thinking, or before the first token — still sends `event: ping`.
+//! The SSE body owns the upstream receiver, wrapped as a stream ([`event_stream`]) that keeps
+//! the receive in progress: the body waits on it with the ping interval as its timeout, so a long
+//! silence — thinking, or before the first token — still sends `event: ping`, and a timeout loses
+//! nothing. When the client goes away, hyper drops the body, and with it the receiver: the
+//! Bedrock call is cancelled, even while Bedrock is silent. No task or channel sits between
+//! Bedrock and the client, so an event is not handed from one thread to another on its way out.
 //!
 //! Errors before the first event are returned as a normal HTTP error when they arrive within one
 //! ping interval (clients retry 429/529 only then); afterwards they become an `event: error`.
@@ -22,8 +24,8 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::StreamExt;
-use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::anthropic::events::StreamEvent;
@@ -35,7 +37,7 @@ use crate::native::stream::NativeStream;
 
 use super::deadline::{self, Deadline};
 
-/// A Bedrock event stream, read by its own task.
+/// A Bedrock event stream.
 pub(super) trait Source: Send + 'static {
     type Event: Send + 'static;
     fn recv(&mut self) -> impl Future<Output = Result<Option<Self::Event>, ApiError>> + Send;
@@ -137,7 +139,8 @@ impl Relay for NativeStream {
     }
 }
 
-type Upstream<E> = mpsc::Receiver<Result<E, ApiError>>;
+/// Upstream events; ends after the first error.
+type Upstream<E> = BoxStream<'static, Result<E, ApiError>>;
 
 /// How long usage may lag behind `messageStop` before the message is closed with the estimate.
 const USAGE_GRACE: Duration = Duration::from_secs(5);
@@ -180,9 +183,9 @@ where
     S: Source,
     R: Relay<Event = S::Event>,
 {
-    let mut events = spawn_reader(upstream);
+    let mut events = event_stream(upstream);
     let wait = timing.deadline.cap(timing.ping);
-    let first = match tokio::time::timeout(wait, events.recv()).await {
+    let first = match tokio::time::timeout(wait, events.next()).await {
         Ok(Some(Ok(event))) => Some(event),
         Ok(Some(Err(e))) => return Err(e),
         Ok(None) => {
@@ -206,28 +209,24 @@ where
     Ok(response)
 }
 
-fn spawn_reader<S: Source>(mut upstream: S) -> Upstream<S::Event> {
-    let (tx, rx) = mpsc::channel(64);
+/// `upstream` as a stream. The receive in progress lives inside the stream, so dropping a
+/// `next()` at a ping timeout loses nothing; each receive runs in the request's span, as the
+/// handler's own work does. Ends at Bedrock's end or after its first error.
+fn event_stream<S: Source>(upstream: S) -> Upstream<S::Event> {
     let span = tracing::Span::current();
-    let reader = async move {
-        loop {
-            let next = tokio::select! {
-                () = tx.closed() => break,
-                next = upstream.recv() => next,
-            };
-            let (item, last) = match next {
-                Ok(Some(event)) => (Ok(event), false),
-                Ok(None) => break,
-                Err(e) => (Err(e), true),
-            };
-            if tx.send(item).await.is_err() || last {
-                break;
+    futures::stream::unfold(Some(upstream), move |state| {
+        let span = span.clone();
+        async move {
+            let mut upstream = state?;
+            match upstream.recv().instrument(span).await {
+                Ok(Some(event)) => Some((Ok(event), Some(upstream))),
+                Ok(None) => None,
+                // `upstream` drops here: the HTTP/2 stream or connection to Bedrock closes.
+                Err(e) => Some((Err(e), None)),
             }
         }
-        // `upstream` drops here: the HTTP/2 stream or connection to Bedrock closes.
-    };
-    tokio::spawn(reader.instrument(span));
-    rx
+    })
+    .boxed()
 }
 
 fn sse_body<R: Relay>(
@@ -260,7 +259,7 @@ where
         while !state.is_done() {
             // After `messageStop` only usage is missing: wait for it briefly, not indefinitely.
             let wait = if state.awaits_usage() { USAGE_GRACE.min(ping) } else { ping };
-            let produced = match tokio::time::timeout(deadline.cap(wait), upstream.recv()).await {
+            let produced = match tokio::time::timeout(deadline.cap(wait), upstream.next()).await {
                 Err(_) if state.awaits_usage() => state.finish(),
                 Err(_) if deadline.passed() => {
                     cut = true;
