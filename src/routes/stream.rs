@@ -5,8 +5,9 @@
 //! the receive in progress: the body waits on it with the ping interval as its timeout, so a long
 //! silence — thinking, or before the first token — still sends `event: ping`, and a timeout loses
 //! nothing. When the client goes away, hyper drops the body, and with it the receiver: the
-//! Bedrock call is cancelled, even while Bedrock is silent. No task or channel sits between
-//! Bedrock and the client, so an event is not handed from one thread to another on its way out.
+//! Bedrock call is cancelled, even while Bedrock is silent. No task or channel of ours sits
+//! between the SDK's receiver and the client (the SDK's HTTP connection still runs in hyper's
+//! own task), so events mostly stay on one worker thread on their way out.
 //!
 //! Errors before the first event are returned as a normal HTTP error when they arrive within one
 //! ping interval (clients retry 429/529 only then); afterwards they become an `event: error`.
@@ -226,6 +227,8 @@ fn event_stream<S: Source>(upstream: S) -> Upstream<S::Event> {
             }
         }
     })
+    // Ended for good: a poll after the end gets `None`, not `Unfold`'s panic.
+    .fuse()
     .boxed()
 }
 
@@ -361,3 +364,7 @@ impl StreamEnd<'_> {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
