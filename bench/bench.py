@@ -37,6 +37,8 @@ OPERATIONS = {
     "converse": ["Converse"] * 3 + ["ConverseStream"] * 2,
 }
 # The 1 MB request is about 260K tokens: past the 200K window without this beta.
+# Chatrix's environment is built here, not inherited; these (and `MIMALLOC_*`) are let through.
+PASSED_THROUGH = ("RUST_LOG", "TOKIO_WORKER_THREADS")
 HUGE_HEADERS = {"anthropic-beta": "context-1m-2025-08-07"}
 
 BODY_KEYS = ("body", "large_body", "huge_body", "stream_body", "hold_body")
@@ -102,7 +104,11 @@ class Bench:
         return proc
 
     def chatrix_env(self, port: int, path: str = "native") -> dict:
-        return {
+        # Settings a trial may vary (the log filter, the worker count, the allocator's) pass
+        # through from bench's own environment; nothing else does, so runs stay alike.
+        passed = {k: v for k, v in os.environ.items()
+                  if k in PASSED_THROUGH or k.startswith("MIMALLOC_")}
+        return passed | {
             "CHATRIX_CLAUDE_API": "invoke" if path == "native" else "converse",
             "PATH": os.environ.get("PATH", ""),
             "PORT": str(port),
