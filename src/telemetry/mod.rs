@@ -16,6 +16,7 @@ mod json;
 
 pub use json::JsonLines;
 
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
@@ -30,13 +31,12 @@ pub const DEFAULT_FILTER: &str = "info,aws_config=warn,aws_smithy_runtime=warn,h
 /// # Errors
 /// When `RUST_LOG` does not parse or a subscriber is already installed.
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => {
-            EnvFilter::try_new(v).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?
-        }
-        _ => EnvFilter::new(DEFAULT_FILTER),
+    let spec = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => DEFAULT_FILTER.to_owned(),
     };
-    let registry = tracing_subscriber::registry().with(filter);
+    let (targets, env) = filter(&spec)?;
+    let registry = tracing_subscriber::registry().with(targets).with(env);
     match format {
         // Each line carries the request span's fields (request_id, key, model, upstream,
         // session) while a request is served.
@@ -46,4 +46,62 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
             .try_init()?,
     }
     Ok(())
+}
+
+/// The filter for `spec` (`RUST_LOG`'s syntax): a level per target ([`Targets`]) when that is all
+/// it says, as the default does; [`EnvFilter`] only for its span and field directives
+/// (`[request]=debug`). Both decide a call site once, but `EnvFilter` also takes a shared lock on
+/// every span entered, left and recorded, on every poll of a request's future.
+///
+/// # Errors
+/// When `spec` does not parse as either.
+pub fn filter(spec: &str) -> anyhow::Result<(Option<Targets>, Option<EnvFilter>)> {
+    // Targets would take `[request]` for a target's name: a span directive goes to EnvFilter.
+    if !spec.contains('[') {
+        // Target names and levels hold no spaces, so spaces around them carry no meaning.
+        let compact: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Ok(targets) = compact.parse::<Targets>() {
+            return Ok((Some(targets), None));
+        }
+    }
+    let env = EnvFilter::try_new(spec).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?;
+    Ok((None, Some(env)))
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::{filter, DEFAULT_FILTER};
+
+    #[test]
+    fn levels_per_target_need_no_env_filter_and_span_directives_do() {
+        let (targets, env) = filter(DEFAULT_FILTER).expect("parses");
+        let targets = targets.expect("the default is levels per target");
+        assert!(env.is_none());
+        assert!(targets.would_enable("chatrix::routes", &Level::INFO));
+        assert!(!targets.would_enable("chatrix::routes", &Level::DEBUG));
+        assert!(!targets.would_enable("aws_smithy_runtime::client", &Level::INFO));
+        assert!(targets.would_enable("aws_smithy_runtime::client", &Level::WARN));
+        assert!(!targets.would_enable("hyper::proto::h1", &Level::INFO));
+
+        let (targets, env) = filter("warn,chatrix=debug").expect("parses");
+        let targets = targets.expect("levels per target");
+        assert!(env.is_none());
+        assert!(targets.would_enable("chatrix::auth", &Level::DEBUG));
+        assert!(!targets.would_enable("moka", &Level::INFO));
+
+        let (targets, _) = filter(" warn , chatrix::routes = info ").expect("parses");
+        let targets = targets.expect("levels per target, spaces and all");
+        assert!(targets.would_enable("chatrix::routes", &Level::INFO));
+        assert!(!targets.would_enable("chatrix::auth", &Level::INFO));
+
+        let (targets, env) = filter("info,[request]=debug").expect("parses");
+        assert!(
+            targets.is_none() && env.is_some(),
+            "span directives need EnvFilter"
+        );
+
+        assert!(filter("chatrix=loud").is_err());
+    }
 }
