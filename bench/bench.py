@@ -26,7 +26,7 @@ import report
 import workload
 
 from peers import LITELLM_CONFIG
-from checks import check_json, emulator_requests, environment, first_delta
+from checks import check_json, emulator_requests, environment, first_delta, passed_through
 from procs import Proc, RssSampler, first_http_answer, free_port, pin, wait_http
 
 PATHS = ("native", "converse")
@@ -37,8 +37,6 @@ OPERATIONS = {
     "converse": ["Converse"] * 3 + ["ConverseStream"] * 2,
 }
 # The 1 MB request is about 260K tokens: past the 200K window without this beta.
-# Chatrix's environment is built here, not inherited; these (and `MIMALLOC_*`) are let through.
-PASSED_THROUGH = ("RUST_LOG", "TOKIO_WORKER_THREADS")
 HUGE_HEADERS = {"anthropic-beta": "context-1m-2025-08-07"}
 
 BODY_KEYS = ("body", "large_body", "huge_body", "stream_body", "hold_body")
@@ -104,11 +102,9 @@ class Bench:
         return proc
 
     def chatrix_env(self, port: int, path: str = "native") -> dict:
-        # Settings a trial may vary (the log filter, the worker count, the allocator's) pass
-        # through from bench's own environment; nothing else does, so runs stay alike.
-        passed = {k: v for k, v in os.environ.items()
-                  if k in PASSED_THROUGH or k.startswith("MIMALLOC_")}
-        return passed | {
+        # Only the settings a trial may vary pass through (checks.passed_through), so runs stay
+        # alike; the report names them.
+        return passed_through() | {
             "CHATRIX_CLAUDE_API": "invoke" if path == "native" else "converse",
             "PATH": os.environ.get("PATH", ""),
             "PORT": str(port),

@@ -49,6 +49,15 @@ def emulator_requests(base_url: str, clear: bool = False) -> list:
         return json.load(r)
 
 
+# Chatrix's environment is built by bench.py, not inherited; these settings (and `MIMALLOC_*`) pass
+# through from bench's own, for trials of another log filter, worker count or allocator setting.
+PASSED_THROUGH = ("RUST_LOG", "TOKIO_WORKER_THREADS")
+
+
+def passed_through() -> dict:
+    return {k: v for k, v in os.environ.items() if k in PASSED_THROUGH or k.startswith("MIMALLOC_")}
+
+
 def environment(args) -> dict:
     def cmd(*argv: str) -> str:
         try:
@@ -75,5 +84,6 @@ def environment(args) -> dict:
                        "import importlib.metadata as m; print(m.version('litellm'))")
         if args.litellm else None,
         "build": os.path.basename(os.path.normpath(args.bin_dir)),
+        "chatrix_env": passed_through(),
         "settings": {k: v for k, v in vars(args).items() if k not in ("bin_dir", "litellm", "out", "note")},
     }

@@ -131,6 +131,8 @@ def intro_lines(data: dict) -> list[str]:
         "  InvokeModelWithResponseStream → relayed back;",
         "- **chatrix-converse**: the same binary with `CHATRIX_CLAUDE_API=converse`: translated to",
         "  Converse / ConverseStream and back;",
+        *([f"- both Chatrix contenders also ran with {', '.join(f'`{k}={v}`' for k, v in sorted(m['chatrix_env'].items()))};"]
+          if m.get("chatrix_env") else []),
         "- **litellm**: LiteLLM's proxy, `/v1/messages` with model `bedrock/converse/…`, 2 workers,",
         "  no database, no callbacks, no retries (its most favourable set-up); its added figures are",
         "  over direct-converse.",

@@ -1,16 +1,20 @@
 //! The JSON log line: one object per event, written with one `write` call.
 //!
 //! `{"level":…,"span":{…,"name":…},"target":…,"timestamp":…,"message":…,<the event's fields>}` —
-//! the shape `json-subscriber` wrote before (docs/operations.md), with the innermost span's fields
-//! (for a request: its id, key, model, upstream and session) under `span`.
+//! the keys and values `json-subscriber` wrote before (docs/operations.md), with the innermost
+//! span's fields (for a request: its id, key, model, upstream and session) under `span`. Keys are
+//! in the order recorded (json-subscriber sorted them); 128-bit integers are strings, as there,
+//! since JSON readers hold numbers as doubles.
 //!
-//! Why not `json-subscriber` (or tracing-subscriber's own JSON format): both build a map of
-//! `serde_json::Value`s for every line and serialize it again, which cost about 33,000
-//! instructions per request line and 11,000 more for the request span's three records: with the
-//! span's own upkeep, about 52,000 of the 542,000 instructions a small native request cost
-//! (`bench/instructions.py`, docs/performance.md). Here a span keeps each field as JSON text from
-//! the moment it is recorded, and a line is written straight into one reused buffer: every string
-//! goes through serde_json's escaping, so the line is valid JSON whatever a field holds.
+//! Why not `json-subscriber`: it builds a map of `serde_json::Value`s for every line and
+//! serializes it again, and keeps a span's fields as values, which cost about 33,000 instructions
+//! per request line and 11,000 more for the request span's three records: with the span's own
+//! upkeep, about 52,000 of the 542,000 instructions a small native request cost
+//! (`bench/instructions.py`, docs/performance.md). tracing-subscriber's own JSON format keeps span
+//! fields as a JSON string that it parses again for every record and every line (60,000 more).
+//! Here a span keeps each field as JSON text from the moment it is recorded, and a line is written
+//! straight into one reused buffer: every string goes through serde_json's escaping, so the line
+//! is valid JSON whatever a field holds.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -71,6 +75,16 @@ impl<F: FnMut(&'static str, &[u8])> Values<F> {
     fn text(&mut self, field: &Field, value: &str) {
         self.emit(field, |out| quote(out, value));
     }
+
+    /// A `Display` value as a JSON string. One whose formatting fails is not a panic (as
+    /// `format!` and serde_json's `collect_str` make it) but `"<unprintable>"`.
+    fn display(&mut self, field: &Field, value: &dyn fmt::Display) {
+        let mut text = String::new();
+        if fmt::Write::write_fmt(&mut text, format_args!("{value}")).is_err() {
+            text = "<unprintable>".to_owned();
+        }
+        self.text(field, &text);
+    }
 }
 
 impl<F: FnMut(&'static str, &[u8])> Visit for Values<F> {
@@ -87,10 +101,10 @@ impl<F: FnMut(&'static str, &[u8])> Visit for Values<F> {
         self.number(field, value);
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.number(field, value);
+        self.display(field, &value);
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.number(field, value);
+        self.display(field, &value);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.number(field, value);
@@ -99,10 +113,10 @@ impl<F: FnMut(&'static str, &[u8])> Visit for Values<F> {
         self.text(field, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.text(field, &value.to_string());
+        self.display(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.text(field, &format!("{value:?}"));
+        self.display(field, &format_args!("{value:?}"));
     }
 }
 
@@ -111,6 +125,9 @@ fn quote(out: &mut Vec<u8>, value: &str) {
     // Writing into a `Vec` cannot fail.
     let _ = serde_json::to_writer(out, value);
 }
+
+/// A buffer grown past this by one long line is let go after it.
+const KEEP_BYTES: usize = 64 * 1024;
 
 /// The layer: JSON lines to `writer` (standard error in the gateway).
 #[derive(Debug)]
@@ -125,7 +142,8 @@ impl<W> JsonLines<W> {
 }
 
 thread_local! {
-    /// The line being written: reused, so a line costs no allocation once the buffer has grown.
+    /// The line being written, reused so the line itself needs no allocation once the buffer has
+    /// grown (a span field's value, the timestamp and a `Debug` value still take small ones).
     static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -143,17 +161,23 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        // Formatted before the span's extensions are locked: a value whose `Debug` logs inside
+        // this span would otherwise wait for that lock forever.
+        let mut recorded = SpanFields::default();
+        values.record(&mut Values::new(|name, json| recorded.set(name, json)));
         let mut extensions = span.extensions_mut();
         if let Some(fields) = extensions.get_mut::<SpanFields>() {
-            values.record(&mut Values::new(|name, json| fields.set(name, json)));
+            for (name, json) in recorded.0 {
+                fields.set(name, &json);
+            }
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         LINE.with(|line| {
-            // tracing does not hand over an event logged while one is being handled on this
-            // thread (from inside a value's `Debug`), but should another dispatcher do so, that
-            // line gets a buffer of its own instead of a panic.
+            // A line logged while this thread writes another (from inside a value's `Debug`:
+            // under the global subscriber tracing hands it over) gets a buffer of its own, and is
+            // written first.
             let mut own = Vec::new();
             let mut borrowed = line.try_borrow_mut();
             let buf = match borrowed.as_deref_mut() {
@@ -164,7 +188,10 @@ where
             write_line(buf, event, &ctx);
             // A line that cannot be written (standard error closed) is dropped, as
             // tracing-subscriber's own writers drop it.
-            let _ = self.writer.make_writer().write_all(buf);
+            let _ = self.writer.make_writer_for(event.metadata()).write_all(buf);
+            if buf.capacity() > KEEP_BYTES {
+                *buf = Vec::new();
+            }
         });
     }
 }
@@ -180,7 +207,8 @@ where
     if let Some(span) = ctx.event_span(event) {
         buf.extend_from_slice(b",\"span\":{");
         if let Some(fields) = span.extensions().get::<SpanFields>() {
-            for (name, json) in &fields.0 {
+            // A field called `name` gives way to the span's name, as in json-subscriber.
+            for (name, json) in fields.0.iter().filter(|(n, _)| *n != "name") {
                 field(buf, name, json);
                 buf.push(b',');
             }
@@ -191,11 +219,12 @@ where
     }
     buf.extend_from_slice(b",\"target\":");
     quote(buf, meta.target());
-    buf.extend_from_slice(b",\"timestamp\":");
     let mut time = String::with_capacity(32);
-    // A clock that cannot be formatted leaves the timestamp empty rather than the line unwritten.
-    let _ = SystemTime.format_time(&mut Writer::new(&mut time));
-    quote(buf, &time);
+    // A clock that cannot be formatted leaves the timestamp out rather than the line unwritten.
+    if SystemTime.format_time(&mut Writer::new(&mut time)).is_ok() {
+        buf.extend_from_slice(b",\"timestamp\":");
+        quote(buf, &time);
+    }
     event.record(&mut Values::new(|name, json| {
         buf.push(b',');
         field(buf, name, json);

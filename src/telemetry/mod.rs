@@ -48,23 +48,24 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The filter for `spec` (`RUST_LOG`'s syntax): a level per target ([`Targets`]) when that is all
-/// it says, as the default does; [`EnvFilter`] only for its span and field directives
-/// (`[request]=debug`). Both decide a call site once, but `EnvFilter` also takes a shared lock on
-/// every span entered, left and recorded, on every poll of a request's future.
+/// The filter for `spec` (`RUST_LOG`'s syntax, read by [`EnvFilter`] so that it means and refuses
+/// what it always has): as [`Targets`] when it is levels per target only, as the default is;
+/// [`EnvFilter`] itself only for span and field directives (`[request]=debug`). Both decide a
+/// call site once, but `EnvFilter` also takes a lock shared by every thread on each span created,
+/// entered, left, recorded and closed: on every poll of a request's future.
 ///
 /// # Errors
-/// When `spec` does not parse as either.
+/// When `spec` does not parse.
 pub fn filter(spec: &str) -> anyhow::Result<(Option<Targets>, Option<EnvFilter>)> {
-    // Targets would take `[request]` for a target's name: a span directive goes to EnvFilter.
-    if !spec.contains('[') {
-        // Target names and levels hold no spaces, so spaces around them carry no meaning.
-        let compact: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
-        if let Ok(targets) = compact.parse::<Targets>() {
+    let env = EnvFilter::try_new(spec).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?;
+    // EnvFilter writes its directives back out in their plain form (`info,hyper=warn`); a span
+    // directive keeps its brackets, which Targets would take for part of a target's name.
+    let plain = env.to_string();
+    if !plain.contains('[') {
+        if let Ok(targets) = plain.parse::<Targets>() {
             return Ok((Some(targets), None));
         }
     }
-    let env = EnvFilter::try_new(spec).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?;
     Ok((None, Some(env)))
 }
 
@@ -72,7 +73,7 @@ pub fn filter(spec: &str) -> anyhow::Result<(Option<Targets>, Option<EnvFilter>)
 mod tests {
     use tracing::Level;
 
-    use super::{filter, DEFAULT_FILTER};
+    use super::{filter, EnvFilter, DEFAULT_FILTER};
 
     #[test]
     fn levels_per_target_need_no_env_filter_and_span_directives_do() {
@@ -91,10 +92,20 @@ mod tests {
         assert!(targets.would_enable("chatrix::auth", &Level::DEBUG));
         assert!(!targets.would_enable("moka", &Level::INFO));
 
-        let (targets, _) = filter(" warn , chatrix::routes = info ").expect("parses");
-        let targets = targets.expect("levels per target, spaces and all");
+        // Read as EnvFilter reads them: a trailing comma adds nothing, a target without a level
+        // (or with an empty one) is traced, and nothing else is enabled without a bare level.
+        let (targets, _) = filter("info,").expect("parses");
+        let targets = targets.expect("levels per target");
         assert!(targets.would_enable("chatrix::routes", &Level::INFO));
-        assert!(!targets.would_enable("chatrix::auth", &Level::INFO));
+        for spec in ["chatrix", "chatrix="] {
+            let (targets, _) = filter(spec).expect("parses");
+            let targets = targets.expect("levels per target");
+            assert!(
+                targets.would_enable("chatrix::auth", &Level::TRACE),
+                "{spec}"
+            );
+            assert!(!targets.would_enable("moka", &Level::ERROR), "{spec}");
+        }
 
         let (targets, env) = filter("info,[request]=debug").expect("parses");
         assert!(
@@ -102,6 +113,21 @@ mod tests {
             "span directives need EnvFilter"
         );
 
+        // What EnvFilter refuses still stops start-up, and only that.
+        for spec in [
+            "chatrix=loud",
+            "=debug",
+            "*=debug",
+            "info, hyper=warn",
+            "debug",
+            "OFF",
+        ] {
+            assert_eq!(
+                filter(spec).is_ok(),
+                EnvFilter::try_new(spec).is_ok(),
+                "{spec}"
+            );
+        }
         assert!(filter("chatrix=loud").is_err());
     }
 }
