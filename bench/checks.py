@@ -55,7 +55,9 @@ PASSED_THROUGH = ("RUST_LOG", "TOKIO_WORKER_THREADS")
 
 
 def passed_through() -> dict:
-    return {k: v for k, v in os.environ.items() if k in PASSED_THROUGH or k.startswith("MIMALLOC_")}
+    # An empty value is dropped: Chatrix reads an empty RUST_LOG as unset too.
+    return {k: v for k, v in os.environ.items()
+            if v and (k in PASSED_THROUGH or k.startswith("MIMALLOC_"))}
 
 
 def environment(args) -> dict:

@@ -143,7 +143,7 @@ impl<W> JsonLines<W> {
 
 thread_local! {
     /// The line being written, reused so the line itself needs no allocation once the buffer has
-    /// grown (a span field's value, the timestamp and a `Debug` value still take small ones).
+    /// grown (the fields' scratch buffer, the timestamp and the message still take small ones).
     static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -174,25 +174,29 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        LINE.with(|line| {
-            // A line logged while this thread writes another (from inside a value's `Debug`:
-            // under the global subscriber tracing hands it over) gets a buffer of its own, and is
-            // written first.
-            let mut own = Vec::new();
-            let mut borrowed = line.try_borrow_mut();
-            let buf = match borrowed.as_deref_mut() {
-                Ok(buf) => buf,
-                Err(_) => &mut own,
-            };
+        let write = |buf: &mut Vec<u8>| {
             buf.clear();
             write_line(buf, event, &ctx);
             // A line that cannot be written (standard error closed) is dropped, as
             // tracing-subscriber's own writers drop it.
             let _ = self.writer.make_writer_for(event.metadata()).write_all(buf);
-            if buf.capacity() > KEEP_BYTES {
-                *buf = Vec::new();
+        };
+        let reused = LINE.try_with(|line| match line.try_borrow_mut() {
+            Ok(mut buf) => {
+                write(&mut buf);
+                if buf.capacity() > KEEP_BYTES {
+                    *buf = Vec::new();
+                }
+                true
             }
+            Err(_) => false,
         });
+        // A line logged while this thread writes another (from inside a value's `Debug`: under
+        // the global subscriber tracing hands it over), or from a thread-local's destructor after
+        // the buffer's own is gone, gets a buffer of its own; the nested one is written first.
+        if !matches!(reused, Ok(true)) {
+            write(&mut Vec::new());
+        }
     }
 }
 

@@ -261,3 +261,37 @@ fn a_span_records_its_own_fields_and_a_field_called_name_gives_way() {
         "an explicit `parent: None` has no span"
     );
 }
+
+#[test]
+fn a_value_that_logs_while_recorded_inside_its_span_does_not_hang() {
+    // `Span::record` is not guarded against nested dispatch: formatting the value logs a line
+    // inside the span, which reads the span's fields while the record is being made.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let logged = lines(|| {
+            let span = tracing::info_span!("request", model = tracing::field::Empty);
+            span.in_scope(|| span.record("model", tracing::field::display(&Chatty)));
+            span.in_scope(|| tracing::info!("after"));
+        });
+        let _ = done.send(logged);
+    });
+    let logged = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("recording a field that logs finished");
+    let messages: Vec<&Value> = logged.iter().map(|l| &l["message"]).collect();
+    assert_eq!(messages, [&json!("from inside Debug"), &json!("after")]);
+    assert_eq!(logged[1]["span"]["model"], "chatty");
+}
+
+#[test]
+fn a_buffer_grown_by_one_long_line_is_let_go() {
+    let long = "x".repeat(2 * super::KEEP_BYTES);
+    let logged = lines(|| {
+        tracing::info!(long = long.as_str(), "long");
+        let capacity = super::LINE.with(|line| line.borrow().capacity());
+        assert!(capacity <= super::KEEP_BYTES, "{capacity}");
+        tracing::info!("short");
+    });
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[0]["long"].as_str().map(str::len), Some(long.len()));
+}

@@ -61,6 +61,11 @@ pub fn filter(spec: &str) -> anyhow::Result<(Option<Targets>, Option<EnvFilter>)
     // EnvFilter writes its directives back out in their plain form (`info,hyper=warn`); a span
     // directive keeps its brackets, which Targets would take for part of a target's name.
     let plain = env.to_string();
+    if plain.is_empty() {
+        // No directive at all (`RUST_LOG=","`): nothing is logged, as EnvFilter has it. Targets
+        // would read the empty string as "errors".
+        return Ok((Some(Targets::new()), None));
+    }
     if !plain.contains('[') {
         if let Ok(targets) = plain.parse::<Targets>() {
             return Ok((Some(targets), None));
@@ -106,6 +111,10 @@ mod tests {
             );
             assert!(!targets.would_enable("moka", &Level::ERROR), "{spec}");
         }
+
+        let (targets, _) = filter(",").expect("parses");
+        let targets = targets.expect("no directive");
+        assert!(!targets.would_enable("chatrix", &Level::ERROR));
 
         let (targets, env) = filter("info,[request]=debug").expect("parses");
         assert!(
