@@ -36,9 +36,13 @@ struct SpanFields(Vec<(&'static str, Vec<u8>)>);
 
 impl SpanFields {
     fn set(&mut self, name: &'static str, json: &[u8]) {
+        self.put(name, json.to_vec());
+    }
+
+    fn put(&mut self, name: &'static str, json: Vec<u8>) {
         match self.0.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => json.clone_into(&mut slot.1),
-            None => self.0.push((name, json.to_vec())),
+            Some(slot) => slot.1 = json,
+            None => self.0.push((name, json)),
         }
     }
 }
@@ -168,7 +172,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(fields) = extensions.get_mut::<SpanFields>() {
             for (name, json) in recorded.0 {
-                fields.set(name, &json);
+                fields.put(name, json);
             }
         }
     }
@@ -217,7 +221,7 @@ where
                 buf.push(b',');
             }
         }
-        field(buf, "name", b"");
+        buf.extend_from_slice(b"\"name\":");
         quote(buf, span.name());
         buf.push(b'}');
     }
