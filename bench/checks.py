@@ -55,9 +55,9 @@ PASSED_THROUGH = ("RUST_LOG", "TOKIO_WORKER_THREADS")
 
 
 def passed_through() -> dict:
-    # An empty value is dropped: Chatrix reads an empty RUST_LOG as unset too.
+    # A blank value is dropped: Chatrix reads a blank RUST_LOG as unset too.
     return {k: v for k, v in os.environ.items()
-            if v and (k in PASSED_THROUGH or k.startswith("MIMALLOC_"))}
+            if v.strip() and (k in PASSED_THROUGH or k.startswith("MIMALLOC_"))}
 
 
 def environment(args) -> dict:
