@@ -45,7 +45,7 @@ impl Strip {
 /// # Errors
 /// As [`blocks`].
 pub fn strip_fields<'a>(
-    fields: &mut IndexMap<Cow<'a, str>, Cow<'a, RawValue>>,
+    fields: &mut IndexMap<Cow<'a, str>, Cow<'a, str>>,
     strip: Strip,
     dropped: &mut Vec<String>,
 ) -> Result<(), ApiError> {
@@ -58,7 +58,10 @@ pub fn strip_fields<'a>(
             _ => blocks(list, strip)?,
         };
         if let Some(edited) = edited {
-            fields.insert(key.into(), Cow::Owned(edited));
+            fields.insert(
+                key.into(),
+                Cow::Owned(Box::<str>::from(edited).into_string()),
+            );
             dropped.push(format!("{key}(cache_control {})", strip.keys().join("/")));
         }
     }
@@ -70,8 +73,8 @@ pub fn strip_fields<'a>(
 /// # Errors
 /// A block this wrote that serde_json cannot turn into a raw value again (a bug). One it cannot
 /// read is left as sent.
-pub fn blocks(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
-    if !strip.may_touch(list.get()) || !list.get().trim_start().starts_with('[') {
+pub fn blocks(list: &str, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
+    if !strip.may_touch(list) || !list.trim_start().starts_with('[') {
         return Ok(None);
     }
     let Some(items) = parse::<Vec<&RawValue>>(list) else {
@@ -95,8 +98,8 @@ pub fn blocks(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, Ap
 ///
 /// # Errors
 /// As [`blocks`].
-pub fn messages(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
-    if !strip.may_touch(list.get()) {
+pub fn messages(list: &str, strip: Strip) -> Result<Option<Box<RawValue>>, ApiError> {
+    if !strip.may_touch(list) {
         return Ok(None);
     }
     let Some(items) = parse::<Vec<&RawValue>>(list) else {
@@ -109,12 +112,13 @@ pub fn messages(list: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, 
             out.push(Cow::Borrowed(item));
             continue;
         }
-        let Some(mut message) = parse::<IndexMap<Cow<'_, str>, Cow<'_, RawValue>>>(item) else {
+        let Some(mut message) = parse::<IndexMap<Cow<'_, str>, Cow<'_, RawValue>>>(item.get())
+        else {
             out.push(Cow::Borrowed(item));
             continue;
         };
         let edited = match message.get("content") {
-            Some(content) => blocks(content, strip)?,
+            Some(content) => blocks(content.get(), strip)?,
             None => None,
         };
         match edited {
@@ -134,7 +138,7 @@ fn block(item: &RawValue, strip: Strip) -> Result<Option<Box<RawValue>>, ApiErro
     if !strip.may_touch(item.get()) {
         return Ok(None);
     }
-    let Some(mut value) = parse::<Value>(item) else {
+    let Some(mut value) = parse::<Value>(item.get()) else {
         return Ok(None);
     };
     if !strip_value(&mut value, strip) {
@@ -173,8 +177,8 @@ fn remove_keys(marker: &mut Map<String, Value>, strip: Strip) -> bool {
 /// `None` for what serde_json will not read (a lone surrogate escape, nesting past its limit):
 /// the native path reads no message content itself, so such a block goes as sent and Bedrock
 /// answers for it in its own words.
-fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
-    serde_json::from_str(raw.get()).ok()
+fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a str) -> Option<T> {
+    serde_json::from_str(raw).ok()
 }
 
 fn to_raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, ApiError> {
@@ -197,7 +201,9 @@ mod tests {
         let system = raw(
             r#"[{"type":"text","text":"a\u0041"},{"type":"text","text":"b","cache_control":{"type":"ephemeral","scope":"global","ttl":"1h"}}]"#,
         );
-        let out = blocks(&system, SCOPE_ONLY).expect("ok").expect("changed");
+        let out = blocks(system.get(), SCOPE_ONLY)
+            .expect("ok")
+            .expect("changed");
         assert_eq!(
             out.get(),
             r#"[{"type":"text","text":"a\u0041"},{"type":"text","text":"b","cache_control":{"type":"ephemeral","ttl":"1h"}}]"#
@@ -209,12 +215,14 @@ mod tests {
         let tools = raw(
             r#"[{"name":"t","input_schema":{},"cache_control":{"type":"ephemeral","ttl":"1h"}}]"#,
         );
-        let out = blocks(&tools, OLD_MODEL).expect("ok").expect("changed");
+        let out = blocks(tools.get(), OLD_MODEL)
+            .expect("ok")
+            .expect("changed");
         assert_eq!(
             out.get(),
             r#"[{"name":"t","input_schema":{},"cache_control":{"type":"ephemeral"}}]"#
         );
-        assert!(blocks(&tools, SCOPE_ONLY).expect("ok").is_none());
+        assert!(blocks(tools.get(), SCOPE_ONLY).expect("ok").is_none());
     }
 
     #[test]
@@ -222,7 +230,7 @@ mod tests {
         let list = raw(
             r#"[{"role":"user","content":"plain \"scope\" talk"},{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral","scope":"global"}}]}]}]"#,
         );
-        let out = messages_of(&list);
+        let out = messages_of(list.get());
         assert!(out.starts_with(r#"[{"role":"user","content":"plain \"scope\" talk"},"#));
         assert!(!out.contains(r#""scope":"global""#), "{out}");
         assert!(
@@ -239,12 +247,14 @@ mod tests {
             r#"[{"type":"text","text":"\ud800","cache_control":{"type":"ephemeral","scope":"global"}}]"#,
         );
         assert!(serde_json::from_str::<Value>(system.get()).is_err());
-        assert!(blocks(&system, SCOPE_ONLY).expect("no error").is_none());
+        assert!(blocks(system.get(), SCOPE_ONLY)
+            .expect("no error")
+            .is_none());
         let messages = raw(&format!(
             r#"[{{"role":"user","content":{}}}]"#,
             system.get()
         ));
-        assert!(super::messages(&messages, SCOPE_ONLY)
+        assert!(super::messages(messages.get(), SCOPE_ONLY)
             .expect("no error")
             .is_none());
     }
@@ -254,12 +264,12 @@ mod tests {
         let marked = raw(
             r#"[{"role":"user","content":[{"type":"text","text":"the scope of it","cache_control":{"type":"ephemeral"}}]}]"#,
         );
-        assert!(messages(&marked, OLD_MODEL).expect("ok").is_none());
+        assert!(messages(marked.get(), OLD_MODEL).expect("ok").is_none());
         let text_only = raw(r#"[{"role":"user","content":"\"scope\" and \"ttl\""}]"#);
-        assert!(messages(&text_only, OLD_MODEL).expect("ok").is_none());
+        assert!(messages(text_only.get(), OLD_MODEL).expect("ok").is_none());
     }
 
-    fn messages_of(list: &RawValue) -> String {
+    fn messages_of(list: &str) -> String {
         messages(list, SCOPE_ONLY)
             .expect("ok")
             .expect("changed")

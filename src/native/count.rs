@@ -8,7 +8,6 @@
 
 use base64::Engine as _;
 use bytes::Bytes;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::request::{to_invoke, NativeOptions, Purpose};
@@ -50,9 +49,9 @@ fn wrap(native: &[u8]) -> Bytes {
 /// The count's `max_tokens`: [`COUNT_MAX_TOKENS`], or one more than a manual thinking budget
 /// (Bedrock refuses `max_tokens` ≤ `thinking.budget_tokens`, for a count as for a call). Reads
 /// `thinking` after the catalog rules ran, so a budget they turned adaptive no longer counts.
-pub(super) fn max_tokens(thinking: Option<&RawValue>) -> u64 {
+pub(super) fn max_tokens(thinking: Option<&str>) -> u64 {
     let budget = thinking
-        .and_then(|t| serde_json::from_str::<Map<String, Value>>(t.get()).ok())
+        .and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok())
         .filter(|t| t.get("type").and_then(Value::as_str) == Some("enabled"))
         .and_then(|t| t.get("budget_tokens").and_then(Value::as_u64));
     budget.map_or(COUNT_MAX_TOKENS, |b| {

@@ -1,8 +1,8 @@
 //! The InvokeModel body for a Claude model: the client's JSON with a few named changes, everything
 //! else byte for byte.
 //!
-//! The top level is split into raw values (`RawValue`: the client's bytes, never re-serialized);
-//! only the fields a rule changes are rebuilt. Message content is never parsed here, so a
+//! The top level is split into raw values (the client's JSON text, never re-serialized); only the
+//! fields a rule changes are rebuilt. Message content is never parsed here, so a
 //! multi-megabyte Claude Code request costs one scan, and tool schemas and history keep the exact
 //! bytes (and key order) that prompt-cache prefixes and thinking-block binding depend on.
 //!
@@ -74,8 +74,9 @@ pub const BETA_FIELDS: [(&str, &[&str]); 1] = [(
 /// Claude Code's per-build attribution block (`system[0]`).
 const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
 
-/// The top level: the client's raw values borrowed, the rebuilt ones owned.
-pub(super) type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, RawValue>>;
+/// The top level: each value's JSON text, the client's borrowed and the rebuilt ones owned (always
+/// written by serde_json).
+pub(super) type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, str>>;
 
 /// Settings for one body.
 #[derive(Debug, Clone, Copy)]
@@ -167,7 +168,7 @@ fn build<'a>(
 ) -> Result<(Fields<'a>, Vec<String>, Vec<String>), ApiError> {
     let mut fields: Fields<'a> = client
         .iter()
-        .map(|(k, v)| (k.clone(), Cow::Borrowed(*v)))
+        .map(|(k, v)| (k.clone(), Cow::Borrowed(v.get())))
         .collect();
     let mut dropped = Vec::new();
     for key in ["model", "stream"] {
@@ -217,17 +218,17 @@ fn build<'a>(
     Ok((out, dropped, betas))
 }
 
-pub(super) fn raw(value: &Value) -> Result<Cow<'static, RawValue>, ApiError> {
-    serde_json::value::to_raw_value(value)
+pub(super) fn raw(value: &Value) -> Result<Cow<'static, str>, ApiError> {
+    serde_json::to_string(value)
         .map(Cow::Owned)
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
 pub(super) fn parse<T: serde::de::DeserializeOwned>(
     field: &str,
-    value: &RawValue,
+    value: &str,
 ) -> Result<T, ApiError> {
-    serde_json::from_str(value.get()).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
+    serde_json::from_str(value).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
 }
 
 /// The client's betas (header values and any body `anthropic_beta`), split, trimmed and
@@ -352,10 +353,10 @@ fn strip_billing_header(fields: &mut Fields<'_>) -> Result<(), ApiError> {
     let Some(system) = fields.get("system") else {
         return Ok(());
     };
-    if !system.get().trim_start().starts_with('[') {
+    if !system.trim_start().starts_with('[') {
         return Ok(());
     }
-    let system_text = system.get().to_owned();
+    let system_text = system.to_string();
     let blocks: Vec<&RawValue> = serde_json::from_str(&system_text)
         .map_err(|e| ApiError::invalid(format!("system: {e}")))?;
     let is_billing = |b: &RawValue| {
@@ -373,16 +374,14 @@ fn strip_billing_header(fields: &mut Fields<'_>) -> Result<(), ApiError> {
     if rest.is_empty() {
         fields.shift_remove("system");
     } else {
-        fields.insert("system".into(), raw_array(rest)?);
+        fields.insert("system".into(), raw_array(rest));
     }
     Ok(())
 }
 
-fn raw_array(items: &[&RawValue]) -> Result<Cow<'static, RawValue>, ApiError> {
+fn raw_array(items: &[&RawValue]) -> Cow<'static, str> {
     let joined: Vec<&str> = items.iter().map(|i| i.get()).collect();
-    RawValue::from_string(format!("[{}]", joined.join(",")))
-        .map(Cow::Owned)
-        .map_err(|e| ApiError::Internal(e.into()))
+    Cow::Owned(format!("[{}]", joined.join(",")))
 }
 
 #[cfg(test)]

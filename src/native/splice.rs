@@ -16,7 +16,6 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use bytes::Bytes;
-use serde_json::value::RawValue;
 
 use super::request::Fields;
 use crate::error::ApiError;
@@ -66,10 +65,7 @@ pub struct Spliced {
 /// # Errors
 /// A key serde_json cannot write (it always can; kept for its signature).
 pub(super) fn whole(fields: &Fields<'_>) -> Result<Vec<u8>, ApiError> {
-    let size: usize = fields
-        .iter()
-        .map(|(k, v)| k.len() + v.get().len() + 4)
-        .sum();
+    let size: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
     // Sized up front: a growing Vec would double its way there, holding up to twice a large body.
     let mut out = Vec::with_capacity(size + 2);
     write(&mut out, fields.iter())?;
@@ -88,14 +84,14 @@ pub(super) fn around_largest(
 ) -> Result<Option<Spliced>, ApiError> {
     let span = client.as_ptr_range();
     let borrowed = fields.iter().enumerate().filter_map(|(i, (_, v))| match v {
-        Cow::Borrowed(raw) if span.contains(&raw.get().as_ptr()) => Some((i, *raw)),
+        Cow::Borrowed(raw) if span.contains(&raw.as_ptr()) => Some((i, *raw)),
         _ => None,
     });
-    let Some((at, raw)) = borrowed.max_by_key(|(_, raw)| raw.get().len()) else {
+    let Some((at, raw)) = borrowed.max_by_key(|(_, raw)| raw.len()) else {
         return Ok(None);
     };
-    let start = raw.get().as_ptr() as usize - client.as_ptr() as usize;
-    let kept = start..start + raw.get().len();
+    let start = raw.as_ptr() as usize - client.as_ptr() as usize;
+    let kept = start..start + raw.len();
     let mut head = Vec::new();
     write(&mut head, fields.iter().take(at))?;
     if let Some((key, _)) = fields.get_index(at) {
@@ -140,7 +136,7 @@ impl Spliced {
 /// `{` and the entries, without the closing brace.
 fn write<'f, 'a: 'f>(
     out: &mut Vec<u8>,
-    fields: impl Iterator<Item = (&'f Cow<'a, str>, &'f Cow<'a, RawValue>)>,
+    fields: impl Iterator<Item = (&'f Cow<'a, str>, &'f Cow<'a, str>)>,
 ) -> Result<(), ApiError> {
     out.push(b'{');
     for (i, (key, value)) in fields.enumerate() {
@@ -150,9 +146,9 @@ fn write<'f, 'a: 'f>(
 }
 
 /// `"key":value`, after a comma unless it is the first.
-fn entry(out: &mut Vec<u8>, comma: bool, key: &str, value: &RawValue) -> Result<(), ApiError> {
+fn entry(out: &mut Vec<u8>, comma: bool, key: &str, value: &str) -> Result<(), ApiError> {
     name(out, comma, key)?;
-    out.extend_from_slice(value.get().as_bytes());
+    out.extend_from_slice(value.as_bytes());
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub(super) fn fold(fields: &mut Fields<'_>) -> Result<bool, ApiError> {
     let Some(raw_messages) = fields.get("messages").cloned() else {
         return Ok(false);
     };
-    let items: Vec<&RawValue> = serde_json::from_str(raw_messages.get())
+    let items: Vec<&RawValue> = serde_json::from_str(&raw_messages)
         .map_err(|e| ApiError::invalid(format!("messages: {e}")))?;
     let role = |m: &RawValue| {
         serde_json::from_str::<RoleOnly<'_>>(m.get())
@@ -40,7 +40,7 @@ pub(super) fn fold(fields: &mut Fields<'_>) -> Result<bool, ApiError> {
     }
     let mut out: Vec<Map<String, Value>> = Vec::with_capacity(items.len());
     for item in items {
-        let mut message: Map<String, Value> = parse("messages", item)?;
+        let mut message: Map<String, Value> = parse("messages", item.get())?;
         if message.get("role").and_then(Value::as_str) == Some("system") {
             message.insert("role".into(), json!("user"));
         }

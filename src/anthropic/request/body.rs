@@ -5,9 +5,9 @@
 //! - Converse rebuilds the whole request, so it reads `messages` typed ([`RequestBody::messages`]).
 //! - The native path sends the client's bytes on, so it reads only each turn's `role` and where
 //!   its `content` is ([`RequestBody::outline`]): no text is copied, and Bedrock judges the
-//!   content itself, in its own words (Claude Code's gateway guidance). A 1 MB Claude Code body
-//!   then costs two scans that copy nothing, where a typed parse copied every string in it
-//!   (docs/performance.md).
+//!   content itself, in its own words (Claude Code's gateway guidance). The split reads that
+//!   outline as it passes over `messages`, so a 1 MB Claude Code body costs one scan that copies
+//!   nothing, where a typed parse copied every string in it (docs/performance.md).
 //!
 //! Errors read exactly as the whole-body parse ([`super::parse_count_tokens_request`]) words
 //! them: when a step here fails, that parse runs for its message. A key that appears twice at the
@@ -18,16 +18,40 @@ use std::fmt;
 
 use indexmap::IndexMap;
 use serde::de::value::{MapAccessDeserializer, MapDeserializer};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{parse_count_tokens_request, parse_messages_request, Message, MessageContent};
-use super::{MessagesRequest, Role};
+use super::outline::{array_after, messages_text, outline_of, Outline, Turn, TurnsSeed};
+use super::{parse_count_tokens_request, parse_messages_request, Message, MessagesRequest};
 use crate::error::ApiError;
 
 /// A body's top-level fields in the client's order, each the client's exact bytes.
-pub type RawFields<'a> = IndexMap<Cow<'a, str>, &'a RawValue>;
+pub type RawFields<'a> = IndexMap<Cow<'a, str>, RawField<'a>>;
+
+/// One top-level value, the client's JSON text as the split read it.
+#[derive(Debug, Clone, Copy)]
+pub struct RawField<'a>(Read<'a>);
+
+#[derive(Debug, Clone, Copy)]
+enum Read<'a> {
+    /// Read by serde_json as a raw value.
+    Value(&'a RawValue),
+    /// `messages`, read turn by turn for the outline: its text, found by that same scan
+    /// ([`messages_text`]). serde_json cannot hand out a raw value for text it did not read as
+    /// one without reading it again.
+    Messages(&'a str),
+}
+
+impl<'a> RawField<'a> {
+    /// The value's JSON text, as the client wrote it.
+    pub fn get(self) -> &'a str {
+        match self.0 {
+            Read::Value(v) => v.get(),
+            Read::Messages(text) => text,
+        }
+    }
+}
 
 /// Which route the body is for: `/v1/messages` requires `max_tokens`, a count does not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,45 +66,60 @@ pub struct RequestBody<'a> {
     bytes: &'a [u8],
     kind: Kind,
     fields: RawFields<'a>,
-}
-
-/// What the native path needs to know about `messages` without reading their content.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Outline {
-    /// A turn has `role: "system"` (Claude Code's mid-conversation system messages).
-    pub system_turns: bool,
-    /// The last turn is the assistant's and not empty: a prefill.
-    pub ends_with_assistant: bool,
-    /// An image or document may have a `url` source (in a turn, in `tool_result` content or in a
-    /// `content` document), which the gateway downloads: Bedrock takes bytes only. Read from the
-    /// blocks only where the word `"url"` occurs.
-    pub may_have_url_sources: bool,
-}
-
-/// One turn as the outline reads it: the role, and the content left as the client's bytes.
-#[derive(Deserialize)]
-struct Turn<'a> {
-    role: Role,
-    #[serde(borrow)]
-    content: &'a RawValue,
+    /// Read by the split itself when it could ([`RequestBody::outline`] reads it otherwise).
+    outline: Option<Outline>,
 }
 
 impl<'a> RequestBody<'a> {
-    /// Splits `bytes` at the top level: one scan, nothing copied.
+    /// Splits `bytes` at the top level: one scan, nothing copied. The outline of `messages` is
+    /// read in the same scan when the body is UTF-8 and `messages` an array of turns; otherwise
+    /// (and for any body a step refuses) the body is read again here, plainly, for its errors.
     ///
     /// # Errors
     /// A body that is not one JSON object with distinct keys, worded as the whole-body parse
     /// words it.
     pub fn split(bytes: &'a [u8], kind: Kind) -> Result<Self, ApiError> {
+        match Self::split_outlined(bytes, kind) {
+            Some(body) => Ok(body),
+            None => Self::split_plain(bytes, kind),
+        }
+    }
+
+    /// The split alone: `messages` as one raw value, its outline left for [`Self::outline`].
+    fn split_plain(bytes: &'a [u8], kind: Kind) -> Result<Self, ApiError> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let fields = de
-            .deserialize_map(FieldsVisitor)
+        let (fields, _) = de
+            .deserialize_map(FieldsVisitor { text: None })
             .and_then(|fields| de.end().map(|()| fields))
             .map_err(|e| explained(bytes, kind, ApiError::invalid(e.to_string())))?;
         Ok(Self {
             bytes,
             kind,
             fields,
+            outline: None,
+        })
+    }
+
+    /// The split with the outline read on the way; `None` when anything is amiss. Read as text,
+    /// so each raw value is not checked for UTF-8 again.
+    fn split_outlined(bytes: &'a [u8], kind: Kind) -> Option<Self> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let (fields, turns) = de
+            .deserialize_map(FieldsVisitor { text: Some(text) })
+            .ok()?;
+        de.end().ok()?;
+        let outline = match (turns, fields.get("messages")) {
+            // A last turn whose content does not read: `outline` words the refusal.
+            (Some(turns), Some(messages)) => outline_of(&turns, messages.get()).ok(),
+            (None, Some(_)) => None,
+            (_, None) => Some(Outline::default()),
+        };
+        Some(Self {
+            bytes,
+            kind,
+            fields,
+            outline,
         })
     }
 
@@ -102,7 +141,11 @@ impl<'a> RequestBody<'a> {
     pub fn head(&self) -> Result<MessagesRequest, ApiError> {
         let none: &RawValue = serde_json::from_str("[]").map_err(internal)?;
         let entries = self.fields.iter().map(|(k, v)| {
-            let value = if k == "messages" { none } else { *v };
+            // Only `messages` is ever held as text, and its content is not read here.
+            let value = match v.0 {
+                Read::Value(v) if k != "messages" => v,
+                _ => none,
+            };
             (k.as_ref(), value)
         });
         let mut map = MapDeserializer::<_, serde_json::Error>::new(entries);
@@ -132,78 +175,20 @@ impl<'a> RequestBody<'a> {
     /// # Errors
     /// A turn without a known `role` or without `content`, named as the whole-body parse names it.
     pub fn outline(&self) -> Result<Outline, ApiError> {
+        if let Some(outline) = self.outline {
+            return Ok(outline);
+        }
         let Some(raw) = self.fields.get("messages") else {
             return Ok(Outline::default());
         };
         let explain = |e: serde_json::Error| self.explained(ApiError::invalid(e.to_string()));
         let turns: Vec<Turn<'_>> = serde_json::from_str(raw.get()).map_err(explain)?;
-        let ends_with_assistant = match turns.last() {
-            Some(last) if last.role == Role::Assistant => {
-                let content: MessageContent =
-                    serde_json::from_str(last.content.get()).map_err(explain)?;
-                content.has_content()
-            }
-            _ => false,
-        };
-        Ok(Outline {
-            system_turns: turns.iter().any(|t| t.role == Role::System),
-            ends_with_assistant,
-            // The word first (one fast search); the blocks are read only where it occurs, since
-            // a WebFetch call's `"url"` input is common and is no source.
-            may_have_url_sources: memchr::memmem::find(raw.get().as_bytes(), b"\"url\"").is_some()
-                && turns.iter().any(|t| has_url_source(t.content, URL_DEPTH)),
-        })
+        outline_of(&turns, raw.get()).map_err(explain)
     }
 
     fn explained(&self, fallback: ApiError) -> ApiError {
         explained(self.bytes, self.kind, fallback)
     }
-}
-
-/// How deep `url` sources are looked for: a turn's blocks, a `tool_result`'s content, a
-/// `content` document's blocks (the places `MessagesRequest::url_sources_mut` visits).
-const URL_DEPTH: u8 = 4;
-
-/// A content block as far as its sources go.
-#[derive(Deserialize)]
-struct SourceBlock<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    source: Option<&'a RawValue>,
-    #[serde(borrow)]
-    content: Option<&'a RawValue>,
-}
-
-/// A source's type, and the blocks of a `content` source.
-#[derive(Deserialize)]
-struct SourceKind<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    content: Option<&'a RawValue>,
-}
-
-/// Whether `content` (a string or blocks) has a `url` source, read without copying. Content that
-/// does not read as blocks has none the gateway could fetch; Bedrock judges it.
-fn has_url_source(content: &RawValue, depth: u8) -> bool {
-    let Some(depth) = depth.checked_sub(1) else {
-        return false;
-    };
-    let Ok(blocks) = serde_json::from_str::<Vec<SourceBlock<'_>>>(content.get()) else {
-        return false;
-    };
-    blocks.iter().any(|b| match b.kind.as_ref() {
-        "image" | "document" => b.source.is_some_and(|s| {
-            serde_json::from_str::<SourceKind<'_>>(s.get()).is_ok_and(|s| match s.kind.as_deref() {
-                Some("url") => true,
-                Some("content") => s.content.is_some_and(|c| has_url_source(c, depth)),
-                _ => false,
-            })
-        }),
-        "tool_result" => b.content.is_some_and(|c| has_url_source(c, depth)),
-        _ => false,
-    })
 }
 
 /// The whole-body parse's message for a body a step here refused; `fallback` when that parse
@@ -220,11 +205,14 @@ fn internal(e: serde_json::Error) -> ApiError {
     ApiError::Internal(e.into())
 }
 
-/// The top level as raw fields, refusing a key that appears twice.
-struct FieldsVisitor;
+/// The top level as raw fields, refusing a key that appears twice. Given the body's `text`, it
+/// reads an array `messages` turn by turn as well ([`TurnsSeed`]) and returns its turns.
+struct FieldsVisitor<'de> {
+    text: Option<&'de str>,
+}
 
-impl<'de> Visitor<'de> for FieldsVisitor {
-    type Value = RawFields<'de>;
+impl<'de> Visitor<'de> for FieldsVisitor<'de> {
+    type Value = (RawFields<'de>, Option<Vec<Turn<'de>>>);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -232,17 +220,65 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = RawFields::with_capacity(map.size_hint().unwrap_or(16));
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let value: &'de RawValue = map.next_value()?;
+        let mut turns = None;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let array = match (self.text, &key) {
+                (Some(text), Cow::Borrowed(k)) if *k == "messages" && turns.is_none() => {
+                    array_after(text, k).map(|at| (text, at))
+                }
+                _ => None,
+            };
+            let value = match array {
+                Some((text, at)) => {
+                    let (read, last) = map.next_value_seed(TurnsSeed)?;
+                    turns = Some(read);
+                    let messages = messages_text(text, at, last)
+                        .ok_or_else(|| de::Error::custom("`messages` text not found"))?;
+                    RawField(Read::Messages(messages))
+                }
+                None => RawField(Read::Value(map.next_value()?)),
+            };
             if fields.contains_key(&key) {
                 return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
             }
             fields.insert(key, value);
         }
-        Ok(fields)
+        Ok((fields, turns))
+    }
+}
+
+/// A key, borrowed from the body unless it has escapes. (`Cow<str>`'s own `Deserialize` always
+/// copies; a borrowed key also says where in the body it is, see [`array_after`].)
+pub(super) struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
     }
 }
 
 #[cfg(test)]
 #[path = "body_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "body_scan_tests.rs"]
+mod scan_tests;

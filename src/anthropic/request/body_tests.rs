@@ -203,6 +203,13 @@ fn recorded_claude_code_requests_read_the_same_step_by_step() {
             path.display()
         );
         let outline = body.outline().expect("outline");
+        assert!(
+            body.outline.is_some(),
+            "{}: read by the split",
+            path.display()
+        );
+        let plain = RequestBody::split_plain(&bytes, Kind::CountTokens).expect("splits");
+        assert_eq!(plain.outline().expect("outline"), outline);
         assert_eq!(outline.system_turns, whole.has_system_turns());
         let view = crate::models::rules::View::of(&whole);
         assert_eq!(outline.ends_with_assistant, view.ends_with_assistant);

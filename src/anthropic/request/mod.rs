@@ -19,13 +19,15 @@ use crate::error::ApiError;
 mod blocks;
 mod body;
 mod de;
+mod outline;
 
 pub use blocks::{
     CitationsConfig, ContentBlock, DocumentBlock, ImageBlock, RedactedThinkingBlock,
     SearchResultBlock, Source, TextBlock, ThinkingBlock, ToolReferenceBlock, ToolResultBlock,
     ToolUseBlock,
 };
-pub use body::{Kind, Outline, RawFields, RequestBody};
+pub use body::{Kind, RawField, RawFields, RequestBody};
+pub use outline::Outline;
 
 /// A `/v1/messages` body (also used for count-tokens, where `max_tokens` may be absent).
 #[derive(Debug, Clone, Deserialize)]
