@@ -1,5 +1,6 @@
 //! Where the native path's CPU goes for one large body, step by step, in this process alone:
-//! the top-level split, the typed head, the outline of `messages`, the rule planning, the
+//! the top-level split (which reads the outline of `messages` on its way, so the outline step
+//! is then free), the typed head, the outline of `messages`, the rule planning, the
 //! InvokeModel body's parts and their assembly in the client's buffer, and SigV4's payload hash; and, for comparison, the whole-body typed parse the
 //! Converse path pays instead of the head and outline.
 //!
@@ -69,8 +70,10 @@ fn main() -> anyhow::Result<()> {
             v.extend_from_slice(&body);
             v.freeze()
         });
-        let split =
-            time(&mut t.split, || RequestBody::split(&bytes, Kind::Messages)).map_err(api)?;
+        let split = time(&mut t.split, || {
+            RequestBody::split_with_outline(&bytes, Kind::Messages)
+        })
+        .map_err(api)?;
         let head = time(&mut t.head, || split.head()).map_err(api)?;
         let outline = time(&mut t.outline, || split.outline()).map_err(api)?;
         let model = catalog

@@ -74,8 +74,8 @@ pub const BETA_FIELDS: [(&str, &[&str]); 1] = [(
 /// Claude Code's per-build attribution block (`system[0]`).
 const BILLING_PREFIX: &str = "x-anthropic-billing-header:";
 
-/// The top level: each value's JSON text, the client's borrowed and the rebuilt ones owned (always
-/// written by serde_json).
+/// The top level: each value's JSON text, the client's borrowed and the rebuilt ones owned (written
+/// by serde_json, or joined from the client's raw values).
 pub(super) type Fields<'a> = IndexMap<Cow<'a, str>, Cow<'a, str>>;
 
 /// Settings for one body.

@@ -47,7 +47,7 @@ pub(super) async fn create_message(
         headers,
         ..
     } = incoming;
-    let body = RequestBody::split(&bytes, Kind::Messages)?;
+    let body = split(&bytes, state.cfg.claude_api)?;
     let mut request = body.head()?;
     let model = resolve_model(&state, &request.model, UpstreamPath::OfModel).await?;
     let native = state.cfg.claude_api == ClaudeApi::Invoke && model.capabilities.claude;
@@ -99,6 +99,15 @@ pub(super) async fn create_message(
         .map(|r| with_changes(r, &changes))
         .map_err(|e| explain_refusal(&model, e));
     super::spend::finish(bill, response).await
+}
+
+/// The body split at its top level, with the outline of `messages` read in the same scan when a
+/// Claude model may go native (Converse reads `messages` typed instead).
+fn split(bytes: &[u8], claude_api: ClaudeApi) -> Result<RequestBody<'_>, ApiError> {
+    match claude_api {
+        ClaudeApi::Invoke => RequestBody::split_with_outline(bytes, Kind::Messages),
+        ClaudeApi::Converse => RequestBody::split(bytes, Kind::Messages),
+    }
 }
 
 /// Converse rebuilds the request, so `messages` are read typed into `request`; the native path

@@ -71,22 +71,28 @@ pub struct RequestBody<'a> {
 }
 
 impl<'a> RequestBody<'a> {
-    /// Splits `bytes` at the top level: one scan, nothing copied. The outline of `messages` is
-    /// read in the same scan when the body is UTF-8 and `messages` an array of turns; otherwise
-    /// (and for any body a step refuses) the body is read again here, plainly, for its errors.
+    /// Splits `bytes` at the top level and reads the outline of `messages` in the same scan, for
+    /// a route that may send the body natively. When that scan cannot read the body (not UTF-8,
+    /// an escaped `messages` key, `messages` not an array of objects, a turn without one `role`
+    /// and one `content`, or a body any split refuses), it is split again by [`Self::split`],
+    /// which words the refusal.
+    ///
+    /// # Errors
+    /// As [`Self::split`].
+    pub fn split_with_outline(bytes: &'a [u8], kind: Kind) -> Result<Self, ApiError> {
+        match Self::outlined(bytes, kind) {
+            Some(body) => Ok(body),
+            None => Self::split(bytes, kind),
+        }
+    }
+
+    /// Splits `bytes` at the top level: one scan, nothing copied; `messages` is one raw value,
+    /// its outline left for [`Self::outline`].
     ///
     /// # Errors
     /// A body that is not one JSON object with distinct keys, worded as the whole-body parse
     /// words it.
     pub fn split(bytes: &'a [u8], kind: Kind) -> Result<Self, ApiError> {
-        match Self::split_outlined(bytes, kind) {
-            Some(body) => Ok(body),
-            None => Self::split_plain(bytes, kind),
-        }
-    }
-
-    /// The split alone: `messages` as one raw value, its outline left for [`Self::outline`].
-    fn split_plain(bytes: &'a [u8], kind: Kind) -> Result<Self, ApiError> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let (fields, _) = de
             .deserialize_map(FieldsVisitor { text: None })
@@ -102,7 +108,7 @@ impl<'a> RequestBody<'a> {
 
     /// The split with the outline read on the way; `None` when anything is amiss. Read as text,
     /// so each raw value is not checked for UTF-8 again.
-    fn split_outlined(bytes: &'a [u8], kind: Kind) -> Option<Self> {
+    fn outlined(bytes: &'a [u8], kind: Kind) -> Option<Self> {
         let text = std::str::from_utf8(bytes).ok()?;
         let mut de = serde_json::Deserializer::from_str(text);
         let (fields, turns) = de

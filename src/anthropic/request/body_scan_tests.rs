@@ -1,6 +1,6 @@
-//! The split that reads the outline on its way ([`RequestBody::split`]) against the split that
-//! leaves it for a second scan ([`RequestBody::split_plain`]): the same fields, byte for byte,
-//! the same outline, the same refusals, whatever the layout.
+//! The split that reads the outline on its way ([`RequestBody::split_with_outline`]) against the
+//! split that leaves it for a second scan ([`RequestBody::split`]): the same fields, byte for
+//! byte, the same outline, the same refusals, whatever the layout.
 
 use proptest::prelude::*;
 
@@ -21,9 +21,9 @@ fn read(split: Result<RequestBody<'_>, ApiError>) -> Reading {
 
 /// Asserts both splits read `text` alike; returns whether the one-scan split found the outline.
 fn alike(text: &[u8]) -> bool {
-    let one_scan = RequestBody::split(text, Kind::Messages);
+    let one_scan = RequestBody::split_with_outline(text, Kind::Messages);
     let found = one_scan.as_ref().is_ok_and(|b| b.outline.is_some());
-    let plain = RequestBody::split_plain(text, Kind::Messages);
+    let plain = RequestBody::split(text, Kind::Messages);
     assert_eq!(
         read(one_scan),
         read(plain),
@@ -33,59 +33,75 @@ fn alike(text: &[u8]) -> bool {
     found
 }
 
+/// Bodies, and whether the one scan reads them (else the plain split does).
+const LAYOUTS: [(&str, bool); 21] = [
+    (r#"{"model":"m","max_tokens":1,"messages":[]}"#, true),
+    (r#"{"messages":[ ],"model":"m","max_tokens":1}"#, true),
+    (r#"{"model":"m","max_tokens":1}"#, true),
+    (
+        "{ \"messages\" \n:\t[ \r\n{ \"role\" : \"user\" , \"content\" : \"hi\" } \n, {\"content\":[],\"role\":\"assistant\"}\n ] \n, \"model\":\"m\",\"max_tokens\":1 }\n",
+        true,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"]}]","x":[1,[2]]}]}"#,
+        true,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"content":[{"type":"text","text":"\"]}\\"}],"role":"assistant","extra":{"a":"]"}}],"x":"]"}"#,
+        true,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}"#,
+        true,
+    ),
+    // An escaped key is not found by its place: the plain split reads it.
+    (
+        r#"{"model":"m","max_tokens":1,"m\u0065ssages":[{"role":"user","content":"hi"}]}"#,
+        false,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"r\u006fle":"user","content":"hi"}]}"#,
+        true,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"\ud800","x":-1.5e+10}]}"#,
+        true,
+    ),
+    // serde_json will not read a lone surrogate as a key; the plain split never reads it.
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a","\ud800":1}]}"#,
+        false,
+    ),
+    (
+        "\u{feff}{\"model\":\"m\",\"max_tokens\":1,\"messages\":[]}",
+        false,
+    ),
+    (r#"{"model":"m","max_tokens":1,"messages":[[]]}"#, false),
+    (r#"{"model":"m","max_tokens":1,"messages":"hi"}"#, false),
+    (r#"{"model":"m","max_tokens":1,"messages":[{}]}"#, false),
+    (r#"{"model":"m","max_tokens":1,"messages":[1]}"#, false),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"bot","content":"x"}]}"#,
+        false,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a","content":"b"}]}"#,
+        false,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[],"messages":[{"role":"user","content":"a"}]}"#,
+        false,
+    ),
+    (
+        r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"}] x"#,
+        false,
+    ),
+    (r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"}]"#, false),
+];
+
 #[test]
 fn odd_layouts_read_as_the_plain_split_reads_them() {
-    let cases: [(&str, bool); 17] = [
-        (r#"{"model":"m","max_tokens":1,"messages":[]}"#, true),
-        (r#"{"messages":[ ],"model":"m","max_tokens":1}"#, true),
-        (r#"{"model":"m","max_tokens":1}"#, true),
-        (
-            "{ \"messages\" \n:\t[ \r\n{ \"role\" : \"user\" , \"content\" : \"hi\" } \n, {\"content\":[],\"role\":\"assistant\"}\n ] \n, \"model\":\"m\",\"max_tokens\":1 }\n",
-            true,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"]}]","x":[1,[2]]}]}"#,
-            true,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"content":[{"type":"text","text":"\"]}\\"}],"role":"assistant","extra":{"a":"]"}}],"x":"]"}"#,
-            true,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}"#,
-            true,
-        ),
-        // An escaped key is not found by its place: the plain split reads it.
-        (
-            r#"{"model":"m","max_tokens":1,"m\u0065ssages":[{"role":"user","content":"hi"}]}"#,
-            false,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"r\u006fle":"user","content":"hi"}]}"#,
-            true,
-        ),
-        (r#"{"model":"m","max_tokens":1,"messages":"hi"}"#, false),
-        (r#"{"model":"m","max_tokens":1,"messages":[{}]}"#, false),
-        (r#"{"model":"m","max_tokens":1,"messages":[1]}"#, false),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"role":"bot","content":"x"}]}"#,
-            false,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a","content":"b"}]}"#,
-            false,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[],"messages":[{"role":"user","content":"a"}]}"#,
-            false,
-        ),
-        (
-            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"}] x"#,
-            false,
-        ),
-        (r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"}]"#, false),
-    ];
-    for (text, found) in cases {
+    for (text, found) in LAYOUTS {
         assert_eq!(alike(text.as_bytes()), found, "{text}");
     }
     let mut latin1 =
@@ -114,8 +130,29 @@ fn tricky() -> impl Strategy<Value = String> {
     .prop_map(|v| v.concat())
 }
 
-/// A turn: `role` and `content` (a string or text blocks) and maybe another key, in any order,
-/// with whitespace anywhere JSON allows it.
+/// Any JSON value as text, nested a little: what may end a turn.
+fn any_json() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        prop::sample::select(vec!["null", "true", "false", "-0", "1.5e+10"]).prop_map(String::from),
+        any::<i64>().prop_map(|n| n.to_string()),
+        tricky().prop_map(|t| serde_json::to_string(&t).expect("string")),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((tricky(), inner), 0..4).prop_map(|v| {
+                let pairs: Vec<String> = v
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).expect("key")))
+                    .collect();
+                format!("{{{}}}", pairs.join(","))
+            }),
+        ]
+    })
+}
+
+/// A turn: `role` and `content` (a string or text blocks) and maybe another key with any value,
+/// in any order, with whitespace anywhere JSON allows it.
 fn turn() -> impl Strategy<Value = String> {
     let role = prop::sample::select(vec!["user", "assistant", "system"]);
     let content = prop_oneof![
@@ -128,16 +165,9 @@ fn turn() -> impl Strategy<Value = String> {
             serde_json::to_string(&blocks).expect("blocks")
         }),
     ];
-    (
-        role,
-        content,
-        any::<bool>(),
-        any::<bool>(),
-        tricky(),
-        space(),
-        space(),
-    )
-        .prop_map(|(role, content, content_first, extra, other, s1, s2)| {
+    let extra = prop::option::of((any::<prop::sample::Index>(), any_json()));
+    (role, content, any::<bool>(), extra, space(), space()).prop_map(
+        |(role, content, content_first, extra, s1, s2)| {
             let mut pairs = vec![
                 format!("{s1}\"role\"{s2}:{s1}\"{role}\"{s2}"),
                 format!("{s2}\"content\"{s1}:{s2}{content}{s1}"),
@@ -145,12 +175,12 @@ fn turn() -> impl Strategy<Value = String> {
             if content_first {
                 pairs.reverse();
             }
-            if extra {
-                let other = serde_json::to_string(&other).expect("string");
-                pairs.insert(1, format!("\"x\":{s1}[{other},{{\"y\":{other}}}]{s2}"));
+            if let Some((at, value)) = extra {
+                pairs.insert(at.index(3), format!("{s2}\"x\":{s1}{value}{s2}"));
             }
             format!("{{{}}}", pairs.join(","))
-        })
+        },
+    )
 }
 
 proptest! {

@@ -203,13 +203,8 @@ fn recorded_claude_code_requests_read_the_same_step_by_step() {
             path.display()
         );
         let outline = body.outline().expect("outline");
-        assert!(
-            body.outline.is_some(),
-            "{}: read by the split",
-            path.display()
-        );
-        let plain = RequestBody::split_plain(&bytes, Kind::CountTokens).expect("splits");
-        assert_eq!(plain.outline().expect("outline"), outline);
+        let one_scan = RequestBody::split_with_outline(&bytes, Kind::CountTokens).expect("splits");
+        assert_eq!(one_scan.outline, Some(outline), "{}", path.display());
         assert_eq!(outline.system_turns, whole.has_system_turns());
         let view = crate::models::rules::View::of(&whole);
         assert_eq!(outline.ends_with_assistant, view.ends_with_assistant);

@@ -126,7 +126,10 @@ pub(super) fn messages_text<'t>(
     };
     let rest = text.get(from..)?;
     let close = rest.find(|c: char| !WHITESPACE.contains(&c) && c != '}')?;
-    (rest[close..].starts_with(']')).then(|| &text[at..from + close + 1])
+    match rest[close..].starts_with(']') {
+        true => text.get(at..=from + close),
+        false => None,
+    }
 }
 
 /// An array of turns, each read for its role and the place of its content
