@@ -1,16 +1,13 @@
 //! The InvokeModel answer relayed: Bedrock's Anthropic Message bytes with `model` set to the name
-//! the client sent and `usage` carrying `cost` (and `cost_estimated`); content is never parsed.
+//! the client sent and `usage` carrying `cost` (and `cost_estimated`); content is never parsed,
+//! and every field is written back as Bedrock's bytes but those two and the counts in `usage`.
 //! Pure.
 
-use std::borrow::Cow;
-
-use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use super::stream::NativeContext;
-use super::usage::{self, Reported};
+use super::usage::{self, RawObject};
 use crate::anthropic::response::Usage;
 use crate::error::ApiError;
 
@@ -24,36 +21,40 @@ pub struct RelayedMessage {
 /// Relays a non-streaming answer.
 ///
 /// # Errors
-/// [`ApiError::Upstream`] when Bedrock's body is not a JSON object.
+/// [`ApiError::Upstream`] when Bedrock's body, or its `usage`, is not a JSON object.
 pub fn relay_message(body: &[u8], ctx: &NativeContext) -> Result<RelayedMessage, ApiError> {
     let unreadable = || ApiError::Upstream("Bedrock sent a Message that is not JSON".into());
-    let fields: IndexMap<Cow<'_, str>, &RawValue> =
-        serde_json::from_slice(body).map_err(|_| unreadable())?;
-    let reported_usage: Value = match fields.get("usage") {
+    let fields: RawObject<'_> = serde_json::from_slice(body).map_err(|_| unreadable())?;
+    let bedrock_usage: RawObject<'_> = match fields.get("usage") {
         Some(v) => serde_json::from_str(v.get()).map_err(|_| unreadable())?,
-        None => Value::Object(Map::new()),
-    };
-    let reported = Reported::deserialize(&reported_usage).unwrap_or_default();
-    let Value::Object(mut reported_usage) = reported_usage else {
-        return Err(unreadable());
+        None => RawObject::new(),
     };
     let usage = usage::priced(
-        reported.to_usage(),
+        usage::reported_in(&bedrock_usage).to_usage(),
         ctx.price.as_ref(),
         ctx.currency.as_ref(),
     );
-    usage::write_into(&mut reported_usage, &usage);
+    let ours_text = usage::ours_text(&usage);
+    let ours: RawObject<'_> =
+        serde_json::from_str(&ours_text).map_err(|e| ApiError::Internal(e.into()))?;
+    let usage_fields: Vec<(&str, Field<'_>)> = usage::merged(&bedrock_usage, &ours)
+        .into_iter()
+        .map(|(k, v)| (k, Field::Raw(v)))
+        .collect();
     // Bedrock's fields in Bedrock's order, two of them written anew; appended if Bedrock left
     // them out.
     let mut out: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len() + 2);
-    let (mut model, mut usage_field) = (Some(ctx.client_model.as_str()), Some(&reported_usage));
+    let (mut model, mut usage_field) = (
+        Some(ctx.client_model.as_str()),
+        Some(Entries(&usage_fields)),
+    );
     for (key, raw) in &fields {
-        let field = match key.as_ref() {
+        let field = match key.0.as_ref() {
             "model" => model.take().map_or(Field::Raw(raw), Field::Text),
             "usage" => usage_field.take().map_or(Field::Raw(raw), Field::Object),
             _ => Field::Raw(raw),
         };
-        out.push((key, field));
+        out.push((key.0.as_ref(), field));
     }
     out.extend(model.map(|m| ("model", Field::Text(m))));
     out.extend(usage_field.map(|u| ("usage", Field::Object(u))));
@@ -61,16 +62,17 @@ pub fn relay_message(body: &[u8], ctx: &NativeContext) -> Result<RelayedMessage,
     Ok(RelayedMessage { bytes, usage })
 }
 
-/// One top-level field of the relayed Message.
+/// One field of the relayed Message.
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Field<'a> {
     Raw(&'a RawValue),
     Text(&'a str),
-    Object(&'a Map<String, Value>),
+    Object(Entries<'a>),
 }
 
-/// The fields in order, as one JSON object (serialized straight into the answer's bytes).
+/// Fields in order, as one JSON object (serialized straight into the answer's bytes).
+#[derive(Clone, Copy)]
 struct Entries<'a>(&'a [(&'a str, Field<'a>)]);
 
 impl Serialize for Entries<'_> {

@@ -3,7 +3,12 @@
 //! and `message_stop`'s `amazon-bedrock-invocationMetrics`. Folded into one [`Usage`] without
 //! counting anything twice, then priced. Pure.
 
+use std::borrow::{Borrow, Cow};
+
+use indexmap::IndexMap;
+use serde::de::value::MapDeserializer;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::anthropic::events::DeltaUsage;
@@ -102,18 +107,113 @@ pub fn priced(
     usage
 }
 
-/// Writes `usage` into a `usage` object Bedrock sent (the Message's, or the last
-/// `message_delta`'s), serialized as the Converse fold writes its final usage
-/// ([`DeltaUsage`]): Bedrock's keys keep their place and any other
-/// field it put there (`service_tier`, `server_tool_use`, …) stays; what it lacked is appended.
-/// The relay adds no 5m/1h split (`cache_creation`): Bedrock's own is kept when it sends one.
-pub fn write_into(target: &mut Map<String, Value>, usage: &Usage) {
-    let ours = DeltaUsage {
+/// A JSON object's fields as the sender wrote them, keys borrowed unless they have escapes; a
+/// key sent twice keeps its first place and its last value, as `serde_json::Map` reads it.
+pub type RawObject<'a> = IndexMap<RawKey<'a>, &'a RawValue>;
+
+/// A [`RawObject`]'s key.
+#[derive(Debug, PartialEq, Eq, Hash, Deserialize)]
+pub struct RawKey<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl Borrow<str> for RawKey<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The counts a `usage` object Bedrock sent carries; none when it does not read as usage.
+pub fn reported_in(usage: &RawObject<'_>) -> Reported {
+    let fields = usage.iter().map(|(k, v)| (k.0.as_ref(), *v));
+    Reported::deserialize(MapDeserializer::<_, serde_json::Error>::new(fields)).unwrap_or_default()
+}
+
+/// What the relay writes into Bedrock's `usage`, serialized as the Converse fold writes its final
+/// usage ([`DeltaUsage`]). No 5m/1h split (`cache_creation`): Bedrock's own is kept when it sends
+/// one.
+fn ours(usage: &Usage) -> DeltaUsage {
+    DeltaUsage {
         cache_creation: None,
         ..DeltaUsage::of(usage)
-    };
+    }
+}
+
+/// Writes `usage` into a `usage` object Bedrock sent (the last `message_delta`'s): Bedrock's keys
+/// keep their place and any other field it put there (`service_tier`, `server_tool_use`, …)
+/// stays; what it lacked is appended ([`ours`]).
+pub fn write_into(target: &mut Map<String, Value>, usage: &Usage) {
     // Numbers, strings and a plain struct: serializing cannot fail.
-    if let Ok(Value::Object(fields)) = serde_json::to_value(&ours) {
+    if let Ok(Value::Object(fields)) = serde_json::to_value(ours(usage)) {
         target.extend(fields);
+    }
+}
+
+/// [`ours`] as JSON text, for [`merged`].
+pub fn ours_text(usage: &Usage) -> String {
+    // Numbers, strings and a plain struct: serializing cannot fail.
+    serde_json::to_string(&ours(usage)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// [`write_into`] for a `usage` held as raw fields (the Message's): the fields to write, Bedrock's
+/// in its order with ours in place of its values, then ours it lacked. `ours` is
+/// [`ours_text`]'s, read as a [`RawObject`].
+pub fn merged<'a>(
+    bedrock: &'a RawObject<'a>,
+    ours: &'a RawObject<'a>,
+) -> Vec<(&'a str, &'a RawValue)> {
+    let mut out: Vec<(&str, &RawValue)> = Vec::with_capacity(bedrock.len() + ours.len());
+    for (key, value) in bedrock {
+        let key = key.0.as_ref();
+        out.push((key, ours.get(key).copied().unwrap_or(value)));
+    }
+    for (key, value) in ours {
+        if !bedrock.contains_key(key.0.as_ref()) {
+            out.push((key.0.as_ref(), value));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{ModelPrice, Price};
+
+    /// The Message's usage (raw fields, [`merged`]) and the stream's (a `Map`, [`write_into`])
+    /// come out alike, byte for byte.
+    #[test]
+    fn the_raw_merge_writes_what_the_stream_writes() {
+        let price = ModelPrice {
+            base: Price {
+                input: 4.0,
+                output: 20.0,
+                cache_write: Some(5.0),
+                cache_read: Some(0.4),
+            },
+            long_context: None,
+            estimated: true,
+        };
+        let sent = [
+            "{}",
+            r#"{"output_tokens":5}"#,
+            r#"{"input_tokens":1,"output_tokens":2,"input_tokens":7}"#,
+            r#"{"input_tokens":12,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0},"output_tokens":5,"service_tier":"standard","server_tool_use":{"web_search_requests":1}}"#,
+            r#"{"output_tokens":"many","cost":1}"#,
+        ];
+        for text in sent {
+            let bedrock: RawObject<'_> = serde_json::from_str(text).expect("object");
+            for price in [None, Some(&price)] {
+                let usage = priced(reported_in(&bedrock).to_usage(), price, None);
+                let ours_text = ours_text(&usage);
+                let ours: RawObject<'_> = serde_json::from_str(&ours_text).expect("ours");
+                let raw: IndexMap<&str, &RawValue> = merged(&bedrock, &ours).into_iter().collect();
+                let mut map: Map<String, Value> = serde_json::from_str(text).expect("map");
+                write_into(&mut map, &usage);
+                assert_eq!(
+                    serde_json::to_string(&raw).expect("raw"),
+                    serde_json::to_string(&map).expect("map"),
+                    "{text}"
+                );
+            }
+        }
     }
 }
