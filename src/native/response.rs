@@ -1,7 +1,7 @@
 //! The InvokeModel answer relayed: Bedrock's Anthropic Message bytes with `model` set to the name
 //! the client sent and `usage` carrying `cost` (and `cost_estimated`); content is never parsed,
-//! and every field is written back as Bedrock's bytes but those two and the counts in `usage`.
-//! Pure.
+//! and every value is written back as Bedrock's bytes but those two and the counts in `usage`
+//! (keys are written decoded, and a key sent twice once, with its last value). Pure.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -218,6 +218,28 @@ mod tests {
         let total = v["usage"]["cost"]["total_cost"].as_f64().expect("number");
         // 12 × $4 + 5 × $20 + 3 × $5 + 4 × $0.40, per million tokens.
         assert!((total - 164.6e-6).abs() < 1e-12, "{total}");
+    }
+
+    #[test]
+    fn usage_fields_the_gateway_does_not_write_go_as_bedrock_wrote_them() {
+        let usage = r#"{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":4,"cache_creation":{"ephemeral_1h_input_tokens":1,"ephemeral_1h_input_tokens":2},"x":1e3,"y":"st\u0061ndard","z":[ 1 , 2 ],"big":12345678901234567890123}"#;
+        let body = format!(r#"{{"model":"m","usage":{usage}}}"#);
+        let out = relay_message(body.as_bytes(), &unpriced()).expect("relays");
+        let text = String::from_utf8(out.bytes).expect("utf8");
+        for kept in [
+            r#""cache_creation":{"ephemeral_1h_input_tokens":1,"ephemeral_1h_input_tokens":2}"#,
+            r#""x":1e3"#,
+            r#""y":"st\u0061ndard""#,
+            r#""z":[ 1 , 2 ]"#,
+            r#""big":12345678901234567890123"#,
+        ] {
+            assert!(text.contains(kept), "{kept} in {text}");
+        }
+        // The counts are read as a `Map` reads them: a key sent twice counts with its last value.
+        let counts = (out.usage.input_tokens, out.usage.output_tokens);
+        assert_eq!(counts, (10, 5));
+        assert_eq!(out.usage.cache_creation_input_tokens, 4);
+        assert_eq!(out.usage.cache_creation.ephemeral_1h_input_tokens, 2);
     }
 
     #[test]

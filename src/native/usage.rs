@@ -23,7 +23,18 @@ pub struct Reported {
     pub output_tokens: Option<u64>,
     pub cache_creation_input_tokens: Option<u64>,
     pub cache_read_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "split_as_map")]
     pub cache_creation: Option<Split>,
+}
+
+/// The split read through a `Map`, as every other field is read: a key sent twice counts with its
+/// last value wherever the usage came from (a derived struct would refuse it, and the usage with
+/// it).
+fn split_as_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Split>, D::Error> {
+    let value = Option::<Value>::deserialize(d)?;
+    value
+        .map(|v| Split::deserialize(&v).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -108,10 +119,12 @@ pub fn priced(
 }
 
 /// A JSON object's fields as the sender wrote them, keys borrowed unless they have escapes; a
-/// key sent twice keeps its first place and its last value, as `serde_json::Map` reads it.
+/// key sent twice keeps its first place and its last value, as `serde_json::Map` reads it (this
+/// level only: values are kept as sent).
 pub type RawObject<'a> = IndexMap<RawKey<'a>, &'a RawValue>;
 
-/// A [`RawObject`]'s key.
+/// A [`RawObject`]'s key: a one-field wrapper because `Cow<str>`'s own `Deserialize` always
+/// copies, and `#[serde(borrow)]` needs a field to borrow into.
 #[derive(Debug, PartialEq, Eq, Hash, Deserialize)]
 pub struct RawKey<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
@@ -121,7 +134,9 @@ impl Borrow<str> for RawKey<'_> {
     }
 }
 
-/// The counts a `usage` object Bedrock sent carries; none when it does not read as usage.
+/// The counts a `usage` object Bedrock sent carries, read as the stream reads its `Value`; none
+/// when a count does not read as one (a string, a float, `cache_creation` not an object), as
+/// there.
 pub fn reported_in(usage: &RawObject<'_>) -> Reported {
     let fields = usage.iter().map(|(k, v)| (k.0.as_ref(), *v));
     Reported::deserialize(MapDeserializer::<_, serde_json::Error>::new(fields)).unwrap_or_default()
@@ -205,7 +220,9 @@ mod tests {
                 let usage = priced(reported_in(&bedrock).to_usage(), price, None);
                 let ours_text = ours_text(&usage);
                 let ours: RawObject<'_> = serde_json::from_str(&ours_text).expect("ours");
-                let raw: IndexMap<&str, &RawValue> = merged(&bedrock, &ours).into_iter().collect();
+                let fields = merged(&bedrock, &ours);
+                let raw: IndexMap<&str, &RawValue> = fields.iter().copied().collect();
+                assert_eq!(raw.len(), fields.len(), "each key once: {text}");
                 let mut map: Map<String, Value> = serde_json::from_str(text).expect("map");
                 write_into(&mut map, &usage);
                 assert_eq!(
