@@ -3,8 +3,6 @@
 //! and `message_stop`'s `amazon-bedrock-invocationMetrics`. Folded into one [`Usage`] without
 //! counting anything twice, then priced. Pure.
 
-use std::borrow::{Borrow, Cow};
-
 use indexmap::IndexMap;
 use serde::de::value::MapDeserializer;
 use serde::Deserialize;
@@ -12,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::anthropic::events::DeltaUsage;
+use crate::anthropic::request::RawKey;
 use crate::anthropic::response::{CacheCreation, Usage};
 use crate::models::ModelPrice;
 use crate::pricing::{self, CurrencyConversion};
@@ -122,17 +121,6 @@ pub fn priced(
 /// key sent twice keeps its first place and its last value, as `serde_json::Map` reads it (this
 /// level only: values are kept as sent).
 pub type RawObject<'a> = IndexMap<RawKey<'a>, &'a RawValue>;
-
-/// A [`RawObject`]'s key: a one-field wrapper because `Cow<str>`'s own `Deserialize` always
-/// copies, and `#[serde(borrow)]` needs a field to borrow into.
-#[derive(Debug, PartialEq, Eq, Hash, Deserialize)]
-pub struct RawKey<'a>(#[serde(borrow)] pub Cow<'a, str>);
-
-impl Borrow<str> for RawKey<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
 
 /// The counts a `usage` object Bedrock sent carries, read as the stream reads its `Value`; none
 /// when a count does not read as one (a string, a float, `cache_creation` not an object), as

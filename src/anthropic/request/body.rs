@@ -13,12 +13,12 @@
 //! them: when a step here fails, that parse runs for its message. A key that appears twice at the
 //! top level is refused. Pure: no I/O, no logging.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 
 use indexmap::IndexMap;
 use serde::de::value::{MapAccessDeserializer, MapDeserializer};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -227,7 +227,7 @@ impl<'de> Visitor<'de> for FieldsVisitor<'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = RawFields::with_capacity(map.size_hint().unwrap_or(16));
         let mut turns = None;
-        while let Some(key) = map.next_key_seed(Key)? {
+        while let Some(RawKey(key)) = map.next_key()? {
             let array = match (self.text, &key) {
                 (Some(text), Cow::Borrowed(k)) if *k == "messages" && turns.is_none() => {
                     array_after(text, k).map(|at| (text, at))
@@ -253,31 +253,15 @@ impl<'de> Visitor<'de> for FieldsVisitor<'de> {
     }
 }
 
-/// A key, borrowed from the body unless it has escapes. (`Cow<str>`'s own `Deserialize` always
-/// copies; a borrowed key also says where in the body it is, see [`array_after`].)
-pub(super) struct Key;
+/// A JSON key, borrowed from the text unless it has escapes: a one-field wrapper because
+/// `Cow<str>`'s own `Deserialize` always copies, and `#[serde(borrow)]` needs a field to borrow
+/// into. A borrowed key also says where in the text it is ([`array_after`]).
+#[derive(Debug, PartialEq, Eq, Hash, Deserialize)]
+pub struct RawKey<'a>(#[serde(borrow)] pub Cow<'a, str>);
 
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
+impl Borrow<str> for RawKey<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -26,7 +26,7 @@ pub use blocks::{
     SearchResultBlock, Source, TextBlock, ThinkingBlock, ToolReferenceBlock, ToolResultBlock,
     ToolUseBlock,
 };
-pub use body::{Kind, RawField, RawFields, RequestBody};
+pub use body::{Kind, RawField, RawFields, RawKey, RequestBody};
 pub use outline::Outline;
 
 /// A `/v1/messages` body (also used for count-tokens, where `max_tokens` may be absent).

@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::body::Key;
+use super::body::RawKey;
 use super::{MessageContent, Role};
 
 /// What the native path needs to know about `messages` without reading their content.
@@ -184,7 +184,7 @@ impl<'de> Visitor<'de> for TurnVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut role, mut content, mut last) = (None, None, None);
-        while let Some(key) = map.next_key_seed(Key)? {
+        while let Some(RawKey(key)) = map.next_key()? {
             let value: &'de RawValue = map.next_value()?;
             let slot = match key.as_ref() {
                 "role" => Some(&mut role),
