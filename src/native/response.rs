@@ -37,10 +37,7 @@ pub fn relay_message(body: &[u8], ctx: &NativeContext) -> Result<RelayedMessage,
     let ours_text = usage::ours_text(&usage);
     let ours: RawObject<'_> =
         serde_json::from_str(&ours_text).map_err(|e| ApiError::Internal(e.into()))?;
-    let usage_fields: Vec<(&str, Field<'_>)> = usage::merged(&bedrock_usage, &ours)
-        .into_iter()
-        .map(|(k, v)| (k, Field::Raw(v)))
-        .collect();
+    let usage_fields = usage::merged(&bedrock_usage, &ours);
     // Bedrock's fields in Bedrock's order, two of them written anew; appended if Bedrock left
     // them out.
     let mut out: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len() + 2);
@@ -68,14 +65,14 @@ pub fn relay_message(body: &[u8], ctx: &NativeContext) -> Result<RelayedMessage,
 enum Field<'a> {
     Raw(&'a RawValue),
     Text(&'a str),
-    Object(Entries<'a>),
+    Object(Entries<'a, &'a RawValue>),
 }
 
 /// Fields in order, as one JSON object (serialized straight into the answer's bytes).
 #[derive(Clone, Copy)]
-struct Entries<'a>(&'a [(&'a str, Field<'a>)]);
+struct Entries<'a, V>(&'a [(&'a str, V)]);
 
-impl Serialize for Entries<'_> {
+impl<V: Serialize> Serialize for Entries<'_, V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
