@@ -193,14 +193,8 @@ mod tests {
         let body = format!(r#"{{"usage":{full}}}"#);
         let out = relay_message(body.as_bytes(), &ctx).expect("relays");
         let v: Value = serde_json::from_slice(&out.bytes).expect("json");
-        let keys: Vec<&str> = v["usage"]
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(String::as_str)
-            .collect();
         assert_eq!(
-            keys,
+            crate::test_support::keys(&v["usage"]),
             [
                 "input_tokens",
                 "cache_creation_input_tokens",

@@ -103,14 +103,8 @@ fn a_line_carries_level_span_target_message_and_fields_as_json() {
     });
     assert_eq!(logged.len(), 1);
     let line = &logged[0];
-    let keys: Vec<&str> = line
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        &keys[..5],
+        &crate::test_support::keys(line)[..5],
         ["level", "span", "target", "timestamp", "message"]
     );
     assert_eq!(line["big"], (1_u128 << 70).to_string());
